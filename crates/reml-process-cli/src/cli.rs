@@ -1,0 +1,130 @@
+//! Argument parsing and dispatch.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Exit status for our own failures (bad option, invalid policy, audit not writable).
+pub const EXIT_OWN_FAILURE: i32 = 125;
+
+#[derive(Parser, Debug)]
+#[command(name = "reml-process", version, about = "Run programs through the core.process capability")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Run one program through the full core.process stack and report its outcome.
+    Run(RunArgs),
+    /// Review a security policy (verify_capability_security).
+    Verify(crate::verify::VerifyArgs),
+    /// Print the capability descriptor of core.process.
+    Describe(DescribeArgs),
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        command: crate::audit_cmd::AuditCmd,
+    },
+}
+
+/// Options of `run` (contract.md §1).
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// TOML security policy (default: the built-in default policy).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Append the audit log to PATH (`-` = standard error).
+    #[arg(long, value_name = "PATH")]
+    pub audit: Option<PathBuf>,
+    /// Wall-clock limit (250ms, 2s, 1.5, 1m, 1h, 1d; 0 = none).
+    #[arg(long, value_name = "DUR")]
+    pub timeout: Option<String>,
+    /// Signal sent when the time limit expires.
+    #[arg(long, value_name = "SIG", default_value = "TERM")]
+    pub signal: String,
+    /// Grace period after that signal before KILL.
+    #[arg(long, value_name = "DUR", default_value = "2s")]
+    pub kill_after: String,
+    /// Pipe, collect, then print stdout and stderr.
+    #[arg(long)]
+    pub collect: bool,
+    /// Cap per stream for --collect (64KiB, 16MiB).
+    #[arg(long, value_name = "SIZE")]
+    pub max_output: Option<String>,
+    /// stdin: inherit, null, pipe or file:PATH.
+    #[arg(long, value_name = "SPEC", default_value = "inherit")]
+    pub stdin: String,
+    /// stdout: inherit, null, pipe or file:PATH.
+    #[arg(long, value_name = "SPEC", default_value = "inherit")]
+    pub stdout: String,
+    /// stderr: inherit, null, pipe or file:PATH.
+    #[arg(long, value_name = "SPEC", default_value = "inherit")]
+    pub stderr: String,
+    /// Working directory.
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+    /// Set a variable (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub env: Vec<OsString>,
+    /// Start from an empty environment.
+    #[arg(long)]
+    pub env_clear: bool,
+    /// Keep the child in our process group.
+    #[arg(long)]
+    pub no_new_group: bool,
+    /// Hand our descriptor SRC to the child as DST (repeatable).
+    #[arg(long, value_name = "SRC:DST")]
+    pub pass_fd: Vec<String>,
+    /// Print one JSON object instead of passing output through.
+    #[arg(long)]
+    pub json: bool,
+    /// The program and its arguments.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "PROGRAM")]
+    pub command: Vec<OsString>,
+}
+
+/// Options of `describe`.
+#[derive(Args, Debug)]
+pub struct DescribeArgs {
+    /// Policy to describe the capability with.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Prints `reml-process: MESSAGE` on standard error.
+pub fn error_line(message: impl std::fmt::Display) {
+    eprintln!("reml-process: {message}");
+}
+
+/// Parses the command line and runs the subcommand; returns the exit status.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => EXIT_OWN_FAILURE,
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Cmd::Run(_args) => {
+            error_line("run: not implemented yet");
+            EXIT_OWN_FAILURE
+        }
+        Cmd::Verify(args) => crate::verify::main(args),
+        Cmd::Describe(_args) => {
+            error_line("describe: not supported yet");
+            EXIT_OWN_FAILURE
+        }
+        Cmd::Audit { command } => crate::audit_cmd::main(command),
+    }
+}

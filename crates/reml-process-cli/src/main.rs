@@ -1,0 +1,10 @@
+//! The `reml-process` command (`contract.md` §1). `main` only maps `cli::main()`'s result to
+//! an exit status.
+
+mod audit_cmd;
+mod cli;
+mod verify;
+
+fn main() {
+    std::process::exit(cli::main());
+}

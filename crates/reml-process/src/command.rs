@@ -1,0 +1,389 @@
+//! The command to run and its environment (spec §2 `Command`, `StdioSpec`, `Environment`).
+
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// What a child's standard stream is connected to (spec §2 `StdioSpec`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum StdioSpec {
+    /// The child shares the parent's descriptor.
+    #[default]
+    Inherit,
+    /// `/dev/null`, opened read-only for stdin and write-only for stdout/stderr.
+    Null,
+    /// A pipe; the parent's end is kept by the capability, used by `collect_output`, or taken
+    /// with `take_stdin` / `take_stdout` / `take_stderr`.
+    Pipe,
+    /// A file. For stdin it is opened read-only and must exist; for stdout/stderr it is
+    /// created if missing (mode `0o666` less the umask) and truncated, like the shell's `>`.
+    /// Opened in the parent, before any child exists, so a failure is an error of the spawn.
+    File(PathBuf),
+}
+
+impl StdioSpec {
+    /// Parses the command-line form used by `reml-process run` (`contract.md` §1):
+    /// `inherit`, `null`, `pipe` or `file:PATH`.
+    ///
+    /// # Errors
+    /// A message naming the accepted forms when `s` is none of them or `file:` has no path.
+    pub fn parse_cli(s: &str) -> Result<StdioSpec, String> {
+        match s {
+            "inherit" => Ok(StdioSpec::Inherit),
+            "null" => Ok(StdioSpec::Null),
+            "pipe" => Ok(StdioSpec::Pipe),
+            _ => match s.strip_prefix("file:") {
+                Some(p) if !p.is_empty() => Ok(StdioSpec::File(PathBuf::from(p))),
+                _ => Err(format!(
+                    "invalid stdio spec `{s}` (expected inherit, null, pipe or file:PATH)"
+                )),
+            },
+        }
+    }
+}
+
+/// Environment variables (spec §2 `Environment`).
+///
+/// Two roles, one type:
+/// - as the **base** environment passed to `spawn_process`: `Environment::default()` inherits
+///   the parent's variables (read at spawn time), [`Environment::empty`] starts from nothing;
+///   `set`/`remove` then edit that base;
+/// - as [`Command::env`], the **per-command overrides** applied on top of the base; there
+///   `clear()` means "ignore the base entirely".
+///
+/// Final environment of a child = base → command overrides → the policy's filtering
+/// (`../shared/spec/README.md` §2). Keys and values are byte strings (`OsString`); they are
+/// validated at spawn: a key must be non-empty and contain neither `=` nor NUL, a value must
+/// not contain NUL (`InvalidCommand` otherwise).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Environment {
+    inherit: bool,
+    vars: BTreeMap<OsString, Option<OsString>>,
+}
+
+impl Default for Environment {
+    /// Inherit the parent's environment, no changes.
+    fn default() -> Self {
+        Environment {
+            inherit: true,
+            vars: BTreeMap::new(),
+        }
+    }
+}
+
+impl Environment {
+    /// An environment with no variables at all (nothing inherited).
+    pub fn empty() -> Self {
+        Environment {
+            inherit: false,
+            vars: BTreeMap::new(),
+        }
+    }
+
+    /// Sets `key` to `value` (replacing an inherited value).
+    pub fn set(&mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> &mut Self {
+        self.vars.insert(key.into(), Some(value.into()));
+        self
+    }
+
+    /// Removes `key` (from the inherited variables too).
+    pub fn remove(&mut self, key: impl Into<OsString>) -> &mut Self {
+        self.vars.insert(key.into(), None);
+        self
+    }
+
+    /// Drops everything inherited and every edit made so far.
+    pub fn clear(&mut self) -> &mut Self {
+        self.inherit = false;
+        self.vars.clear();
+        self
+    }
+
+    /// Whether the parent's (or the base's) variables are kept.
+    pub fn inherits(&self) -> bool {
+        self.inherit
+    }
+
+    /// The edits: `Some(value)` sets, `None` removes.
+    pub fn edits(&self) -> impl Iterator<Item = (&OsStr, Option<&OsStr>)> {
+        self.vars
+            .iter()
+            .map(|(k, v)| (k.as_os_str(), v.as_deref()))
+    }
+
+    /// The final variables of a child: `base` (this value's variables, inheriting the
+    /// parent's process environment when [`inherits`](Self::inherits)) then `overrides`.
+    ///
+    /// The parent's environment is read with `std::env::vars_os` at the time of the call.
+    pub fn resolve(&self, overrides: &Environment) -> BTreeMap<OsString, OsString> {
+        let mut out = BTreeMap::new();
+        if overrides.inherit {
+            if self.inherit {
+                out.extend(std::env::vars_os());
+            }
+            apply(&mut out, &self.vars);
+        }
+        apply(&mut out, &overrides.vars);
+        out
+    }
+}
+
+fn apply(out: &mut BTreeMap<OsString, OsString>, edits: &BTreeMap<OsString, Option<OsString>>) {
+    for (k, v) in edits {
+        match v {
+            Some(v) => {
+                out.insert(k.clone(), v.clone());
+            }
+            None => {
+                out.remove(k);
+            }
+        }
+    }
+}
+
+/// Which process group the child joins (spec §7, process groups and job control).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProcessGroup {
+    /// Stay in the parent's process group (the library's default, like `std::process`).
+    #[default]
+    Inherit,
+    /// Lead a new process group whose id is the child's pid (`setpgid(0, 0)`); the default of
+    /// `reml-process run`. Signals for time limits then go to the whole group.
+    New,
+    /// Join the existing process group `pgid` (`setpgid(0, pgid)`); the group must be in the
+    /// same session, else the spawn fails with `EPERM`.
+    Join(i32),
+}
+
+/// A resource limit applied to the child before it execs (`setrlimit(2)`), set by the caller
+/// or by the security policy's `[limits]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Resource {
+    /// `RLIMIT_CPU`, seconds of CPU time; the kernel sends `SIGXCPU` at the soft limit.
+    CpuTime,
+    /// `RLIMIT_AS`, bytes of virtual address space.
+    AddressSpace,
+    /// `RLIMIT_NOFILE`, number of open descriptors.
+    OpenFiles,
+    /// `RLIMIT_CORE`, bytes of core dump (0 disables core dumps).
+    CoreDump,
+    /// `RLIMIT_NPROC`, processes of the real user id.
+    Processes,
+    /// `RLIMIT_FSIZE`, bytes of the largest file the child may write.
+    FileSize,
+}
+
+impl Resource {
+    /// The `RLIMIT_*` name, e.g. `"RLIMIT_CPU"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Resource::CpuTime => "RLIMIT_CPU",
+            Resource::AddressSpace => "RLIMIT_AS",
+            Resource::OpenFiles => "RLIMIT_NOFILE",
+            Resource::CoreDump => "RLIMIT_CORE",
+            Resource::Processes => "RLIMIT_NPROC",
+            Resource::FileSize => "RLIMIT_FSIZE",
+        }
+    }
+}
+
+/// One resource limit: soft (`cur`) and hard (`max`) values in the resource's unit; `None`
+/// is `RLIM_INFINITY`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rlimit {
+    /// Which resource.
+    pub resource: Resource,
+    /// Soft limit.
+    pub soft: Option<u64>,
+    /// Hard limit.
+    pub hard: Option<u64>,
+}
+
+/// A command to spawn (spec §2 `Command`).
+///
+/// The spec's fields are public (`program`, `args`, `cwd`, `env`, `stdin`, `stdout`,
+/// `stderr`); the extensions (process group, resource limits) have builder methods.
+///
+/// How `program` is resolved — once, in the parent, before any child exists — is
+/// [`crate::resolve_program`]: a name with a `/` is a path (relative ones against the child's
+/// cwd); a bare name is searched in the child's final `PATH`.
+///
+/// # Examples
+/// ```
+/// use reml_process::{Command, StdioSpec};
+/// let mut cmd = Command::new("echo");
+/// cmd.arg("hello").stdout(StdioSpec::Pipe);
+/// assert_eq!(cmd.args, ["hello"]);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Command {
+    /// The program: a bare name (searched in `PATH`) or a path.
+    pub program: PathBuf,
+    /// The arguments, without `argv[0]` (which is `program` as given).
+    pub args: Vec<OsString>,
+    /// The child's working directory; `None` keeps the parent's.
+    pub cwd: Option<PathBuf>,
+    /// Per-command environment overrides, applied over the base [`Environment`].
+    pub env: Environment,
+    /// Standard input.
+    pub stdin: StdioSpec,
+    /// Standard output.
+    pub stdout: StdioSpec,
+    /// Standard error.
+    pub stderr: StdioSpec,
+    /// The process group the child joins.
+    pub process_group: ProcessGroup,
+    /// Resource limits set in the child before exec.
+    pub rlimits: Vec<Rlimit>,
+}
+
+impl Command {
+    /// A command for `program` with no arguments, inheriting cwd, environment and stdio.
+    pub fn new(program: impl Into<PathBuf>) -> Self {
+        Command {
+            program: program.into(),
+            args: Vec::new(),
+            cwd: None,
+            env: Environment::default(),
+            stdin: StdioSpec::Inherit,
+            stdout: StdioSpec::Inherit,
+            stderr: StdioSpec::Inherit,
+            process_group: ProcessGroup::Inherit,
+            rlimits: Vec::new(),
+        }
+    }
+
+    /// Appends one argument.
+    pub fn arg(&mut self, arg: impl Into<OsString>) -> &mut Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Appends arguments.
+    pub fn args<I, S>(&mut self, args: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets the working directory.
+    pub fn cwd(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
+        self.cwd = Some(dir.into());
+        self
+    }
+
+    /// Sets one environment variable for this command.
+    pub fn env(&mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> &mut Self {
+        self.env.set(key, value);
+        self
+    }
+
+    /// Removes one environment variable for this command.
+    pub fn env_remove(&mut self, key: impl Into<OsString>) -> &mut Self {
+        self.env.remove(key);
+        self
+    }
+
+    /// Starts this command from an empty environment (ignores the base).
+    pub fn env_clear(&mut self) -> &mut Self {
+        self.env.clear();
+        self
+    }
+
+    /// Sets standard input.
+    pub fn stdin(&mut self, spec: StdioSpec) -> &mut Self {
+        self.stdin = spec;
+        self
+    }
+
+    /// Sets standard output.
+    pub fn stdout(&mut self, spec: StdioSpec) -> &mut Self {
+        self.stdout = spec;
+        self
+    }
+
+    /// Sets standard error.
+    pub fn stderr(&mut self, spec: StdioSpec) -> &mut Self {
+        self.stderr = spec;
+        self
+    }
+
+    /// Sets the process group (spec §7).
+    pub fn process_group(&mut self, group: ProcessGroup) -> &mut Self {
+        self.process_group = group;
+        self
+    }
+
+    /// Adds a resource limit (replacing an earlier one for the same resource).
+    pub fn rlimit(&mut self, resource: Resource, soft: Option<u64>, hard: Option<u64>) -> &mut Self {
+        self.rlimits.retain(|r| r.resource != resource);
+        self.rlimits.push(Rlimit {
+            resource,
+            soft,
+            hard,
+        });
+        self
+    }
+
+    /// The command line as strings, `program` first, non-UTF-8 bytes replaced (for messages
+    /// and audit records).
+    pub fn command_line(&self) -> Vec<String> {
+        std::iter::once(self.program.as_os_str())
+            .chain(self.args.iter().map(OsString::as_os_str))
+            .map(|s| s.to_string_lossy().into_owned())
+            .collect()
+    }
+}
+
+/// Whether `s` contains a NUL byte.
+pub(crate) fn has_nul(s: &OsStr) -> bool {
+    s.as_bytes().contains(&0)
+}
+
+/// `p` as an `OsStr` (helper for paths).
+pub(crate) fn path_bytes(p: &Path) -> &[u8] {
+    p.as_os_str().as_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_layering() {
+        let mut base = Environment::empty();
+        base.set("A", "1").set("B", "2");
+        let mut over = Environment::default();
+        over.set("B", "3").remove("A");
+        let got = base.resolve(&over);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[OsStr::new("B")], "3");
+
+        let mut cleared = Environment::default();
+        cleared.clear();
+        cleared.set("C", "4");
+        let got = base.resolve(&cleared);
+        assert_eq!(got.keys().collect::<Vec<_>>(), ["C"]);
+    }
+
+    #[test]
+    fn inherit_reads_parent_env() {
+        let got = Environment::default().resolve(&Environment::default());
+        assert_eq!(got.get(OsStr::new("PATH")), std::env::var_os("PATH").as_ref());
+    }
+
+    #[test]
+    fn stdio_cli_forms() {
+        assert_eq!(StdioSpec::parse_cli("null").unwrap(), StdioSpec::Null);
+        assert_eq!(
+            StdioSpec::parse_cli("file:/tmp/x").unwrap(),
+            StdioSpec::File("/tmp/x".into())
+        );
+        assert!(StdioSpec::parse_cli("file:").is_err());
+        assert!(StdioSpec::parse_cli("tty").is_err());
+    }
+}
