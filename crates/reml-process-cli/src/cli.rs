@@ -116,10 +116,7 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Cmd::Run(_args) => {
-            error_line("run: not implemented yet");
-            EXIT_OWN_FAILURE
-        }
+        Cmd::Run(args) => crate::run::main(args),
         Cmd::Verify(args) => crate::verify::main(args),
         Cmd::Describe(_args) => {
             error_line("describe: not supported yet");

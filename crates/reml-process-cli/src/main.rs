@@ -3,6 +3,7 @@
 
 mod audit_cmd;
 mod cli;
+mod run;
 mod verify;
 
 fn main() {

@@ -5,18 +5,31 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod capability;
 pub mod command;
 pub mod effect;
 pub mod error;
+pub mod native;
+pub mod outcome;
+pub mod prepare;
 pub mod signal;
+pub mod status;
 pub mod units;
+pub mod wait;
 
+mod reaper;
 mod sys;
 
+pub use capability::{ProcessCapability, ProcessHandle, ProcessInfo, StdStream};
 pub use command::{Command, Environment, ProcessGroup, Resource, Rlimit, StdioSpec};
 pub use effect::{Effect, EffectSet, Operation};
 pub use error::{
     Diagnostic, IntoDiagnostic, ProcessError, ProcessErrorKind, Severity, ThreadError,
     ThreadErrorKind,
 };
+pub use native::NativeProcessCapability;
+pub use outcome::{run_process, Cause, ProcessOutcome, RunOptions};
+pub use prepare::{resolve_program, PreparedCommand};
 pub use signal::Signal;
+pub use status::{ExitStatus, Termination};
+pub use wait::{CollectedOutput, WaitOptions};

@@ -1,1 +1,177 @@
-fn main() {}
+//! `rp-helper`: small programs the test suite spawns, so tests do not depend on what a
+//! machine happens to have. One subcommand per behaviour:
+//!
+//! | subcommand | does |
+//! |---|---|
+//! | `exit N` | exits with code N |
+//! | `sleep SECS` | sleeps (decimal seconds) then exits 0 |
+//! | `fds` | prints its open descriptor numbers, space-separated |
+//! | `sigstate` | prints `blocked=HEX ignored=HEX` from /proc/self/status |
+//! | `cat` | copies stdin to stdout |
+//! | `out N [err]` | writes N bytes of `x` to stdout (or stderr), then exits 0 |
+//! | `ids` | prints `pid=P pgid=G sid=S ppid=Q` |
+//! | `env` | prints the environment, one `K=V` a line |
+//! | `pwd` | prints the working directory |
+//! | `kill-self SIG` | sends itself signal SIG (number) |
+//! | `rlimit NAME` | prints `soft hard` of RLIMIT_NAME (cpu, as, nofile, core) |
+//! | `ignore-term SECS` | ignores SIGTERM, prints `ready`, sleeps |
+//! | `tree N SECS` | forks N grandchildren that sleep SECS, prints their pids, sleeps SECS |
+//! | `setsid-child SECS` | forks a child that calls setsid() and sleeps; prints its pid; sleeps |
+//! | `spin` | burns CPU forever |
+//! | `echo ARGS…` | prints its arguments joined by spaces |
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let a = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
+    match a(0) {
+        "exit" => std::process::exit(a(1).parse().unwrap_or(0)),
+        "sleep" => sleep(a(1)),
+        "fds" => {
+            let mut fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+                .expect("read /proc/self/fd")
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect();
+            fds.sort();
+            // One of them is the directory descriptor read_dir used; it is closed now.
+            fds.retain(|fd| std::fs::read_link(format!("/proc/self/fd/{fd}")).is_ok());
+            let s: Vec<String> = fds.iter().map(|f| f.to_string()).collect();
+            println!("{}", s.join(" "));
+        }
+        "sigstate" => {
+            let status = std::fs::read_to_string("/proc/self/status").expect("status");
+            let field = |name: &str| {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .map(|v| v.trim().to_owned())
+                    .unwrap_or_default()
+            };
+            println!(
+                "blocked={} ignored={}",
+                field("SigBlk:"),
+                field("SigIgn:")
+            );
+        }
+        "cat" => {
+            let mut buf = Vec::new();
+            std::io::stdin().read_to_end(&mut buf).expect("read stdin");
+            std::io::stdout().write_all(&buf).expect("write stdout");
+        }
+        "out" => {
+            let n: usize = a(1).parse().unwrap_or(0);
+            let chunk = vec![b'x'; 64 * 1024];
+            let mut left = n;
+            let mut sink: Box<dyn Write> = if a(2) == "err" {
+                Box::new(std::io::stderr())
+            } else {
+                Box::new(std::io::stdout())
+            };
+            while left > 0 {
+                let k = left.min(chunk.len());
+                sink.write_all(&chunk[..k]).expect("write");
+                left -= k;
+            }
+        }
+        "ids" => {
+            // SAFETY: getpid/getpgid/getsid/getppid have no preconditions.
+            let (pid, pgid, sid, ppid) =
+                unsafe { (libc::getpid(), libc::getpgid(0), libc::getsid(0), libc::getppid()) };
+            println!("pid={pid} pgid={pgid} sid={sid} ppid={ppid}");
+        }
+        "env" => {
+            for (k, v) in std::env::vars_os() {
+                println!("{}={}", k.to_string_lossy(), v.to_string_lossy());
+            }
+        }
+        "pwd" => println!("{}", std::env::current_dir().unwrap().display()),
+        "kill-self" => {
+            let sig: i32 = a(1).parse().unwrap_or(9);
+            // SAFETY: raising a signal on ourselves.
+            unsafe {
+                libc::kill(libc::getpid(), sig);
+            }
+            sleep("5");
+            std::process::exit(99);
+        }
+        "rlimit" => {
+            let res = match a(1) {
+                "cpu" => libc::RLIMIT_CPU,
+                "as" => libc::RLIMIT_AS,
+                "nofile" => libc::RLIMIT_NOFILE,
+                "core" => libc::RLIMIT_CORE,
+                other => panic!("unknown rlimit {other}"),
+            };
+            let mut lim = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: valid out pointer.
+            unsafe { libc::getrlimit(res, &mut lim) };
+            let show = |v: libc::rlim_t| {
+                if v == libc::RLIM_INFINITY {
+                    "unlimited".to_owned()
+                } else {
+                    v.to_string()
+                }
+            };
+            println!("{} {}", show(lim.rlim_cur), show(lim.rlim_max));
+        }
+        "ignore-term" => {
+            // SAFETY: setting a disposition.
+            unsafe {
+                libc::signal(libc::SIGTERM, libc::SIG_IGN);
+            }
+            println!("ready");
+            let _ = std::io::stdout().flush();
+            sleep(a(1));
+        }
+        "tree" => {
+            let n: usize = a(1).parse().unwrap_or(1);
+            let mut pids = Vec::new();
+            for _ in 0..n {
+                // SAFETY: fork in a single-threaded helper; the child only sleeps and exits.
+                let pid = unsafe { libc::fork() };
+                if pid == 0 {
+                    sleep(a(2));
+                    std::process::exit(0);
+                }
+                pids.push(pid.to_string());
+            }
+            println!("{}", pids.join(" "));
+            let _ = std::io::stdout().flush();
+            sleep(a(2));
+        }
+        "setsid-child" => {
+            // SAFETY: as above.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                // SAFETY: setsid in the child.
+                unsafe { libc::setsid() };
+                sleep(a(1));
+                std::process::exit(0);
+            }
+            println!("{pid}");
+            let _ = std::io::stdout().flush();
+            sleep(a(1));
+        }
+        "spin" => {
+            let mut x: u64 = 0;
+            loop {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+        }
+        "echo" => println!("{}", args[1..].join(" ")),
+        other => {
+            eprintln!("rp-helper: unknown subcommand `{other}`");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn sleep(secs: &str) {
+    let s: f64 = secs.parse().unwrap_or(0.0);
+    std::thread::sleep(Duration::from_secs_f64(s));
+}

@@ -1,0 +1,193 @@
+//! The process capability (spec §1 `ProcessCapability`) and its handles.
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::command::{Command, Environment};
+use crate::error::ProcessError;
+use crate::prepare::PreparedCommand;
+use crate::signal::Signal;
+use crate::status::{ExitStatus, Termination};
+use crate::wait::{CollectedOutput, WaitOptions};
+
+/// A handle to a spawned process (spec §1 `ProcessHandle`).
+///
+/// A small `Copy` id into the table of the capability that spawned it: slot, generation and
+/// the capability instance. A handle from another capability, or one whose slot was released,
+/// is refused with `InvalidCommand` — it can never reach another process.
+///
+/// **Not released on drop** (spec §1): call `release_process`. A process released while
+/// still running is reaped by the library when it ends, so no zombie is left behind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ProcessHandle {
+    pub(crate) owner: u32,
+    pub(crate) slot: u32,
+    pub(crate) generation: u32,
+    pub(crate) pid: i32,
+}
+
+impl ProcessHandle {
+    /// The process id, as the OS numbered the child at spawn.
+    ///
+    /// # Caveats
+    /// After the process has been waited for, the number may be reused by another process;
+    /// signal through `kill_process`, never with this number.
+    pub const fn pid(self) -> i32 {
+        self.pid
+    }
+}
+
+/// What the capability knows about a process (read-only).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcessInfo {
+    /// Process id.
+    pub pid: i32,
+    /// The process group the child leads or joined, when it is not ours.
+    pub pgid: Option<i32>,
+    /// The resolved absolute program path that was executed.
+    pub program: PathBuf,
+    /// The command line: resolved program, then the arguments (lossy UTF-8).
+    pub command_line: Vec<String>,
+    /// When the spawn returned.
+    pub spawned_at: Instant,
+    /// How it ended, once a wait has observed it.
+    pub termination: Option<Termination>,
+}
+
+/// Which standard stream of a child.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StdStream {
+    /// Standard input (fd 0).
+    Stdin,
+    /// Standard output (fd 1).
+    Stdout,
+    /// Standard error (fd 2).
+    Stderr,
+}
+
+/// The process half of the plugin's capability (spec §1, §3, §7).
+///
+/// Implemented by the native backend ([`crate::NativeProcessCapability`]) and by the layers
+/// wrapped around it (security policy, then audit), each taking an inner capability; callers
+/// hold the outermost one. Every method has the effects of its [`crate::Operation`].
+///
+/// All methods take `&self` and are safe to call from several threads at once.
+pub trait ProcessCapability: Send + Sync {
+    /// Spawns `command` with base environment `env` (spec §2 `spawn_process`,
+    /// `effect {process}`).
+    ///
+    /// The final environment is `env`, then `command.env` (see [`Environment`]); the program
+    /// is resolved against it by [`crate::resolve_program`].
+    ///
+    /// # Errors
+    /// `InvalidCommand`, `PermissionDenied` or `SpawnFailed` as listed in
+    /// [`PreparedCommand::new`] and [`crate::resolve_program`], all before any child exists;
+    /// an OS refusal to create or exec is `SpawnFailed` (or `PermissionDenied` for
+    /// `EACCES`/`EPERM`) with the errno in `code` — reported by this call, never as a child
+    /// exiting 127.
+    fn spawn_process(
+        &self,
+        command: &Command,
+        env: &Environment,
+    ) -> Result<ProcessHandle, ProcessError> {
+        let final_env = env.resolve(&command.env);
+        let prepared = PreparedCommand::new(command, final_env)?;
+        self.spawn_prepared(prepared)
+    }
+
+    /// Spawns an already prepared command (the layers' entry point: each may inspect and
+    /// restrict the prepared command before passing it inward).
+    ///
+    /// # Errors
+    /// As [`spawn_process`](Self::spawn_process), minus the preparation errors.
+    fn spawn_prepared(&self, prepared: PreparedCommand) -> Result<ProcessHandle, ProcessError>;
+
+    /// Sends `signal` to the process (spec §1 `kill_process`, `effect {process, signal}`).
+    ///
+    /// On Linux the signal goes through the process's pidfd, so a reaped process whose pid was
+    /// reused can never receive it. Signalling a process that has already been waited for
+    /// does nothing and returns `Ok(())`.
+    ///
+    /// # Errors
+    /// `InvalidCommand` for a stale, released or foreign handle; `PermissionDenied` when the
+    /// OS refuses (`EPERM`); the security layer may refuse signals outside its allow-list.
+    fn kill_process(&self, handle: ProcessHandle, signal: Signal) -> Result<(), ProcessError>;
+
+    /// Sends `signal` to the process group the child leads or joined (spec §7, `killpg`).
+    ///
+    /// # Errors
+    /// `InvalidCommand` when the child was spawned in our own process group (signalling it
+    /// would hit the caller) or for a stale handle; an OS refusal as in `kill_process`. A
+    /// group with no member left is `Ok(())`.
+    fn kill_process_group(&self, handle: ProcessHandle, signal: Signal)
+        -> Result<(), ProcessError>;
+
+    /// Waits for the process to end (spec §1 `wait_process`, `effect {process, io.blocking}`).
+    ///
+    /// Equivalent to [`wait_with_options`](Self::wait_with_options) with only `timeout` set.
+    ///
+    /// # Errors
+    /// `TerminatedBySignal` (signal number in `code`) when a signal ended it; `TimedOut` when
+    /// `timeout` expired (the process keeps running, the handle stays valid); `InvalidCommand`
+    /// for a stale handle. Waiting again after the end returns the same answer.
+    fn wait_process(
+        &self,
+        handle: ProcessHandle,
+        timeout: Option<Duration>,
+    ) -> Result<ExitStatus, ProcessError> {
+        let options = WaitOptions {
+            timeout,
+            ..WaitOptions::default()
+        };
+        self.wait_with_options(handle, &options)
+    }
+
+    /// Waits with options (spec §3 `wait_with_options`, `effect {process, io.blocking}`, plus
+    /// `memory` when collecting).
+    ///
+    /// Our end of a stdin pipe is closed first unless the caller took it (so a child reading
+    /// stdin sees end-of-file, case C3). With `collect_output`, stdout and stderr pipes are
+    /// drained together until end-of-file (case C2) within the same deadline; after the
+    /// child's exit, a pipe still held open by a descendant is read for `output_linger` at
+    /// most (case C1). Collected bytes accumulate in the capability; get them with
+    /// [`take_output`](Self::take_output), also after a `TimedOut`.
+    ///
+    /// # Errors
+    /// As [`wait_process`](Self::wait_process).
+    fn wait_with_options(
+        &self,
+        handle: ProcessHandle,
+        options: &WaitOptions,
+    ) -> Result<ExitStatus, ProcessError>;
+
+    /// Takes the output collected so far (leaving an empty one).
+    ///
+    /// # Errors
+    /// `InvalidCommand` for a stale handle.
+    fn take_output(&self, handle: ProcessHandle) -> Result<CollectedOutput, ProcessError>;
+
+    /// Takes our end of a stream set to `StdioSpec::Pipe`, for callers who stream
+    /// themselves. `Ok(None)` when the stream is not a pipe or was taken already.
+    ///
+    /// # Errors
+    /// `InvalidCommand` for a stale handle.
+    fn take_pipe(
+        &self,
+        handle: ProcessHandle,
+        stream: StdStream,
+    ) -> Result<Option<File>, ProcessError>;
+
+    /// What the capability knows about the process.
+    ///
+    /// # Errors
+    /// `InvalidCommand` for a stale handle.
+    fn process_info(&self, handle: ProcessHandle) -> Result<ProcessInfo, ProcessError>;
+
+    /// Releases the handle (spec §1: release is explicit). Pipes held for it are closed. A
+    /// process still running keeps running and is reaped by the library when it ends.
+    ///
+    /// # Errors
+    /// `InvalidCommand` for a stale, foreign or already released handle.
+    fn release_process(&self, handle: ProcessHandle) -> Result<(), ProcessError>;
+}

@@ -1,0 +1,709 @@
+//! The native backend of the process capability: no policy, no audit, only the OS.
+//!
+//! Layers wrap it in this order (outermost first): audit → security policy → native.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rustix::event::{PollFd, PollFlags};
+
+use crate::capability::{ProcessCapability, ProcessHandle, ProcessInfo, StdStream};
+use crate::command::{ProcessGroup, StdioSpec};
+use crate::error::{ProcessError, ProcessErrorKind};
+use crate::prepare::PreparedCommand;
+use crate::signal::Signal;
+use crate::status::{ExitStatus, Termination};
+use crate::sys::imp::process as sys;
+use crate::wait::{CollectedOutput, WaitOptions};
+
+static NEXT_OWNER: AtomicU32 = AtomicU32::new(1);
+
+/// The native Linux implementation of [`ProcessCapability`] (spec §1–§3).
+///
+/// Holds a table of the children it spawned. Handles are slot + generation ids into it.
+///
+/// # Platform-specific behavior
+/// - **Linux**: children are created with `clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD)` and
+///   exit signal 0 (see the `sys::linux::process` docs); exit is noticed by polling the pidfd
+///   (event-driven, no sleeping); signals go through the pidfd. Without pidfd support
+///   (kernels before 5.2) waiting polls `waitid(WNOHANG)` every `check_interval`.
+/// - **Other platforms**: every operation returns `Unsupported`.
+///
+/// # Caveats
+/// Dropping the capability does not kill its children: each one still running is handed to
+/// the library's reaper thread, which reaps it when it ends (no zombie).
+pub struct NativeProcessCapability {
+    owner: u32,
+    table: Mutex<Table>,
+}
+
+struct Table {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+}
+
+struct Slot {
+    generation: u32,
+    entry: Option<Arc<Entry>>,
+}
+
+struct Entry {
+    child: sys::Spawned,
+    pgid: Option<i32>,
+    program: std::path::PathBuf,
+    command_line: Vec<String>,
+    spawned_at: Instant,
+    /// The cached end, once reaped. Held briefly: reaping and (fallback) pid signalling.
+    end: Mutex<Option<Termination>>,
+    io: Mutex<Io>,
+}
+
+#[derive(Default)]
+struct Io {
+    stdin: Option<OwnedFd>,
+    stdout: Option<OwnedFd>,
+    stderr: Option<OwnedFd>,
+    stdin_taken: bool,
+    output: CollectedOutput,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of our locks leaves consistent data (every update is a
+    // single assignment), so a poisoned lock is still usable.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn stale(handle: ProcessHandle) -> ProcessError {
+    ProcessError::invalid(format!(
+        "process handle for pid {} is stale, released or from another capability",
+        handle.pid
+    ))
+}
+
+impl Default for NativeProcessCapability {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl NativeProcessCapability {
+    /// A new capability with an empty process table.
+    pub fn new() -> Self {
+        NativeProcessCapability {
+            owner: NEXT_OWNER.fetch_add(1, Ordering::Relaxed),
+            table: Mutex::new(Table {
+                slots: Vec::new(),
+                free: Vec::new(),
+            }),
+        }
+    }
+
+    /// Number of handles not yet released.
+    pub fn outstanding(&self) -> usize {
+        lock(&self.table)
+            .slots
+            .iter()
+            .filter(|s| s.entry.is_some())
+            .count()
+    }
+
+    /// The handles not yet released (for shutdown reports).
+    pub fn outstanding_handles(&self) -> Vec<ProcessHandle> {
+        let t = lock(&self.table);
+        t.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                s.entry.as_ref().map(|e| ProcessHandle {
+                    owner: self.owner,
+                    slot: i as u32,
+                    generation: s.generation,
+                    pid: e.child.pid,
+                })
+            })
+            .collect()
+    }
+
+    /// Forces the no-pidfd fallback (polling `waitid`) for every later spawn in this process.
+    /// For tests of the fallback path; not reversible.
+    #[doc(hidden)]
+    pub fn force_pidfd_fallback() {
+        sys::disable_pidfd();
+    }
+
+    fn entry(&self, handle: ProcessHandle) -> Result<Arc<Entry>, ProcessError> {
+        if handle.owner != self.owner {
+            return Err(stale(handle));
+        }
+        let t = lock(&self.table);
+        match t.slots.get(handle.slot as usize) {
+            Some(s) if s.generation == handle.generation => {
+                s.entry.clone().ok_or_else(|| stale(handle))
+            }
+            _ => Err(stale(handle)),
+        }
+    }
+
+    fn insert(&self, entry: Entry) -> ProcessHandle {
+        let pid = entry.child.pid;
+        let mut t = lock(&self.table);
+        let slot = match t.free.pop() {
+            Some(i) => i,
+            None => {
+                t.slots.push(Slot {
+                    generation: 0,
+                    entry: None,
+                });
+                (t.slots.len() - 1) as u32
+            }
+        };
+        let s = &mut t.slots[slot as usize];
+        s.generation = s.generation.wrapping_add(1);
+        s.entry = Some(Arc::new(entry));
+        ProcessHandle {
+            owner: self.owner,
+            slot,
+            generation: s.generation,
+            pid,
+        }
+    }
+}
+
+/// Opens the child's end of one standard stream; returns (child end, our end).
+fn open_stdio(
+    spec: &StdioSpec,
+    target: RawFd,
+) -> Result<(Option<OwnedFd>, Option<OwnedFd>), ProcessError> {
+    use rustix::fs::{Mode, OFlags};
+    let read = target == 0;
+    let os_err = |what: String, e: rustix::io::Errno| ProcessError::from_errno(what, e.raw_os_error());
+    match spec {
+        StdioSpec::Inherit => Ok((None, None)),
+        StdioSpec::Null => {
+            let flags = if read { OFlags::RDONLY } else { OFlags::WRONLY };
+            let fd = rustix::fs::open("/dev/null", flags | OFlags::CLOEXEC, Mode::empty())
+                .map_err(|e| os_err("cannot open /dev/null".into(), e))?;
+            Ok((Some(fd), None))
+        }
+        StdioSpec::Pipe => {
+            let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+                .map_err(|e| os_err("cannot create a pipe".into(), e))?;
+            Ok(if read { (Some(r), Some(w)) } else { (Some(w), Some(r)) })
+        }
+        StdioSpec::File(path) => {
+            let flags = if read {
+                OFlags::RDONLY
+            } else {
+                OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC
+            };
+            let fd = rustix::fs::open(path, flags | OFlags::CLOEXEC, Mode::from_bits_truncate(0o666))
+                .map_err(|e| {
+                    let name = ["stdin", "stdout", "stderr"][target as usize];
+                    let mut err = os_err(format!("{name} file {}", path.display()), e);
+                    if read {
+                        err.kind = ProcessErrorKind::InvalidCommand;
+                    }
+                    err
+                })?;
+            Ok((Some(fd), None))
+        }
+    }
+}
+
+fn spawn_error(prepared: &PreparedCommand, e: sys::SpawnError) -> ProcessError {
+    let program = prepared.program.display();
+    let errno = e.errno;
+    let what = match e.stage {
+        sys::Stage::Clone => format!("{program}: cannot create the process"),
+        sys::Stage::SetPgid => format!("{program}: cannot set the process group (setpgid)"),
+        sys::Stage::Rlimit(i) => {
+            let name = prepared
+                .rlimits
+                .get(i)
+                .map_or("rlimit", |r| r.resource.name());
+            format!("{program}: cannot apply {name}")
+        }
+        sys::Stage::Chdir => format!(
+            "{program}: cannot change directory to {}",
+            prepared
+                .command
+                .cwd
+                .as_deref()
+                .unwrap_or(std::path::Path::new("?"))
+                .display()
+        ),
+        sys::Stage::Fd(fd) => format!("{program}: cannot set up descriptor {fd}"),
+        sys::Stage::Exec => match errno {
+            libc::ENOENT => format!("{program}: cannot execute (not found, or its interpreter is missing)"),
+            libc::ENOEXEC => format!("{program}: cannot execute (bad executable format)"),
+            libc::EACCES => format!("{program}: permission denied"),
+            libc::E2BIG => format!("{program}: arguments and environment too large for the kernel (ARG_MAX)"),
+            _ => format!("{program}: cannot execute"),
+        },
+    };
+    let mut err = ProcessError::from_errno(what, errno);
+    if e.stage == sys::Stage::SetPgid && errno == libc::EPERM {
+        err.kind = ProcessErrorKind::SpawnFailed;
+    }
+    if errno == libc::E2BIG {
+        err.kind = ProcessErrorKind::InvalidCommand;
+    }
+    err
+}
+
+impl ProcessCapability for NativeProcessCapability {
+    fn spawn_prepared(&self, prepared: PreparedCommand) -> Result<ProcessHandle, ProcessError> {
+        let cmd = &prepared.command;
+        let (in_child, in_ours) = open_stdio(&cmd.stdin, 0)?;
+        let (out_child, out_ours) = open_stdio(&cmd.stdout, 1)?;
+        let (err_child, err_ours) = open_stdio(&cmd.stderr, 2)?;
+        let mut fd_map: Vec<(RawFd, RawFd)> = Vec::with_capacity(3);
+        for (fd, target) in [(&in_child, 0), (&out_child, 1), (&err_child, 2)] {
+            if let Some(fd) = fd {
+                fd_map.push((fd.as_raw_fd(), target));
+            }
+        }
+        let rlimits: Vec<sys::RawRlimit> = prepared
+            .rlimits
+            .iter()
+            .map(|r| sys::RawRlimit {
+                resource: sys::rlimit_resource(r.resource),
+                soft: r.soft.unwrap_or(sys::RLIM_INFINITY),
+                hard: r.hard.unwrap_or(sys::RLIM_INFINITY),
+            })
+            .collect();
+        let pgroup = match cmd.process_group {
+            ProcessGroup::Inherit => sys::Pgroup::Inherit,
+            ProcessGroup::New => sys::Pgroup::New,
+            ProcessGroup::Join(id) => sys::Pgroup::Join(id),
+        };
+        let spec = sys::SpawnSpec {
+            program: &prepared.program_c,
+            exec_fd: prepared.exec_file.as_ref().map(|f| f.as_fd()),
+            argv: &prepared.argv,
+            envp: &prepared.envp,
+            cwd: prepared.cwd_c.as_deref(),
+            fd_map: &fd_map,
+            pgroup,
+            rlimits: &rlimits,
+        };
+        let child = sys::spawn(&spec).map_err(|e| spawn_error(&prepared, e))?;
+        // The child's ends close here, in the parent, so end-of-file reaches our ends.
+        drop((in_child, out_child, err_child));
+        let pgid = match cmd.process_group {
+            ProcessGroup::Inherit => None,
+            ProcessGroup::New => Some(child.pid),
+            ProcessGroup::Join(id) => Some(id),
+        };
+        Ok(self.insert(Entry {
+            command_line: prepared.command_line(),
+            program: prepared.program,
+            pgid,
+            spawned_at: Instant::now(),
+            end: Mutex::new(None),
+            io: Mutex::new(Io {
+                stdin: in_ours,
+                stdout: out_ours,
+                stderr: err_ours,
+                ..Io::default()
+            }),
+            child,
+        }))
+    }
+
+    fn kill_process(&self, handle: ProcessHandle, signal: Signal) -> Result<(), ProcessError> {
+        let entry = self.entry(handle)?;
+        let end = lock(&entry.end);
+        if end.is_some() {
+            return Ok(());
+        }
+        match sys::send_signal(&entry.child, signal.number()) {
+            Ok(()) => Ok(()),
+            // Exited but not yet reaped by pidfd_send_signal's view: nothing to signal.
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(()),
+            Err(e) => Err(ProcessError::from_errno(
+                format!("cannot send {signal} to pid {}", handle.pid),
+                e.raw_os_error().unwrap_or(libc::EIO),
+            )),
+        }
+    }
+
+    fn kill_process_group(
+        &self,
+        handle: ProcessHandle,
+        signal: Signal,
+    ) -> Result<(), ProcessError> {
+        let entry = self.entry(handle)?;
+        let Some(pgid) = entry.pgid else {
+            return Err(ProcessError::invalid(format!(
+                "pid {} was spawned in our own process group; signalling that group would hit the caller",
+                handle.pid
+            )));
+        };
+        match sys::kill_group(pgid, signal.number()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(()),
+            Err(e) => Err(ProcessError::from_errno(
+                format!("cannot send {signal} to process group {pgid}"),
+                e.raw_os_error().unwrap_or(libc::EIO),
+            )),
+        }
+    }
+
+    fn wait_with_options(
+        &self,
+        handle: ProcessHandle,
+        options: &WaitOptions,
+    ) -> Result<ExitStatus, ProcessError> {
+        let entry = self.entry(handle)?;
+        let end = wait_entry(&entry, options)?;
+        match end {
+            Termination::Exited(status) => Ok(status),
+            Termination::Signaled {
+                signal,
+                core_dumped,
+            } => Err(ProcessError::with_code(
+                ProcessErrorKind::TerminatedBySignal,
+                format!(
+                    "{} (pid {}) was killed by {signal}{}",
+                    entry.program.display(),
+                    handle.pid,
+                    if core_dumped { " (core dumped)" } else { "" }
+                ),
+                signal.number(),
+            )),
+        }
+    }
+
+    fn take_output(&self, handle: ProcessHandle) -> Result<CollectedOutput, ProcessError> {
+        let entry = self.entry(handle)?;
+        let mut io = lock(&entry.io);
+        Ok(std::mem::take(&mut io.output))
+    }
+
+    fn take_pipe(
+        &self,
+        handle: ProcessHandle,
+        stream: StdStream,
+    ) -> Result<Option<File>, ProcessError> {
+        let entry = self.entry(handle)?;
+        let mut io = lock(&entry.io);
+        let fd = match stream {
+            StdStream::Stdin => {
+                let fd = io.stdin.take();
+                if fd.is_some() {
+                    io.stdin_taken = true;
+                }
+                fd
+            }
+            StdStream::Stdout => io.stdout.take(),
+            StdStream::Stderr => io.stderr.take(),
+        };
+        Ok(fd.map(File::from))
+    }
+
+    fn process_info(&self, handle: ProcessHandle) -> Result<ProcessInfo, ProcessError> {
+        let entry = self.entry(handle)?;
+        let termination = *lock(&entry.end);
+        Ok(ProcessInfo {
+            pid: entry.child.pid,
+            pgid: entry.pgid,
+            program: entry.program.clone(),
+            command_line: entry.command_line.clone(),
+            spawned_at: entry.spawned_at,
+            termination,
+        })
+    }
+
+    fn release_process(&self, handle: ProcessHandle) -> Result<(), ProcessError> {
+        if handle.owner != self.owner {
+            return Err(stale(handle));
+        }
+        let entry = {
+            let mut t = lock(&self.table);
+            let slot = t
+                .slots
+                .get_mut(handle.slot as usize)
+                .filter(|s| s.generation == handle.generation && s.entry.is_some())
+                .ok_or_else(|| stale(handle))?;
+            let entry = slot.entry.take().expect("checked above");
+            t.free.push(handle.slot);
+            entry
+        };
+        orphan(entry);
+        Ok(())
+    }
+}
+
+impl Drop for NativeProcessCapability {
+    fn drop(&mut self) {
+        let t = self.table.get_mut().unwrap_or_else(|p| p.into_inner());
+        for slot in t.slots.iter_mut() {
+            if let Some(entry) = slot.entry.take() {
+                orphan(entry);
+            }
+        }
+    }
+}
+
+/// Hands an entry whose handle is gone to the reaper if its child is not reaped yet.
+fn orphan(entry: Arc<Entry>) {
+    // Other threads may still be inside a wait on this entry; they hold their own Arc. The
+    // child is reaped by whoever gets there first; the reaper tolerates ECHILD.
+    if lock(&entry.end).is_some() {
+        return;
+    }
+    if let Ok(entry) = Arc::try_unwrap(entry).or_else(|arc| {
+        // Someone still waits on it: let them finish and reap; the reaper polls the pid too.
+        Err::<Entry, _>(arc)
+    }) {
+        crate::reaper::adopt(entry.child);
+    }
+}
+
+/// The wait loop: poll the pidfd (and the pipes when collecting) until the child ends, the
+/// pipes reach end-of-file or linger runs out, or the deadline passes.
+fn wait_entry(entry: &Entry, options: &WaitOptions) -> Result<Termination, ProcessError> {
+    let start = Instant::now();
+    let deadline = options.timeout.map(|t| start + t);
+    // Close our end of stdin unless the caller took it (C3).
+    let (mut out, mut err, mut output) = {
+        let mut io = lock(&entry.io);
+        io.stdin = None;
+        if options.collect_output {
+            (io.stdout.take(), io.stderr.take(), std::mem::take(&mut io.output))
+        } else {
+            (None, None, CollectedOutput::default())
+        }
+    };
+    let result = wait_loop(entry, options, deadline, &mut out, &mut err, &mut output);
+    {
+        let mut io = lock(&entry.io);
+        // Pipes still open (timed out, or linger ran out) go back for a later wait; a pipe at
+        // end-of-file stays closed.
+        if io.stdout.is_none() {
+            io.stdout = out;
+        }
+        if io.stderr.is_none() {
+            io.stderr = err;
+        }
+        let prev = std::mem::take(&mut io.output);
+        io.output = merge_output(prev, output);
+    }
+    result
+}
+
+fn merge_output(mut a: CollectedOutput, b: CollectedOutput) -> CollectedOutput {
+    if a == CollectedOutput::default() {
+        return b;
+    }
+    a.stdout.extend_from_slice(&b.stdout);
+    a.stderr.extend_from_slice(&b.stderr);
+    a.stdout_truncated |= b.stdout_truncated;
+    a.stderr_truncated |= b.stderr_truncated;
+    a.stdout_bytes += b.stdout_bytes;
+    a.stderr_bytes += b.stderr_bytes;
+    a
+}
+
+fn reap(entry: &Entry) -> Result<Option<Termination>, ProcessError> {
+    let mut end = lock(&entry.end);
+    if let Some(t) = *end {
+        return Ok(Some(t));
+    }
+    match sys::try_reap(&entry.child) {
+        Ok(Some(t)) => {
+            let t = convert(t);
+            *end = Some(t);
+            Ok(Some(t))
+        }
+        Ok(None) => Ok(None),
+        Err(e) => Err(ProcessError::from_errno(
+            format!("cannot wait for pid {}", entry.child.pid),
+            e.raw_os_error().unwrap_or(libc::EIO),
+        )),
+    }
+}
+
+fn convert(t: sys::Termination) -> Termination {
+    match t {
+        sys::Termination::Exited(code) => Termination::Exited(ExitStatus::from_code(code)),
+        sys::Termination::Signaled {
+            signal,
+            core_dumped,
+        } => Termination::Signaled {
+            signal: Signal::new(signal).unwrap_or(Signal::KILL),
+            core_dumped,
+        },
+    }
+}
+
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Reads once from `fd` into the stream's buffer, keeping at most `cap` bytes. Returns
+/// `false` at end-of-file or on a read error other than EINTR/EAGAIN.
+fn read_stream(
+    fd: &OwnedFd,
+    buf: &mut Vec<u8>,
+    truncated: &mut bool,
+    total: &mut u64,
+    cap: u64,
+    scratch: &mut [u8],
+) -> bool {
+    let room = (cap as usize).saturating_sub(buf.len());
+    let result = if room > 0 {
+        // Grow geometrically but never past the cap, so memory stays bounded by it; read
+        // straight into the spare capacity (no intermediate copy).
+        if buf.capacity() == buf.len() {
+            let len = buf.len();
+            let target = (len.saturating_mul(2)).max(len + READ_CHUNK).min(cap as usize);
+            buf.reserve_exact(target - len);
+        }
+        rustix::io::read(fd, rustix::buffer::spare_capacity(buf))
+    } else {
+        match rustix::io::read(fd, &mut *scratch) {
+            Ok(n) => {
+                if n > 0 {
+                    *truncated = true;
+                }
+                Ok(n)
+            }
+            Err(e) => Err(e),
+        }
+    };
+    match result {
+        Ok(0) => false,
+        Ok(n) => {
+            *total += n as u64;
+            true
+        }
+        Err(rustix::io::Errno::INTR) | Err(rustix::io::Errno::AGAIN) => true,
+        Err(_) => false,
+    }
+}
+
+fn wait_loop(
+    entry: &Entry,
+    options: &WaitOptions,
+    deadline: Option<Instant>,
+    out: &mut Option<OwnedFd>,
+    err: &mut Option<OwnedFd>,
+    output: &mut CollectedOutput,
+) -> Result<Termination, ProcessError> {
+    let mut ended = reap(entry)?;
+    let mut linger_until: Option<Instant> = None;
+    let mut scratch = vec![0u8; if out.is_some() || err.is_some() { READ_CHUNK } else { 0 }];
+    let cap = options.max_output_bytes;
+    loop {
+        if let Some(t) = ended {
+            if out.is_none() && err.is_none() {
+                return Ok(t);
+            }
+            let until = *linger_until.get_or_insert_with(|| {
+                let l = Instant::now() + options.output_linger;
+                deadline.map_or(l, |d| d.min(l))
+            });
+            if Instant::now() >= until {
+                return Ok(t);
+            }
+        }
+        let now = Instant::now();
+        if ended.is_none() {
+            if let Some(d) = deadline {
+                if now >= d {
+                    return Err(ProcessError::new(
+                        ProcessErrorKind::TimedOut,
+                        format!(
+                            "{} (pid {}) still running after {:?}",
+                            entry.program.display(),
+                            entry.child.pid,
+                            options.timeout.unwrap_or_default()
+                        ),
+                    ));
+                }
+            }
+        }
+        // How long this poll may sleep.
+        let mut limit: Option<Instant> = if ended.is_some() { linger_until } else { deadline };
+        let pidfd = if ended.is_none() {
+            entry.child.pidfd.as_ref()
+        } else {
+            None
+        };
+        if ended.is_none() && pidfd.is_none() {
+            let tick = now + options.check_interval.max(Duration::from_millis(1));
+            limit = Some(limit.map_or(tick, |l| l.min(tick)));
+        }
+        let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(3);
+        if let Some(p) = pidfd {
+            fds.push(PollFd::new(p, PollFlags::IN));
+        }
+        let out_idx = out.as_ref().map(|fd| {
+            fds.push(PollFd::new(fd, PollFlags::IN));
+            fds.len() - 1
+        });
+        let err_idx = err.as_ref().map(|fd| {
+            fds.push(PollFd::new(fd, PollFlags::IN));
+            fds.len() - 1
+        });
+        let timeout = limit.map(|l| {
+            let d = l.saturating_duration_since(now);
+            rustix::event::Timespec {
+                tv_sec: d.as_secs() as i64,
+                tv_nsec: d.subsec_nanos() as i64,
+            }
+        });
+        match rustix::event::poll(&mut fds, timeout.as_ref()) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => {
+                return Err(ProcessError::from_errno(
+                    format!("cannot wait for pid {}", entry.child.pid),
+                    e.raw_os_error(),
+                ))
+            }
+        }
+        let ready = |i: Option<usize>| {
+            i.is_some_and(|i| !fds[i].revents().is_empty())
+        };
+        let (out_ready, err_ready) = (ready(out_idx), ready(err_idx));
+        drop(fds);
+        if out_ready {
+            let keep = read_stream(
+                out.as_ref().expect("polled"),
+                &mut output.stdout,
+                &mut output.stdout_truncated,
+                &mut output.stdout_bytes,
+                cap,
+                &mut scratch,
+            );
+            if !keep {
+                *out = None;
+            }
+        }
+        if err_ready {
+            let keep = read_stream(
+                err.as_ref().expect("polled"),
+                &mut output.stderr,
+                &mut output.stderr_truncated,
+                &mut output.stderr_bytes,
+                cap,
+                &mut scratch,
+            );
+            if !keep {
+                *err = None;
+            }
+        }
+        if ended.is_none() {
+            ended = reap(entry)?;
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn io_errno(e: &io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(libc::EIO)
+}

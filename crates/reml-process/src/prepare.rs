@@ -1,0 +1,433 @@
+//! Turning a [`Command`] and its final environment into something the OS backend can exec:
+//! validation of every string, resolution of the program, and the size limits of `execve`.
+//!
+//! Everything here happens in the parent, before any child exists, and has no side effect on
+//! the file system (stdio files are opened later, by the backend, after the policy passed).
+
+use std::collections::BTreeMap;
+use std::ffi::{CString, OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::command::{has_nul, Command, ProcessGroup, Rlimit, StdioSpec};
+use crate::error::ProcessError;
+
+/// The `PATH` used to resolve a bare program name when the child's final environment has no
+/// `PATH` variable.
+pub const DEFAULT_SEARCH_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+/// Linux's limit on one argument or environment string, `MAX_ARG_STRLEN` (32 pages), bytes
+/// including the terminating NUL.
+pub const MAX_ARG_STRLEN: usize = 32 * 4096;
+
+/// Resolves `program` to the absolute path that will be executed (spec §2, our reading).
+///
+/// The rule, applied once, in the parent, before any child exists:
+/// - **a name containing `/`** is a path: an absolute path is used as is; a relative one
+///   (`./x`, `bin/x`, `../x`) is joined to the child's working directory `cwd` (the parent's
+///   current directory when `cwd` is `None`). No `PATH` search.
+/// - **a bare name** (`echo`) is searched in the child's final `PATH` (`path_var`, after the
+///   base environment, the command's overrides and the policy's filtering), or in
+///   [`DEFAULT_SEARCH_PATH`] when the child has no `PATH`. Entries are tried in order; empty and
+///   relative entries are **skipped** (unlike `execvp`, which treats them as the current
+///   directory: a security hazard). The first entry holding a *regular file* with an execute
+///   bit wins; directories and other non-files of that name are skipped (case C7). If only
+///   non-executable regular files are found, the result is `PermissionDenied`.
+///
+/// The returned path is lexically absolute but **not** canonicalised: symlinks are kept, so
+/// `argv[0]`, the audit log and `--json` show the path as found. The security layer compares
+/// canonical paths separately.
+///
+/// # Errors
+/// - `InvalidCommand`: empty program, or a NUL byte in it;
+/// - `SpawnFailed` with `ENOENT` (code 2): not found (message names the program and the
+///   directories searched);
+/// - `PermissionDenied` with `EACCES`: a directory given as the program ("is a directory"),
+///   or a regular file with no execute permission for us ("not executable").
+pub fn resolve_program(
+    program: &Path,
+    cwd: Option<&Path>,
+    path_var: Option<&OsStr>,
+) -> Result<PathBuf, ProcessError> {
+    let bytes = program.as_os_str().as_bytes();
+    if bytes.is_empty() {
+        return Err(ProcessError::invalid("empty program name"));
+    }
+    if bytes.contains(&0) {
+        return Err(ProcessError::invalid(format!(
+            "program {:?} contains a NUL byte",
+            program.as_os_str()
+        )));
+    }
+    if bytes.contains(&b'/') {
+        let full = if program.is_absolute() {
+            program.to_path_buf()
+        } else {
+            let base = match cwd {
+                Some(c) if c.is_absolute() => c.to_path_buf(),
+                Some(c) => current_dir()?.join(c),
+                None => current_dir()?,
+            };
+            base.join(program)
+        };
+        check_executable(&full, program)?;
+        return Ok(full);
+    }
+    let search = path_var
+        .map(OsStr::to_os_string)
+        .unwrap_or_else(|| OsString::from(DEFAULT_SEARCH_PATH));
+    let mut denied: Option<PathBuf> = None;
+    for dir in std::env::split_paths(&search) {
+        if dir.as_os_str().is_empty() || !dir.is_absolute() {
+            continue;
+        }
+        let candidate = dir.join(program);
+        match std::fs::metadata(&candidate) {
+            Ok(meta) if meta.is_file() => {
+                if is_executable(&candidate, &meta) {
+                    return Ok(candidate);
+                }
+                denied.get_or_insert(candidate);
+            }
+            _ => continue,
+        }
+    }
+    match denied {
+        Some(p) => Err(ProcessError::with_code(
+            crate::ProcessErrorKind::PermissionDenied,
+            format!("{}: permission denied (not executable)", p.display()),
+            libc::EACCES,
+        )),
+        None => Err(ProcessError::with_code(
+            crate::ProcessErrorKind::SpawnFailed,
+            format!(
+                "{}: program not found (searched PATH={})",
+                program.display(),
+                search.to_string_lossy()
+            ),
+            libc::ENOENT,
+        )),
+    }
+}
+
+fn current_dir() -> Result<PathBuf, ProcessError> {
+    std::env::current_dir().map_err(|e| {
+        ProcessError::from_errno(
+            "cannot read the current directory",
+            e.raw_os_error().unwrap_or(libc::EIO),
+        )
+    })
+}
+
+fn is_executable(path: &Path, meta: &std::fs::Metadata) -> bool {
+    // Root passes access(X_OK) for any file with at least one x bit; others need their own.
+    meta.permissions().mode() & 0o111 != 0
+        && rustix::fs::access(path, rustix::fs::Access::EXEC_OK).is_ok()
+}
+
+fn check_executable(full: &Path, as_given: &Path) -> Result<(), ProcessError> {
+    match std::fs::metadata(full) {
+        Ok(meta) if meta.is_dir() => Err(ProcessError::with_code(
+            crate::ProcessErrorKind::PermissionDenied,
+            format!("{}: permission denied (is a directory)", as_given.display()),
+            libc::EACCES,
+        )),
+        Ok(meta) if !meta.is_file() => Err(ProcessError::with_code(
+            crate::ProcessErrorKind::PermissionDenied,
+            format!("{}: permission denied (not a regular file)", as_given.display()),
+            libc::EACCES,
+        )),
+        Ok(meta) if !is_executable(full, &meta) => Err(ProcessError::with_code(
+            crate::ProcessErrorKind::PermissionDenied,
+            format!("{}: permission denied (not executable)", as_given.display()),
+            libc::EACCES,
+        )),
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let errno = e.raw_os_error().unwrap_or(libc::EIO);
+            let mut err = ProcessError::from_errno(as_given.display(), errno);
+            if errno == libc::ENOENT {
+                err.message = format!("{}: program not found", as_given.display());
+            }
+            Err(err)
+        }
+    }
+}
+
+/// A command checked and resolved, ready for the OS backend (and for the security layer to
+/// inspect and restrict before that).
+///
+/// Built by [`PreparedCommand::new`]; every string is already NUL-free and converted to a
+/// `CString`, the program is resolved to an absolute path, and the `execve` size limits hold.
+#[derive(Debug)]
+pub struct PreparedCommand {
+    /// The command as the caller gave it.
+    pub command: Command,
+    /// The resolved absolute program path (what runs, what is reported).
+    pub program: PathBuf,
+    /// The final environment of the child, after base, overrides and any policy filtering.
+    pub env: BTreeMap<OsString, OsString>,
+    pub(crate) argv: Vec<CString>,
+    pub(crate) envp: Vec<CString>,
+    pub(crate) program_c: CString,
+    pub(crate) cwd_c: Option<CString>,
+    /// Resource limits applied in the child (the command's, then the policy's).
+    pub rlimits: Vec<Rlimit>,
+    /// A descriptor of the checked program file; when set, the backend execs this file
+    /// (`execveat(fd, "", …, AT_EMPTY_PATH)`) instead of the path. Set by the security layer.
+    pub exec_file: Option<std::os::fd::OwnedFd>,
+}
+
+impl PreparedCommand {
+    /// Validates `command` and resolves its program against the final environment `env`.
+    ///
+    /// # Errors
+    /// `InvalidCommand` (no child exists yet in every case) for: a NUL byte in the program,
+    /// an argument (named by index), the cwd, an env key or value; an empty env key or one
+    /// containing `=`; a cwd that does not exist or is not a directory; a single string longer
+    /// than [`MAX_ARG_STRLEN`]; arguments plus environment larger than the kernel's
+    /// `ARG_MAX` (`sysconf(_SC_ARG_MAX)`, the limit is named). `File(path)` stdin that does
+    /// not exist is `InvalidCommand` too. Resolution errors are those of [`resolve_program`].
+    pub fn new(
+        command: &Command,
+        env: BTreeMap<OsString, OsString>,
+    ) -> Result<PreparedCommand, ProcessError> {
+        let program_os = command.program.as_os_str();
+        if program_os.is_empty() {
+            return Err(ProcessError::invalid("empty program name"));
+        }
+        if has_nul(program_os) {
+            return Err(ProcessError::invalid(format!(
+                "program {program_os:?} contains a NUL byte"
+            )));
+        }
+        for (i, a) in command.args.iter().enumerate() {
+            if has_nul(a) {
+                return Err(ProcessError::invalid(format!(
+                    "argument {} ({a:?}) contains a NUL byte",
+                    i + 1
+                )));
+            }
+        }
+        if let Some(cwd) = &command.cwd {
+            if has_nul(cwd.as_os_str()) {
+                return Err(ProcessError::invalid(format!(
+                    "working directory {:?} contains a NUL byte",
+                    cwd.as_os_str()
+                )));
+            }
+            match std::fs::metadata(cwd) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => {
+                    return Err(ProcessError::with_code(
+                        crate::ProcessErrorKind::InvalidCommand,
+                        format!("working directory {}: not a directory", cwd.display()),
+                        libc::ENOTDIR,
+                    ))
+                }
+                Err(e) => {
+                    let errno = e.raw_os_error().unwrap_or(libc::EIO);
+                    return Err(ProcessError::with_code(
+                        crate::ProcessErrorKind::InvalidCommand,
+                        format!(
+                            "working directory {}: {} (errno {errno})",
+                            cwd.display(),
+                            crate::error::errno_text(errno)
+                        ),
+                        errno,
+                    ));
+                }
+            }
+        }
+        for (k, v) in command.env.edits() {
+            check_env_key(k)?;
+            if let Some(v) = v {
+                check_env_value(k, v)?;
+            }
+        }
+        for (k, v) in &env {
+            check_env_key(k)?;
+            check_env_value(k, v)?;
+        }
+        if let StdioSpec::File(p) = &command.stdin {
+            if has_nul(p.as_os_str()) {
+                return Err(ProcessError::invalid(format!(
+                    "stdin file {:?} contains a NUL byte",
+                    p.as_os_str()
+                )));
+            }
+            if let Err(e) = std::fs::metadata(p) {
+                let errno = e.raw_os_error().unwrap_or(libc::EIO);
+                return Err(ProcessError::with_code(
+                    crate::ProcessErrorKind::InvalidCommand,
+                    format!(
+                        "stdin file {}: {} (errno {errno})",
+                        p.display(),
+                        crate::error::errno_text(errno)
+                    ),
+                    errno,
+                ));
+            }
+        }
+        for spec in [&command.stdout, &command.stderr] {
+            if let StdioSpec::File(p) = spec {
+                if has_nul(p.as_os_str()) {
+                    return Err(ProcessError::invalid(format!(
+                        "output file {:?} contains a NUL byte",
+                        p.as_os_str()
+                    )));
+                }
+            }
+        }
+        if let ProcessGroup::Join(pgid) = command.process_group {
+            if pgid <= 0 {
+                return Err(ProcessError::invalid(format!(
+                    "process group {pgid} is not a valid group id (must be > 0)"
+                )));
+            }
+        }
+
+        let program = resolve_program(
+            &command.program,
+            command.cwd.as_deref(),
+            env.get(OsStr::new("PATH")).map(OsString::as_os_str),
+        )?;
+
+        let mut argv = Vec::with_capacity(command.args.len() + 1);
+        argv.push(cstring(program_os));
+        argv.extend(command.args.iter().map(|a| cstring(a)));
+        let envp: Vec<CString> = env
+            .iter()
+            .map(|(k, v)| {
+                let mut b = Vec::with_capacity(k.len() + v.len() + 2);
+                b.extend_from_slice(k.as_bytes());
+                b.push(b'=');
+                b.extend_from_slice(v.as_bytes());
+                CString::new(b).expect("validated: no NUL")
+            })
+            .collect();
+        check_exec_size(&argv, &envp)?;
+        Ok(PreparedCommand {
+            program_c: cstring(program.as_os_str()),
+            cwd_c: command.cwd.as_ref().map(|c| cstring(c.as_os_str())),
+            program,
+            argv,
+            envp,
+            env,
+            rlimits: command.rlimits.clone(),
+            command: command.clone(),
+            exec_file: None,
+        })
+    }
+
+    /// The command line as it will run: the resolved program, then the arguments (lossy
+    /// UTF-8), for messages and audit records.
+    pub fn command_line(&self) -> Vec<String> {
+        std::iter::once(self.program.to_string_lossy().into_owned())
+            .chain(
+                self.command
+                    .args
+                    .iter()
+                    .map(|a| a.to_string_lossy().into_owned()),
+            )
+            .collect()
+    }
+
+    /// Removes `key` from the child's environment (used by the security layer).
+    pub fn remove_env(&mut self, key: &OsStr) {
+        if self.env.remove(key).is_some() {
+            self.rebuild_envp();
+        }
+    }
+
+    /// Keeps only the variables for which `keep(name)` is true (used by the security layer).
+    pub fn retain_env(&mut self, mut keep: impl FnMut(&OsStr) -> bool) {
+        let before = self.env.len();
+        self.env.retain(|k, _| keep(k));
+        if self.env.len() != before {
+            self.rebuild_envp();
+        }
+    }
+
+    fn rebuild_envp(&mut self) {
+        self.envp = self
+            .env
+            .iter()
+            .map(|(k, v)| {
+                let mut b = k.clone().into_vec();
+                b.push(b'=');
+                b.extend_from_slice(v.as_bytes());
+                CString::new(b).expect("validated: no NUL")
+            })
+            .collect();
+    }
+}
+
+fn cstring(s: &OsStr) -> CString {
+    CString::new(s.as_bytes()).expect("validated: no NUL")
+}
+
+fn check_env_key(k: &OsStr) -> Result<(), ProcessError> {
+    let b = k.as_bytes();
+    if b.is_empty() {
+        return Err(ProcessError::invalid("empty environment variable name"));
+    }
+    if b.contains(&0) {
+        return Err(ProcessError::invalid(format!(
+            "environment variable name {k:?} contains a NUL byte"
+        )));
+    }
+    if b.contains(&b'=') {
+        return Err(ProcessError::invalid(format!(
+            "environment variable name {k:?} contains `=`"
+        )));
+    }
+    Ok(())
+}
+
+fn check_env_value(k: &OsStr, v: &OsStr) -> Result<(), ProcessError> {
+    if has_nul(v) {
+        return Err(ProcessError::invalid(format!(
+            "value of environment variable {k:?} contains a NUL byte"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks the `execve` limits: each string below `MAX_ARG_STRLEN`, and all strings plus
+/// their pointers below `ARG_MAX`.
+fn check_exec_size(argv: &[CString], envp: &[CString]) -> Result<(), ProcessError> {
+    for (what, list) in [("argument", argv), ("environment entry", envp)] {
+        for (i, s) in list.iter().enumerate() {
+            let len = s.as_bytes_with_nul().len();
+            if len > MAX_ARG_STRLEN {
+                return Err(ProcessError::with_code(
+                    crate::ProcessErrorKind::InvalidCommand,
+                    format!(
+                        "{what} {i} is {len} bytes, above the kernel's limit for one string (MAX_ARG_STRLEN = {MAX_ARG_STRLEN} bytes)"
+                    ),
+                    libc::E2BIG,
+                ));
+            }
+        }
+    }
+    let ptr = std::mem::size_of::<usize>();
+    let total: usize = argv
+        .iter()
+        .chain(envp)
+        .map(|s| s.as_bytes_with_nul().len() + ptr)
+        .sum::<usize>()
+        + 2 * ptr;
+    let arg_max = crate::sys::imp::arg_max();
+    if total > arg_max {
+        return Err(ProcessError::with_code(
+            crate::ProcessErrorKind::InvalidCommand,
+            format!(
+                "arguments and environment take {total} bytes, above the kernel's limit (ARG_MAX = {arg_max} bytes)"
+            ),
+            libc::E2BIG,
+        ));
+    }
+    Ok(())
+}

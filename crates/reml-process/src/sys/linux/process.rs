@@ -1,0 +1,618 @@
+//! Process creation, waiting and signalling on Linux.
+//!
+//! # How a child is created
+//! `clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD, exit signal 0)`, the same shape as glibc's
+//! `posix_spawn`: the child runs on a small separate stack in the parent's memory while the
+//! calling thread is suspended until the child execs or exits. No page tables are copied, so
+//! it keeps `vfork` speed, yet the child can still do what we need before exec: reset signal
+//! dispositions and the mask, join or lead a process group, set rlimits, change directory,
+//! arrange descriptors, and exec the checked file by descriptor. The child only makes raw
+//! system calls (no allocation, no locks). An exec failure is written by the child into the
+//! shared argument block, so `spawn` reports it with the errno instead of a child exiting 127.
+//!
+//! The exit signal is **0**, not `SIGCHLD`:
+//! - a host whose `SIGCHLD` disposition is "ignore" does not make the kernel discard our
+//!   children's exit statuses (auto-reaping only applies to children whose exit signal is
+//!   `SIGCHLD`);
+//! - a host's `waitpid(-1, …)` (without `__WALL`) never reaps or steals our children, and no
+//!   `SIGCHLD` reaches the host for them. We wait with `__WALL` on our own pidfd or pid only,
+//!   so we never reap a child we did not create.
+//!
+//! `CLONE_PIDFD` (Linux 5.2+) returns a pidfd atomically with the child. It is probed on the
+//! first spawn; where the kernel refuses it (`EINVAL`), spawning continues without one and
+//! waiting falls back to polling `waitid(WNOHANG)` every `check_interval`.
+//!
+//! # References
+//! clone(2), pidfd_open(2), pidfd_send_signal(2), waitid(2), execveat(2), close_range(2),
+//! setpgid(2), setrlimit(2), sigaction(2), sigprocmask(2).
+
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::ptr;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// The stage of child setup that failed, for error messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// `clone` itself (in the parent).
+    Clone,
+    /// `setpgid` in the child.
+    SetPgid,
+    /// `prlimit64` in the child; the payload is the index into `rlimits`.
+    Rlimit(usize),
+    /// `chdir` in the child.
+    Chdir,
+    /// Arranging descriptor `dst` (`fcntl`/`dup2`) in the child.
+    Fd(RawFd),
+    /// `execve`/`execveat` in the child.
+    Exec,
+}
+
+/// A spawn failure: the stage and the errno.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SpawnError {
+    pub stage: Stage,
+    pub errno: i32,
+}
+
+/// Process group action in the child.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Pgroup {
+    Inherit,
+    New,
+    Join(i32),
+}
+
+/// One resource limit for the child: `RLIMIT_*` number, soft, hard (`RLIM_INFINITY` = none).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RawRlimit {
+    pub resource: c_int,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+/// Everything the child needs, prepared in the parent.
+pub(crate) struct SpawnSpec<'a> {
+    pub program: &'a CStr,
+    pub exec_fd: Option<BorrowedFd<'a>>,
+    pub argv: &'a [CString],
+    pub envp: &'a [CString],
+    pub cwd: Option<&'a CStr>,
+    /// `(source, target)` descriptor pairs: the child's `target` becomes a copy of our
+    /// `source`. Includes stdio (targets 0, 1, 2) when they are not inherited.
+    pub fd_map: &'a [(RawFd, RawFd)],
+    pub pgroup: Pgroup,
+    pub rlimits: &'a [RawRlimit],
+}
+
+/// A child just created.
+pub(crate) struct Spawned {
+    pub pid: i32,
+    pub pidfd: Option<OwnedFd>,
+}
+
+/// How a child ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Termination {
+    Exited(i32),
+    Signaled { signal: i32, core_dumped: bool },
+}
+
+/// What `waitid` reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WaitEvent {
+    Ended(Termination),
+    Stopped(i32),
+    Continued,
+}
+
+const PIDFD_UNKNOWN: u8 = 0;
+const PIDFD_YES: u8 = 1;
+const PIDFD_NO: u8 = 2;
+static CLONE_PIDFD_STATE: AtomicU8 = AtomicU8::new(PIDFD_UNKNOWN);
+
+/// Forces the no-pidfd fallback for this process (tests of the fallback path).
+pub(crate) fn disable_pidfd() {
+    CLONE_PIDFD_STATE.store(PIDFD_NO, Ordering::Relaxed);
+}
+
+/// Whether spawns get a pidfd (after the first probe; `true` before it).
+pub(crate) fn pidfd_supported() -> bool {
+    CLONE_PIDFD_STATE.load(Ordering::Relaxed) != PIDFD_NO
+}
+
+/// The block shared between parent and child (the child writes only `err_*`).
+#[repr(C)]
+struct ChildArgs {
+    program: *const c_char,
+    exec_fd: c_int,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+    cwd: *const c_char,
+    fd_map: *const (RawFd, RawFd),
+    fd_map_len: usize,
+    /// Lowest descriptor number for temporary copies (above every target).
+    temp_base: c_int,
+    pgroup_kind: c_int,
+    pgroup_id: c_int,
+    rlimits: *const RawRlimit,
+    rlimits_len: usize,
+    err_stage: c_int,
+    err_arg: c_int,
+    err_errno: c_int,
+}
+
+const STAGE_NONE: c_int = 0;
+const STAGE_SETPGID: c_int = 1;
+const STAGE_RLIMIT: c_int = 2;
+const STAGE_CHDIR: c_int = 3;
+const STAGE_FD: c_int = 4;
+const STAGE_EXEC: c_int = 5;
+
+/// Size of the child's stack. The child function only makes system calls with a few words of
+/// locals; 64 KiB leaves a wide margin even in debug builds.
+const CHILD_STACK: usize = 64 * 1024;
+
+/// Spawns a child as described in the module docs.
+///
+/// All signals are blocked in the calling thread around `clone`, so no handler of ours can run
+/// in the child on the shared stack of memory; the child resets every handled or ignored
+/// signal to its default and installs an empty mask just before exec.
+pub(crate) fn spawn(spec: &SpawnSpec<'_>) -> Result<Spawned, SpawnError> {
+    let mut argv_ptrs: Vec<*const c_char> = spec.argv.iter().map(|s| s.as_ptr()).collect();
+    argv_ptrs.push(ptr::null());
+    let mut envp_ptrs: Vec<*const c_char> = spec.envp.iter().map(|s| s.as_ptr()).collect();
+    envp_ptrs.push(ptr::null());
+    let max_target = spec.fd_map.iter().map(|&(_, t)| t).max().unwrap_or(2);
+    let (pgroup_kind, pgroup_id) = match spec.pgroup {
+        Pgroup::Inherit => (0, 0),
+        Pgroup::New => (1, 0),
+        Pgroup::Join(id) => (1, id),
+    };
+    let mut args = ChildArgs {
+        program: spec.program.as_ptr(),
+        exec_fd: spec.exec_fd.map_or(-1, |fd| fd.as_raw_fd()),
+        argv: argv_ptrs.as_ptr(),
+        envp: envp_ptrs.as_ptr(),
+        cwd: spec.cwd.map_or(ptr::null(), CStr::as_ptr),
+        fd_map: spec.fd_map.as_ptr(),
+        fd_map_len: spec.fd_map.len(),
+        temp_base: max_target.max(2) + 1,
+        pgroup_kind,
+        pgroup_id,
+        rlimits: spec.rlimits.as_ptr(),
+        rlimits_len: spec.rlimits.len(),
+        err_stage: STAGE_NONE,
+        err_arg: 0,
+        err_errno: 0,
+    };
+    let mut stack: Vec<u8> = Vec::with_capacity(CHILD_STACK);
+    // The stack grows down on every Linux architecture Rust supports; align the top to 16.
+    let stack_top = ((stack.as_mut_ptr() as usize + CHILD_STACK) & !15) as *mut c_void;
+
+    let old_mask = block_all_signals();
+    let mut result = clone_child(&mut args, stack_top, pidfd_supported());
+    if let Err(e) = &result {
+        if e.errno == libc::EINVAL
+            && CLONE_PIDFD_STATE.load(Ordering::Relaxed) == PIDFD_UNKNOWN
+        {
+            // A kernel without CLONE_PIDFD (before 5.2) refuses the flag.
+            CLONE_PIDFD_STATE.store(PIDFD_NO, Ordering::Relaxed);
+            result = clone_child(&mut args, stack_top, false);
+        }
+    }
+    restore_signals(&old_mask);
+    drop(stack);
+    let spawned = result?;
+    if spawned.pidfd.is_some() {
+        CLONE_PIDFD_STATE.store(PIDFD_YES, Ordering::Relaxed);
+    }
+    if args.err_stage != STAGE_NONE {
+        // The child failed before or at exec and has exited (127); reap it so no zombie stays.
+        let _ = reap_blocking(&spawned);
+        let stage = match args.err_stage {
+            STAGE_SETPGID => Stage::SetPgid,
+            STAGE_RLIMIT => Stage::Rlimit(args.err_arg as usize),
+            STAGE_CHDIR => Stage::Chdir,
+            STAGE_FD => Stage::Fd(args.err_arg),
+            _ => Stage::Exec,
+        };
+        return Err(SpawnError {
+            stage,
+            errno: args.err_errno,
+        });
+    }
+    Ok(spawned)
+}
+
+fn clone_child(
+    args: &mut ChildArgs,
+    stack_top: *mut c_void,
+    with_pidfd: bool,
+) -> Result<Spawned, SpawnError> {
+    let mut pidfd: c_int = -1;
+    let mut flags = libc::CLONE_VM | libc::CLONE_VFORK;
+    if with_pidfd {
+        flags |= libc::CLONE_PIDFD;
+    }
+    // SAFETY: `child_main` only reads `args` (which outlives the call: CLONE_VFORK suspends
+    // this thread until the child has exec'd or exited) and makes raw system calls; it never
+    // returns into Rust code of the parent, allocates, or takes locks. `stack_top` points to
+    // the top of a live, writable allocation of CHILD_STACK bytes owned by our caller, used by
+    // nobody else until `clone` returns. With CLONE_PIDFD the kernel writes the pidfd into
+    // `pidfd` (the parent_tid argument); without it that argument is ignored.
+    let pid = unsafe {
+        libc::clone(
+            child_main,
+            stack_top,
+            flags,
+            args as *mut ChildArgs as *mut c_void,
+            &mut pidfd as *mut c_int,
+        )
+    };
+    if pid < 0 {
+        return Err(SpawnError {
+            stage: Stage::Clone,
+            errno: errno(),
+        });
+    }
+    let pidfd = if with_pidfd && pidfd >= 0 {
+        // SAFETY: the kernel just created this descriptor for us (CLONE_PIDFD, close-on-exec)
+        // and nothing else owns it.
+        Some(unsafe { OwnedFd::from_raw_fd(pidfd) })
+    } else {
+        None
+    };
+    Ok(Spawned { pid, pidfd })
+}
+
+/// The child side. Runs on its own stack in the parent's memory; only raw system calls.
+extern "C" fn child_main(arg: *mut c_void) -> c_int {
+    // SAFETY: `arg` is the `ChildArgs` the parent passed to clone; the parent is suspended
+    // (CLONE_VFORK) so nothing else touches it while we run.
+    let a = unsafe { &mut *(arg as *mut ChildArgs) };
+    // SAFETY: every call below is a raw system call on values prepared by the parent:
+    // NUL-terminated strings and NULL-terminated pointer arrays that stay alive while the
+    // parent is suspended. Nothing allocates or locks. On failure we record the stage and
+    // errno in `a` and `_exit` without running any destructor or atexit handler.
+    unsafe {
+        // 1. Default dispositions for every signal that is handled or ignored: no handler of
+        //    the parent may run here, and the program starts as a fresh one would.
+        //    The query reads only the handler, the first word of the kernel's
+        //    `struct sigaction` on every architecture; an all-zero action is SIG_DFL with no
+        //    flags and an empty mask. The buffer is larger than the kernel's struct.
+        for sig in 1..=64 {
+            if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+                continue;
+            }
+            let mut old = [0usize; 8];
+            if libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                ptr::null::<usize>(),
+                old.as_mut_ptr(),
+                8usize,
+            ) == 0
+                && old[0] != libc::SIG_DFL
+            {
+                let dfl = [0usize; 8];
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    sig,
+                    dfl.as_ptr(),
+                    ptr::null_mut::<usize>(),
+                    8usize,
+                );
+            }
+        }
+        // 2. Process group.
+        if a.pgroup_kind != 0 && libc::setpgid(0, a.pgroup_id) != 0 {
+            return child_fail(a, STAGE_SETPGID, 0);
+        }
+        // 3. Resource limits.
+        for i in 0..a.rlimits_len {
+            let r = &*a.rlimits.add(i);
+            let lim = libc::rlimit64 {
+                rlim_cur: r.soft,
+                rlim_max: r.hard,
+            };
+            if libc::syscall(
+                libc::SYS_prlimit64,
+                0,
+                r.resource,
+                &lim as *const libc::rlimit64,
+                ptr::null_mut::<libc::rlimit64>(),
+            ) != 0
+            {
+                return child_fail(a, STAGE_RLIMIT, i as c_int);
+            }
+        }
+        // 4. Working directory.
+        if !a.cwd.is_null() && libc::chdir(a.cwd) != 0 {
+            return child_fail(a, STAGE_CHDIR, 0);
+        }
+        // 5. Descriptors: first copy every source above all targets (close-on-exec), then
+        //    dup2 each copy onto its target (dup2 clears close-on-exec on the target). Two
+        //    phases, so a source that is also another pair's target is never clobbered.
+        let map = std::slice::from_raw_parts(a.fd_map, a.fd_map_len);
+        let mut temps = [0 as c_int; 64];
+        if map.len() > temps.len() {
+            a.err_errno = libc::EMFILE;
+            return child_fail_errno(a, STAGE_FD, -1);
+        }
+        for (i, &(src, dst)) in map.iter().enumerate() {
+            let t = libc::fcntl(src, libc::F_DUPFD_CLOEXEC, a.temp_base);
+            if t < 0 {
+                return child_fail(a, STAGE_FD, dst);
+            }
+            temps[i] = t;
+        }
+        for (i, &(_, dst)) in map.iter().enumerate() {
+            if libc::dup2(temps[i], dst) < 0 {
+                return child_fail(a, STAGE_FD, dst);
+            }
+        }
+        // Everything else at 3 and above becomes close-on-exec, whoever opened it: the child
+        // holds 0, 1, 2 and the targets only. (close_range needs Linux 5.11; before that,
+        // descriptors this library creates are close-on-exec from birth anyway.)
+        let mut lo: u32 = 3;
+        let mut targets = [0 as c_int; 64];
+        let mut n = 0;
+        for &(_, dst) in map {
+            if dst >= 3 {
+                targets[n] = dst;
+                n += 1;
+            }
+        }
+        let targets = &mut targets[..n];
+        targets.sort_unstable();
+        for &t in targets.iter() {
+            let t = t as u32;
+            if t > lo {
+                libc::syscall(libc::SYS_close_range, lo, t - 1, libc::CLOSE_RANGE_CLOEXEC);
+            }
+            lo = t + 1;
+        }
+        libc::syscall(libc::SYS_close_range, lo, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
+        // 6. Empty signal mask (the parent blocked everything around clone).
+        let empty: u64 = 0;
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &empty as *const u64,
+            ptr::null_mut::<u64>(),
+            8usize,
+        );
+        // 7. Exec: the checked file by descriptor when we have one, else the resolved path.
+        if a.exec_fd >= 0 {
+            libc::syscall(
+                libc::SYS_execveat,
+                a.exec_fd,
+                c"".as_ptr(),
+                a.argv,
+                a.envp,
+                libc::AT_EMPTY_PATH,
+            );
+        } else {
+            libc::execve(a.program, a.argv, a.envp);
+        }
+        child_fail(a, STAGE_EXEC, 0)
+    }
+}
+
+/// Records the current errno and the stage, then exits the child with 127.
+///
+/// # Safety
+/// Only to be called in the child created by `clone_child`.
+unsafe fn child_fail(a: &mut ChildArgs, stage: c_int, arg: c_int) -> c_int {
+    a.err_errno = errno();
+    child_fail_errno(a, stage, arg)
+}
+
+/// # Safety
+/// Only to be called in the child created by `clone_child`.
+unsafe fn child_fail_errno(a: &mut ChildArgs, stage: c_int, arg: c_int) -> c_int {
+    a.err_stage = stage;
+    a.err_arg = arg;
+    // SAFETY: `_exit` ends the child at once without touching the parent's shared state.
+    unsafe { libc::_exit(127) }
+}
+
+fn errno() -> i32 {
+    io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+}
+
+fn block_all_signals() -> u64 {
+    let all: u64 = !0;
+    let mut old: u64 = 0;
+    // SAFETY: rt_sigprocmask on the calling thread with valid pointers to 8-byte sets (the
+    // kernel's sigset size on Linux). Blocking is undone by `restore_signals`.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &all as *const u64,
+            &mut old as *mut u64,
+            8usize,
+        );
+    }
+    old
+}
+
+fn restore_signals(old: &u64) {
+    // SAFETY: as in `block_all_signals`; restores the mask saved there.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            old as *const u64,
+            ptr::null_mut::<u64>(),
+            8usize,
+        );
+    }
+}
+
+/// `waitid` for one of our children, by pidfd when we have one, else by pid; always with
+/// `__WALL` (our children have exit signal 0) and never for any other process.
+///
+/// `flags` are `WEXITED`, `WSTOPPED`, `WCONTINUED`, `WNOHANG`, `WNOWAIT` as needed. Returns
+/// `Ok(None)` with `WNOHANG` when nothing is ready.
+fn waitid(child: &Spawned, flags: c_int) -> io::Result<Option<WaitEvent>> {
+    // SAFETY: siginfo_t is plain data; zeroed is a valid value.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let (idtype, id) = match &child.pidfd {
+        Some(fd) => (libc::P_PIDFD, fd.as_raw_fd() as libc::id_t),
+        None => (libc::P_PID, child.pid as libc::id_t),
+    };
+    loop {
+        // SAFETY: `info` is a valid, writable siginfo_t; idtype/id name only our own child.
+        let r = unsafe { libc::waitid(idtype, id, &mut info, flags | libc::__WALL) };
+        if r == 0 {
+            break;
+        }
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        return Err(e);
+    }
+    // SAFETY: after a successful waitid the si_pid/si_status fields are initialised (or zero
+    // with WNOHANG when nothing was ready).
+    let (pid, status) = unsafe { (info.si_pid(), info.si_status()) };
+    if pid == 0 {
+        return Ok(None);
+    }
+    Ok(Some(match info.si_code {
+        libc::CLD_EXITED => WaitEvent::Ended(Termination::Exited(status)),
+        libc::CLD_KILLED => WaitEvent::Ended(Termination::Signaled {
+            signal: status,
+            core_dumped: false,
+        }),
+        libc::CLD_DUMPED => WaitEvent::Ended(Termination::Signaled {
+            signal: status,
+            core_dumped: true,
+        }),
+        libc::CLD_STOPPED | libc::CLD_TRAPPED => WaitEvent::Stopped(status),
+        _ => WaitEvent::Continued,
+    }))
+}
+
+/// Reaps the child if it has ended (`WNOHANG`). `Ok(None)`: still running.
+pub(crate) fn try_reap(child: &Spawned) -> io::Result<Option<Termination>> {
+    match waitid(child, libc::WEXITED | libc::WNOHANG)? {
+        Some(WaitEvent::Ended(t)) => Ok(Some(t)),
+        _ => Ok(None),
+    }
+}
+
+/// Whether the child has ended, without reaping it (`WNOWAIT`): its pid (and process group
+/// id) stay reserved, so signalling its group is still safe.
+pub(crate) fn has_ended(child: &Spawned) -> io::Result<bool> {
+    Ok(matches!(
+        waitid(child, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT)?,
+        Some(WaitEvent::Ended(_))
+    ))
+}
+
+/// Reports a stop or continue of the child (`WSTOPPED | WCONTINUED | WNOHANG`), without
+/// consuming an exit.
+pub(crate) fn poll_stop(child: &Spawned) -> io::Result<Option<WaitEvent>> {
+    waitid(
+        child,
+        libc::WSTOPPED | libc::WCONTINUED | libc::WNOHANG,
+    )
+}
+
+/// Reaps the child, blocking until it ends.
+pub(crate) fn reap_blocking(child: &Spawned) -> io::Result<Termination> {
+    loop {
+        if let Some(WaitEvent::Ended(t)) = waitid(child, libc::WEXITED)? {
+            return Ok(t);
+        }
+    }
+}
+
+/// Sends `sig` to the child: through its pidfd (`pidfd_send_signal`), or by pid when there is
+/// none — callers guarantee the child is not yet reaped, so the pid cannot have been reused.
+pub(crate) fn send_signal(child: &Spawned, sig: i32) -> io::Result<()> {
+    // SAFETY: pidfd_send_signal with a pidfd we own, a NULL siginfo and flags 0; kill with
+    // the pid of our own unreaped child.
+    let r = unsafe {
+        match &child.pidfd {
+            Some(fd) => libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                fd.as_raw_fd(),
+                sig,
+                ptr::null::<libc::siginfo_t>(),
+                0u32,
+            ) as c_int,
+            None => libc::kill(child.pid, sig),
+        }
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Sends `sig` to every process of group `pgid` (`kill(-pgid, sig)`). `sig` 0 only checks
+/// that the group still has a member.
+pub(crate) fn kill_group(pgid: i32, sig: i32) -> io::Result<()> {
+    if pgid <= 1 {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    // SAFETY: kill(2) with a negative pid addresses a process group; no memory is involved.
+    let r = unsafe { libc::kill(-pgid, sig) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// `sysconf(_SC_ARG_MAX)`: the kernel's limit on arguments plus environment, in bytes.
+pub(crate) fn arg_max() -> usize {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let v = unsafe { libc::sysconf(libc::_SC_ARG_MAX) };
+    if v > 0 {
+        v as usize
+    } else {
+        128 * 1024
+    }
+}
+
+/// The current disposition of `SIGCHLD` is "ignore" (or `SA_NOCLDWAIT` is set).
+pub(crate) fn sigchld_ignored() -> bool {
+    // SAFETY: querying a disposition with a NULL new action and a valid out pointer.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGCHLD, ptr::null(), &mut old) == 0
+            && (old.sa_sigaction == libc::SIG_IGN || old.sa_flags & libc::SA_NOCLDWAIT != 0)
+    }
+}
+
+/// Sets `sig` to its default disposition in this process (used by the command's `main`).
+pub(crate) fn set_default_disposition(sig: i32) {
+    // SAFETY: installing SIG_DFL has no memory-safety preconditions.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+    }
+}
+
+/// The `RLIMIT_*` number of a resource.
+pub(crate) fn rlimit_resource(r: crate::command::Resource) -> c_int {
+    use crate::command::Resource;
+    (match r {
+        Resource::CpuTime => libc::RLIMIT_CPU,
+        Resource::AddressSpace => libc::RLIMIT_AS,
+        Resource::OpenFiles => libc::RLIMIT_NOFILE,
+        Resource::CoreDump => libc::RLIMIT_CORE,
+        Resource::Processes => libc::RLIMIT_NPROC,
+        Resource::FileSize => libc::RLIMIT_FSIZE,
+    }) as c_int
+}
+
+/// `RLIM_INFINITY` as a u64.
+pub(crate) const RLIM_INFINITY: u64 = libc::RLIM_INFINITY;

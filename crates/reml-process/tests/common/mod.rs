@@ -1,0 +1,43 @@
+//! Shared helpers of the integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// The `rp-helper` program of the `test-helper` crate (built by `cargo test --workspace`).
+pub fn helper() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/<test> → target/<profile>/rp-helper
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let p = dir.join("rp-helper");
+    assert!(
+        p.is_file(),
+        "{} is missing: run the suite with `cargo test --workspace` so the test-helper crate is built",
+        p.display()
+    );
+    p
+}
+
+/// Polls `f` until it returns `Some`, or panics after `limit`.
+pub fn eventually<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The state letter of a process from /proc/PID/stat, `None` when it no longer exists.
+pub fn proc_state(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.chars().next()
+}
+
+/// Whether a process exists and is not a zombie.
+pub fn alive(pid: i32) -> bool {
+    matches!(proc_state(pid), Some(c) if c != 'Z' && c != 'X')
+}
