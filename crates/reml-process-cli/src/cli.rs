@@ -9,7 +9,11 @@ use clap::{Args, Parser, Subcommand};
 pub const EXIT_OWN_FAILURE: i32 = 125;
 
 #[derive(Parser, Debug)]
-#[command(name = "reml-process", version, about = "Run programs through the core.process capability")]
+#[command(
+    name = "reml-process",
+    version,
+    about = "Run programs through the core.process capability"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -18,7 +22,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Run one program through the full core.process stack and report its outcome.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Review a security policy (verify_capability_security).
     Verify(crate::verify::VerifyArgs),
     /// Print the capability descriptor of core.process.
@@ -82,7 +86,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub json: bool,
     /// The program and its arguments.
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "PROGRAM")]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "PROGRAM"
+    )]
     pub command: Vec<OsString>,
 }
 
@@ -116,7 +125,7 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Cmd::Run(args) => crate::run::main(args),
+        Cmd::Run(args) => crate::run::main(*args),
         Cmd::Verify(args) => crate::verify::main(args),
         Cmd::Describe(_args) => {
             error_line("describe: not supported yet");

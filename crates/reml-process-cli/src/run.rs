@@ -46,11 +46,8 @@ fn build(args: &RunArgs) -> Result<(Command, RunOptions), String> {
         .signal
         .parse()
         .map_err(|e: reml_process::ProcessError| format!("--signal: {e}"))?;
-    let kill_after =
-        parse_duration(&args.kill_after).map_err(|e| format!("--kill-after: {e}"))?;
-    let stdio = |name: &str, s: &str| {
-        StdioSpec::parse_cli(s).map_err(|e| format!("--{name}: {e}"))
-    };
+    let kill_after = parse_duration(&args.kill_after).map_err(|e| format!("--kill-after: {e}"))?;
+    let stdio = |name: &str, s: &str| StdioSpec::parse_cli(s).map_err(|e| format!("--{name}: {e}"));
     let stdin = stdio("stdin", &args.stdin)?;
     let mut stdout = stdio("stdout", &args.stdout)?;
     let mut stderr = stdio("stderr", &args.stderr)?;
@@ -131,9 +128,10 @@ fn execute(args: &RunArgs, command: &Command, options: &RunOptions) -> i32 {
 
 /// The `--json` object of contract.md §1.
 pub fn to_json(o: &ProcessOutcome) -> serde_json::Value {
-    let error = o.error.as_ref().map(|e| {
-        json!({"kind": e.kind.as_str(), "message": e.message, "code": e.code})
-    });
+    let error = o
+        .error
+        .as_ref()
+        .map(|e| json!({"kind": e.kind.as_str(), "message": e.message, "code": e.code}));
     json!({
         "program": o.program,
         "args": o.args,

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// What a child's standard stream is connected to (spec §2 `StdioSpec`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -107,9 +107,7 @@ impl Environment {
 
     /// The edits: `Some(value)` sets, `None` removes.
     pub fn edits(&self) -> impl Iterator<Item = (&OsStr, Option<&OsStr>)> {
-        self.vars
-            .iter()
-            .map(|(k, v)| (k.as_os_str(), v.as_deref()))
+        self.vars.iter().map(|(k, v)| (k.as_os_str(), v.as_deref()))
     }
 
     /// The final variables of a child: `base` (this value's variables, inheriting the
@@ -319,7 +317,12 @@ impl Command {
     }
 
     /// Adds a resource limit (replacing an earlier one for the same resource).
-    pub fn rlimit(&mut self, resource: Resource, soft: Option<u64>, hard: Option<u64>) -> &mut Self {
+    pub fn rlimit(
+        &mut self,
+        resource: Resource,
+        soft: Option<u64>,
+        hard: Option<u64>,
+    ) -> &mut Self {
         self.rlimits.retain(|r| r.resource != resource);
         self.rlimits.push(Rlimit {
             resource,
@@ -342,11 +345,6 @@ impl Command {
 /// Whether `s` contains a NUL byte.
 pub(crate) fn has_nul(s: &OsStr) -> bool {
     s.as_bytes().contains(&0)
-}
-
-/// `p` as an `OsStr` (helper for paths).
-pub(crate) fn path_bytes(p: &Path) -> &[u8] {
-    p.as_os_str().as_bytes()
 }
 
 #[cfg(test)]
@@ -373,7 +371,10 @@ mod tests {
     #[test]
     fn inherit_reads_parent_env() {
         let got = Environment::default().resolve(&Environment::default());
-        assert_eq!(got.get(OsStr::new("PATH")), std::env::var_os("PATH").as_ref());
+        assert_eq!(
+            got.get(OsStr::new("PATH")),
+            std::env::var_os("PATH").as_ref()
+        );
     }
 
     #[test]

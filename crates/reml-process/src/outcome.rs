@@ -122,7 +122,11 @@ pub fn exit_status_for_error(e: &ProcessError) -> i32 {
         ProcessErrorKind::SpawnFailed => match e.code {
             Some(libc::ENOENT) => 127,
             Some(
-                libc::EACCES | libc::ENOEXEC | libc::EISDIR | libc::ETXTBSY | libc::ELIBBAD
+                libc::EACCES
+                | libc::ENOEXEC
+                | libc::EISDIR
+                | libc::ETXTBSY
+                | libc::ELIBBAD
                 | libc::EPERM,
             ) => 126,
             _ => 125,

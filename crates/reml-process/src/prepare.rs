@@ -135,7 +135,10 @@ fn check_executable(full: &Path, as_given: &Path) -> Result<(), ProcessError> {
         )),
         Ok(meta) if !meta.is_file() => Err(ProcessError::with_code(
             crate::ProcessErrorKind::PermissionDenied,
-            format!("{}: permission denied (not a regular file)", as_given.display()),
+            format!(
+                "{}: permission denied (not a regular file)",
+                as_given.display()
+            ),
             libc::EACCES,
         )),
         Ok(meta) if !is_executable(full, &meta) => Err(ProcessError::with_code(

@@ -28,7 +28,7 @@
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -194,9 +194,7 @@ pub(crate) fn spawn(spec: &SpawnSpec<'_>) -> Result<Spawned, SpawnError> {
     let old_mask = block_all_signals();
     let mut result = clone_child(&mut args, stack_top, pidfd_supported());
     if let Err(e) = &result {
-        if e.errno == libc::EINVAL
-            && CLONE_PIDFD_STATE.load(Ordering::Relaxed) == PIDFD_UNKNOWN
-        {
+        if e.errno == libc::EINVAL && CLONE_PIDFD_STATE.load(Ordering::Relaxed) == PIDFD_UNKNOWN {
             // A kernel without CLONE_PIDFD (before 5.2) refuses the flag.
             CLONE_PIDFD_STATE.store(PIDFD_NO, Ordering::Relaxed);
             result = clone_child(&mut args, stack_top, false);
@@ -374,7 +372,12 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
             }
             lo = t + 1;
         }
-        libc::syscall(libc::SYS_close_range, lo, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
+        libc::syscall(
+            libc::SYS_close_range,
+            lo,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        );
         // 6. Empty signal mask (the parent blocked everything around clone).
         let empty: u64 = 0;
         libc::syscall(
@@ -420,7 +423,9 @@ unsafe fn child_fail_errno(a: &mut ChildArgs, stage: c_int, arg: c_int) -> c_int
 }
 
 fn errno() -> i32 {
-    io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+    io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
 }
 
 fn block_all_signals() -> u64 {
@@ -499,29 +504,130 @@ fn waitid(child: &Spawned, flags: c_int) -> io::Result<Option<WaitEvent>> {
 }
 
 /// Reaps the child if it has ended (`WNOHANG`). `Ok(None)`: still running.
+///
+/// When the kernel already released the child (`ECHILD`: the host ignores `SIGCHLD`, so the
+/// kernel auto-reaped it, or the host's own `waitpid(-1)` took it), the exit status is read
+/// back from the pidfd (`PIDFD_GET_INFO` with `PIDFD_INFO_EXIT`, Linux 6.15+). Where that is
+/// not available the `ECHILD` error is returned: never a made-up status.
 pub(crate) fn try_reap(child: &Spawned) -> io::Result<Option<Termination>> {
-    match waitid(child, libc::WEXITED | libc::WNOHANG)? {
-        Some(WaitEvent::Ended(t)) => Ok(Some(t)),
-        _ => Ok(None),
+    match waitid(child, libc::WEXITED | libc::WNOHANG) {
+        Ok(Some(WaitEvent::Ended(t))) => Ok(Some(t)),
+        Ok(_) => Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ECHILD) => match &child.pidfd {
+            Some(fd) => match pidfd_exit_status(fd.as_fd())? {
+                Some(t) => Ok(Some(t)),
+                None => Err(e),
+            },
+            None => Err(e),
+        },
+        Err(e) => Err(e),
     }
 }
 
-/// Whether the child has ended, without reaping it (`WNOWAIT`): its pid (and process group
-/// id) stay reserved, so signalling its group is still safe.
-pub(crate) fn has_ended(child: &Spawned) -> io::Result<bool> {
-    Ok(matches!(
-        waitid(child, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT)?,
-        Some(WaitEvent::Ended(_))
-    ))
+/// `struct pidfd_info` (include/uapi/linux/pidfd.h), first version: 64 bytes.
+#[repr(C)]
+#[derive(Default)]
+struct PidfdInfo {
+    mask: u64,
+    cgroupid: u64,
+    pid: u32,
+    tgid: u32,
+    ppid: u32,
+    ruid: u32,
+    rgid: u32,
+    euid: u32,
+    egid: u32,
+    suid: u32,
+    sgid: u32,
+    fsuid: u32,
+    fsgid: u32,
+    exit_code: i32,
 }
 
-/// Reports a stop or continue of the child (`WSTOPPED | WCONTINUED | WNOHANG`), without
-/// consuming an exit.
-pub(crate) fn poll_stop(child: &Spawned) -> io::Result<Option<WaitEvent>> {
-    waitid(
-        child,
-        libc::WSTOPPED | libc::WCONTINUED | libc::WNOHANG,
-    )
+const PIDFD_INFO_EXIT: u64 = 1 << 3;
+/// `_IOWR(PIDFS_IOCTL_MAGIC = 0xFF, 11, struct pidfd_info)` with the 64-byte struct.
+const PIDFD_GET_INFO: u64 = (3 << 30) | (64 << 16) | (0xFF << 8) | 11;
+
+/// The exit status of a (possibly already reaped) child, from its pidfd. `Ok(None)` when the
+/// kernel does not offer `PIDFD_INFO_EXIT` or has no exit information (still running).
+fn pidfd_exit_status(fd: BorrowedFd<'_>) -> io::Result<Option<Termination>> {
+    let mut info = PidfdInfo {
+        mask: PIDFD_INFO_EXIT,
+        ..PidfdInfo::default()
+    };
+    // SAFETY: PIDFD_GET_INFO reads `mask` and writes at most size_of::<PidfdInfo>() = 64
+    // bytes (the size encoded in the request number) into `info`, a live, writable value.
+    let r = unsafe {
+        libc::ioctl(
+            fd.as_raw_fd(),
+            PIDFD_GET_INFO as _,
+            &mut info as *mut PidfdInfo,
+        )
+    };
+    if r != 0 {
+        let e = io::Error::last_os_error();
+        return match e.raw_os_error() {
+            Some(libc::ENOTTY | libc::EINVAL | libc::ESRCH) => Ok(None),
+            _ => Err(e),
+        };
+    }
+    if info.mask & PIDFD_INFO_EXIT == 0 {
+        return Ok(None);
+    }
+    Ok(Some(decode_wait_status(info.exit_code)))
+}
+
+/// Decodes a `wait(2)` status word.
+fn decode_wait_status(status: i32) -> Termination {
+    if status & 0x7f == 0 {
+        Termination::Exited((status >> 8) & 0xff)
+    } else {
+        Termination::Signaled {
+            signal: status & 0x7f,
+            core_dumped: status & 0x80 != 0,
+        }
+    }
+}
+
+static EXIT_INFO_STATE: AtomicU8 = AtomicU8::new(PIDFD_UNKNOWN);
+
+/// Whether this kernel gives a reaped child's exit status through its pidfd
+/// (`PIDFD_INFO_EXIT`). Probed once on a pidfd of our own process.
+pub(crate) fn pidfd_exit_info_supported() -> bool {
+    match EXIT_INFO_STATE.load(Ordering::Relaxed) {
+        PIDFD_YES => return true,
+        PIDFD_NO => return false,
+        _ => {}
+    }
+    // SAFETY: pidfd_open on our own pid with no flags; the result is checked and owned.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0u32) };
+    if fd < 0 {
+        // A transient failure (EMFILE) is not cached.
+        if errno() != libc::EMFILE && errno() != libc::ENFILE {
+            EXIT_INFO_STATE.store(PIDFD_NO, Ordering::Relaxed);
+        }
+        return false;
+    }
+    // SAFETY: the kernel just gave us this descriptor.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
+    let mut info = PidfdInfo {
+        mask: PIDFD_INFO_EXIT,
+        ..PidfdInfo::default()
+    };
+    // SAFETY: as in `pidfd_exit_status`.
+    let r = unsafe {
+        libc::ioctl(
+            fd.as_raw_fd(),
+            PIDFD_GET_INFO as _,
+            &mut info as *mut PidfdInfo,
+        )
+    };
+    // A running process answers the ioctl (without the EXIT bit) on kernels that know it;
+    // older kernels answer ENOTTY. Kernels with PIDFD_GET_INFO but before PIDFD_INFO_EXIT
+    // (6.13, 6.14) cannot be told apart here; on them a lost status is still an error.
+    let ok = r == 0;
+    EXIT_INFO_STATE.store(if ok { PIDFD_YES } else { PIDFD_NO }, Ordering::Relaxed);
+    ok
 }
 
 /// Reaps the child, blocking until it ends.
@@ -590,14 +696,6 @@ pub(crate) fn sigchld_ignored() -> bool {
         let mut old: libc::sigaction = std::mem::zeroed();
         libc::sigaction(libc::SIGCHLD, ptr::null(), &mut old) == 0
             && (old.sa_sigaction == libc::SIG_IGN || old.sa_flags & libc::SA_NOCLDWAIT != 0)
-    }
-}
-
-/// Sets `sig` to its default disposition in this process (used by the command's `main`).
-pub(crate) fn set_default_disposition(sig: i32) {
-    // SAFETY: installing SIG_DFL has no memory-safety preconditions.
-    unsafe {
-        libc::signal(sig, libc::SIG_DFL);
     }
 }
 
