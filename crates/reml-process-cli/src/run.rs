@@ -32,9 +32,6 @@ fn build(args: &RunArgs) -> Result<(Command, RunOptions), String> {
     if args.audit.is_some() {
         return Err("--audit: not supported yet (the audit layer is not built)".into());
     }
-    if !args.pass_fd.is_empty() {
-        return Err("--pass-fd: not supported yet (descriptor passing is not built)".into());
-    }
     let timeout = match &args.timeout {
         Some(t) => {
             let d = parse_duration(t).map_err(|e| format!("--timeout: {e}"))?;
@@ -81,6 +78,12 @@ fn build(args: &RunArgs) -> Result<(Command, RunOptions), String> {
         let (k, v) = split_env(kv)?;
         command.env(k, v);
     }
+    for spec in &args.pass_fd {
+        let (src, dst) = parse_pass_fd(spec)?;
+        let mapping = reml_process::FdMapping::from_inherited(src, dst)
+            .map_err(|e| format!("--pass-fd {spec}: {e}"))?;
+        command.fd_mappings.push(mapping);
+    }
     if !args.no_new_group {
         command.process_group(ProcessGroup::New);
     }
@@ -93,6 +96,17 @@ fn build(args: &RunArgs) -> Result<(Command, RunOptions), String> {
         ..RunOptions::default()
     };
     Ok((command, options))
+}
+
+fn parse_pass_fd(spec: &str) -> Result<(i32, i32), String> {
+    let bad = || format!("--pass-fd {spec}: expected SRC:DST, two descriptor numbers (e.g. 3:3)");
+    let (a, b) = spec.split_once(':').ok_or_else(bad)?;
+    let src: i32 = a.trim().parse().map_err(|_| bad())?;
+    let dst: i32 = b.trim().parse().map_err(|_| bad())?;
+    if src < 0 || dst < 0 {
+        return Err(bad());
+    }
+    Ok((src, dst))
 }
 
 fn split_env(kv: &OsString) -> Result<(OsString, OsString), String> {

@@ -12,6 +12,7 @@ pub mod error;
 pub mod native;
 pub mod outcome;
 pub mod prepare;
+pub mod shm;
 pub mod signal;
 pub mod status;
 pub mod units;
@@ -21,7 +22,7 @@ mod reaper;
 mod sys;
 
 pub use capability::{ProcessCapability, ProcessHandle, ProcessInfo, StdStream};
-pub use command::{Command, Environment, ProcessGroup, Resource, Rlimit, StdioSpec};
+pub use command::{Command, Environment, FdMapping, ProcessGroup, Resource, Rlimit, StdioSpec};
 pub use effect::{Effect, EffectSet, Operation};
 pub use error::{
     Diagnostic, IntoDiagnostic, ProcessError, ProcessErrorKind, Severity, ThreadError,
@@ -30,6 +31,7 @@ pub use error::{
 pub use native::NativeProcessCapability;
 pub use outcome::{run_process, Cause, ProcessOutcome, RunOptions};
 pub use prepare::{resolve_program, PreparedCommand};
+pub use shm::SharedMemory;
 pub use signal::Signal;
 pub use status::{ExitStatus, Termination};
 pub use wait::{CollectedOutput, WaitOptions};

@@ -282,12 +282,17 @@ impl ProcessCapability for NativeProcessCapability {
         let (in_child, in_ours) = open_stdio(&cmd.stdin, 0)?;
         let (out_child, out_ours) = open_stdio(&cmd.stdout, 1)?;
         let (err_child, err_ours) = open_stdio(&cmd.stderr, 2)?;
-        let mut fd_map: Vec<(RawFd, RawFd)> = Vec::with_capacity(3);
+        let mut fd_map: Vec<(RawFd, RawFd)> = Vec::with_capacity(3 + cmd.fd_mappings.len());
         for (fd, target) in [(&in_child, 0), (&out_child, 1), (&err_child, 2)] {
             if let Some(fd) = fd {
                 fd_map.push((fd.as_raw_fd(), target));
             }
         }
+        fd_map.extend(
+            cmd.fd_mappings
+                .iter()
+                .map(|m| (m.source.as_raw_fd(), m.target)),
+        );
         let rlimits: Vec<sys::RawRlimit> = prepared
             .rlimits
             .iter()

@@ -283,6 +283,7 @@ impl PreparedCommand {
                 }
             }
         }
+        check_fd_mappings(command)?;
         if let ProcessGroup::Join(pgid) = command.process_group {
             if pgid <= 0 {
                 return Err(ProcessError::invalid(format!(
@@ -365,6 +366,49 @@ impl PreparedCommand {
             })
             .collect();
     }
+}
+
+/// The most descriptors one command may pass (the child arranges them without allocating).
+pub const MAX_PASSED_FDS: usize = 60;
+
+fn check_fd_mappings(command: &Command) -> Result<(), ProcessError> {
+    let maps = &command.fd_mappings;
+    if maps.len() > MAX_PASSED_FDS {
+        return Err(ProcessError::invalid(format!(
+            "{} descriptors to pass; at most {MAX_PASSED_FDS} per command",
+            maps.len()
+        )));
+    }
+    let nofile = crate::sys::imp::process::nofile_soft_limit();
+    for (i, m) in maps.iter().enumerate() {
+        let t = m.target;
+        if t < 0 || (t as u64) >= nofile {
+            return Err(ProcessError::invalid(format!(
+                "descriptor target {t} is outside 0..{nofile} (the child's RLIMIT_NOFILE)"
+            )));
+        }
+        if let Some(prev) = maps[..i].iter().find(|p| p.target == t) {
+            return Err(ProcessError::invalid(format!(
+                "descriptor target {t} is given twice (sources {} and {})",
+                std::os::fd::AsRawFd::as_raw_fd(&*prev.source),
+                std::os::fd::AsRawFd::as_raw_fd(&*m.source)
+            )));
+        }
+        let slot = match t {
+            0 => Some(("stdin", &command.stdin)),
+            1 => Some(("stdout", &command.stdout)),
+            2 => Some(("stderr", &command.stderr)),
+            _ => None,
+        };
+        if let Some((name, spec)) = slot {
+            if *spec != StdioSpec::Inherit {
+                return Err(ProcessError::invalid(format!(
+                    "descriptor target {t} conflicts with {name}, which is set to {spec:?}"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn cstring(s: &OsStr) -> CString {

@@ -334,7 +334,7 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
         //    dup2 each copy onto its target (dup2 clears close-on-exec on the target). Two
         //    phases, so a source that is also another pair's target is never clobbered.
         let map = std::slice::from_raw_parts(a.fd_map, a.fd_map_len);
-        let mut temps = [0 as c_int; 64];
+        let mut temps = [0 as c_int; 64]; // 3 stdio + MAX_PASSED_FDS (60) < 64
         if map.len() > temps.len() {
             a.err_errno = libc::EMFILE;
             return child_fail_errno(a, STAGE_FD, -1);
@@ -710,6 +710,28 @@ pub(crate) fn rlimit_resource(r: crate::command::Resource) -> c_int {
         Resource::Processes => libc::RLIMIT_NPROC,
         Resource::FileSize => libc::RLIMIT_FSIZE,
     }) as c_int
+}
+
+/// Our soft `RLIMIT_NOFILE` (the child inherits it unless the command changes it).
+pub(crate) fn nofile_soft_limit() -> u64 {
+    let lim = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    lim.current.unwrap_or(u64::MAX)
+}
+
+/// A close-on-exec duplicate of descriptor number `fd`, which this process inherited (for
+/// `reml-process run --pass-fd`).
+///
+/// # Errors
+/// `EBADF` when `fd` is not open.
+pub(crate) fn dup_inherited_fd(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) on a plain number touches no memory; the kernel checks
+    // that the number is open (EBADF otherwise). The result is a new descriptor we own.
+    let r = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `r` was just created for us by fcntl.
+    Ok(unsafe { OwnedFd::from_raw_fd(r) })
 }
 
 /// `RLIM_INFINITY` as a u64.
