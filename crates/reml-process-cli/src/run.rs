@@ -6,8 +6,8 @@ use std::os::unix::ffi::OsStrExt;
 
 use reml_process::units::{parse_duration, parse_size};
 use reml_process::{
-    run_process, Command, Environment, NativeProcessCapability, ProcessGroup, ProcessOutcome,
-    RunOptions, Signal, StdioSpec,
+    run_process_forwarding, Command, Environment, NativeProcessCapability, ProcessGroup,
+    ProcessOutcome, RunOptions, Signal, SignalForwarder, StdioSpec, FORWARDED_SIGNALS,
 };
 use serde_json::json;
 
@@ -15,8 +15,16 @@ use crate::cli::{error_line, RunArgs, EXIT_OWN_FAILURE};
 
 /// Runs `run`; returns the exit status.
 pub fn main(args: RunArgs) -> i32 {
+    // First, while this is the only thread: receive the forwarded signals synchronously.
+    let forwarder = match SignalForwarder::install(&FORWARDED_SIGNALS) {
+        Ok(f) => f,
+        Err(e) => {
+            error_line(e);
+            return EXIT_OWN_FAILURE;
+        }
+    };
     match build(&args) {
-        Ok((command, options)) => execute(&args, &command, &options),
+        Ok((command, options)) => execute(&args, &command, &options, &forwarder),
         Err(message) => {
             error_line(message);
             EXIT_OWN_FAILURE
@@ -123,9 +131,20 @@ fn split_env(kv: &OsString) -> Result<(OsString, OsString), String> {
     }
 }
 
-fn execute(args: &RunArgs, command: &Command, options: &RunOptions) -> i32 {
+fn execute(
+    args: &RunArgs,
+    command: &Command,
+    options: &RunOptions,
+    forwarder: &SignalForwarder,
+) -> i32 {
     let cap = NativeProcessCapability::new();
-    let outcome = run_process(&cap, command, &Environment::default(), options);
+    let outcome = run_process_forwarding(
+        &cap,
+        command,
+        &Environment::default(),
+        options,
+        Some(forwarder),
+    );
     if let Some(e) = &outcome.error {
         error_line(&e.message);
     }

@@ -15,6 +15,7 @@ pub mod prepare;
 pub mod shm;
 pub mod signal;
 pub mod status;
+pub mod supervise;
 pub mod units;
 pub mod wait;
 
@@ -29,9 +30,10 @@ pub use error::{
     ThreadErrorKind,
 };
 pub use native::NativeProcessCapability;
-pub use outcome::{run_process, Cause, ProcessOutcome, RunOptions};
+pub use outcome::{run_process, run_process_forwarding, Cause, ProcessOutcome, RunOptions};
 pub use prepare::{resolve_program, PreparedCommand};
 pub use shm::SharedMemory;
 pub use signal::Signal;
 pub use status::{ExitStatus, Termination};
+pub use supervise::{SignalForwarder, FORWARDED_SIGNALS};
 pub use wait::{CollectedOutput, WaitOptions};

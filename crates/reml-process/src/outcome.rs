@@ -10,6 +10,7 @@ use crate::command::{Command, Environment, ProcessGroup};
 use crate::error::{ProcessError, ProcessErrorKind};
 use crate::signal::Signal;
 use crate::status::Termination;
+use crate::supervise::SignalForwarder;
 use crate::wait::{CollectedOutput, WaitOptions, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_OUTPUT_LINGER};
 
 /// Why a process ended (`contract.md` §1 `cause`).
@@ -151,6 +152,20 @@ pub fn run_process(
     env: &Environment,
     options: &RunOptions,
 ) -> ProcessOutcome {
+    run_process_forwarding(cap, command, env, options, None)
+}
+
+/// [`run_process`], forwarding every signal `forwarder` receives while the child runs to the
+/// child — to its whole process group when it leads one (`contract.md` §1, "run behaves as a
+/// well-mannered supervisor"). A forwarded signal that ends the child is not ours: the cause
+/// is `signaled` and the exit status 128+N.
+pub fn run_process_forwarding(
+    cap: &dyn ProcessCapability,
+    command: &Command,
+    env: &Environment,
+    options: &RunOptions,
+    forwarder: Option<&SignalForwarder>,
+) -> ProcessOutcome {
     let start = Instant::now();
     let mut outcome = ProcessOutcome {
         program: command.program.to_string_lossy().into_owned(),
@@ -187,12 +202,29 @@ pub fn run_process(
         ..WaitOptions::default()
     };
     let group = command.process_group != ProcessGroup::Inherit;
-    let result = match cap.wait_with_options(handle, &wait) {
+    let wait_to_end = |outcome: &mut ProcessOutcome| match cap.wait_with_options(handle, &wait) {
         Err(e) if e.kind == ProcessErrorKind::TimedOut => {
             outcome.timed_out = true;
             end_after_timeout(cap, handle, group, options, &wait)
         }
         other => other.map(|_| ()),
+    };
+    let result = match forwarder {
+        None => wait_to_end(&mut outcome),
+        Some(fwd) => std::thread::scope(|scope| {
+            scope.spawn(|| {
+                fwd.run(|sig| {
+                    let _ = if group {
+                        cap.kill_process_group(handle, sig)
+                    } else {
+                        cap.kill_process(handle, sig)
+                    };
+                })
+            });
+            let r = wait_to_end(&mut outcome);
+            fwd.stop();
+            r
+        }),
     };
     if let Err(e) = result {
         if e.kind != ProcessErrorKind::TerminatedBySignal {

@@ -1,5 +1,6 @@
 //! The Linux backend.
 
 pub(crate) mod process;
+pub(crate) mod signals;
 
 pub(crate) use process::arg_max;
