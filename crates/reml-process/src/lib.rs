@@ -9,6 +9,7 @@ pub mod command;
 pub mod effect;
 pub mod error;
 pub mod signal;
+pub mod thread;
 pub mod units;
 
 mod sys;
@@ -20,3 +21,7 @@ pub use error::{
     ThreadErrorKind,
 };
 pub use signal::Signal;
+pub use thread::{
+    CpuSet, NativeThreadCapability, ThreadCapability, ThreadHandle, ThreadInfo, ThreadOptions,
+    ThreadPriority, ThreadResult, ThreadStart,
+};

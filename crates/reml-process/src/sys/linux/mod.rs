@@ -1,1 +1,2 @@
 //! The Linux backend.
+pub(crate) mod thread;
