@@ -45,7 +45,7 @@ use reml_process::thread::{
 };
 use reml_process::units::{parse_duration, parse_size};
 use reml_process::{ThreadError, ThreadErrorKind};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 struct Args {
     options: ThreadOptions,
@@ -135,21 +135,59 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, Failure> {
     Ok(args)
 }
 
-fn os_json(s: &OsThreadState) -> Value {
-    json!({
-        "tid": s.tid,
-        "name": s.name,
-        "affinity": s.affinity.to_vec(),
-        "nice": s.nice,
-        "policy": s.policy.as_str(),
-        "rt_priority": s.rt_priority,
-    })
+/// The `"os"` object, fields in the documented order.
+#[derive(Serialize)]
+struct OsJson<'a> {
+    tid: u32,
+    name: &'a str,
+    affinity: Vec<usize>,
+    nice: i32,
+    policy: &'static str,
+    rt_priority: i32,
 }
 
-fn print_line(v: &Value) {
+impl<'a> From<&'a OsThreadState> for OsJson<'a> {
+    fn from(s: &'a OsThreadState) -> Self {
+        OsJson {
+            tid: s.tid,
+            name: &s.name,
+            affinity: s.affinity.to_vec(),
+            nice: s.nice,
+            policy: s.policy.as_str(),
+            rt_priority: s.rt_priority,
+        }
+    }
+}
+
+/// `{"ok": true, "os": {...}, "join": "ok" | null}`.
+#[derive(Serialize)]
+struct Success<'a> {
+    ok: bool,
+    os: OsJson<'a>,
+    join: Option<&'static str>,
+}
+
+/// `{"ok": false, "error": {"kind": ..., "message": ...}}`.
+#[derive(Serialize)]
+struct Failed<'a> {
+    ok: bool,
+    error: ErrorJson<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorJson<'a> {
+    kind: &'static str,
+    message: &'a str,
+}
+
+fn print_line(v: &impl Serialize) {
+    // These plain structs always serialise; the fallback only avoids a panic path.
+    let line = serde_json::to_string(v).unwrap_or_else(|e| {
+        format!(r#"{{"ok":false,"error":{{"kind":"unsupported","message":"json: {e}"}}}}"#)
+    });
     let mut out = std::io::stdout().lock();
     // A closed stdout leaves nothing useful to do; the exit status still tells.
-    let _ = writeln!(out, "{v}");
+    let _ = writeln!(out, "{line}");
     let _ = out.flush();
 }
 
@@ -198,11 +236,15 @@ fn run() -> Result<(), Failure> {
     let join = if args.join {
         let result = cap.join_thread(handle, args.join_timeout)?;
         result.result?;
-        json!("ok")
+        Some("ok")
     } else {
-        Value::Null
+        None
     };
-    print_line(&json!({"ok": true, "os": os_json(&state), "join": join}));
+    print_line(&Success {
+        ok: true,
+        os: OsJson::from(&state),
+        join,
+    });
 
     if !args.join {
         // Let the thread finish its work before the process exits.
@@ -220,10 +262,13 @@ fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure(e, status)) => {
-            print_line(&json!({
-                "ok": false,
-                "error": {"kind": e.kind.as_str(), "message": e.message},
-            }));
+            print_line(&Failed {
+                ok: false,
+                error: ErrorJson {
+                    kind: e.kind.as_str(),
+                    message: &e.message,
+                },
+            });
             ExitCode::from(status)
         }
     }

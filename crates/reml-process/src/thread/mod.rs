@@ -75,7 +75,8 @@ pub trait ThreadCapability: Send + Sync {
     /// `join_thread`, effects `{thread, io.blocking}`).
     ///
     /// `timeout`: `None` waits as long as it takes; `Some(d)` waits at most `d`
-    /// (`Duration::ZERO` only looks).
+    /// (`Duration::ZERO` only looks; a limit too large to represent as an `Instant` is no
+    /// limit).
     ///
     /// # Errors
     /// `JoinFailed` when the time limit expires (the thread keeps running and the handle stays
