@@ -16,6 +16,7 @@ pub mod shm;
 pub mod signal;
 pub mod status;
 pub mod supervise;
+pub mod thread;
 pub mod units;
 pub mod wait;
 
@@ -36,4 +37,8 @@ pub use shm::SharedMemory;
 pub use signal::Signal;
 pub use status::{ExitStatus, Termination};
 pub use supervise::{SignalForwarder, FORWARDED_SIGNALS};
+pub use thread::{
+    CpuSet, NativeThreadCapability, ThreadCapability, ThreadHandle, ThreadInfo, ThreadOptions,
+    ThreadPriority, ThreadResult, ThreadStart,
+};
 pub use wait::{CollectedOutput, WaitOptions};

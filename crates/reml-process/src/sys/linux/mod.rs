@@ -4,3 +4,4 @@ pub(crate) mod process;
 pub(crate) mod signals;
 
 pub(crate) use process::arg_max;
+pub(crate) mod thread;
