@@ -6,9 +6,13 @@ use std::time::{Duration, Instant};
 
 use crate::command::{Command, Environment};
 use crate::error::ProcessError;
+use crate::error::{ThreadError, ThreadErrorKind};
 use crate::prepare::PreparedCommand;
 use crate::signal::Signal;
 use crate::status::{ExitStatus, Termination};
+use crate::thread::{
+    CpuSet, ThreadCapability, ThreadHandle, ThreadOptions, ThreadResult, ThreadStart,
+};
 use crate::wait::{CollectedOutput, WaitOptions};
 
 /// A handle to a spawned process (spec §1 `ProcessHandle`).
@@ -184,10 +188,64 @@ pub trait ProcessCapability: Send + Sync {
     /// `InvalidCommand` for a stale handle.
     fn process_info(&self, handle: ProcessHandle) -> Result<ProcessInfo, ProcessError>;
 
+    /// The thread half of the capability (spec §1's `create_thread`, `join_thread`,
+    /// `set_thread_affinity`), when this capability carries one. The native capability
+    /// carries a [`crate::NativeThreadCapability`]; each layer returns its own wrapped view.
+    fn threads(&self) -> Option<&dyn ThreadCapability>;
+
+    /// Spec §1 `create_thread` (`effect {thread}`), through [`threads`](Self::threads).
+    ///
+    /// # Errors
+    /// Those of [`ThreadCapability::create_thread`]; `Unsupported` when this capability
+    /// carries no thread half.
+    fn create_thread(
+        &self,
+        start: ThreadStart,
+        options: ThreadOptions,
+    ) -> Result<ThreadHandle, ThreadError> {
+        self.threads()
+            .ok_or_else(no_threads)?
+            .create_thread(start, options)
+    }
+
+    /// Spec §1 `join_thread` (`effect {thread, io.blocking}`), through
+    /// [`threads`](Self::threads).
+    ///
+    /// # Errors
+    /// Those of [`ThreadCapability::join_thread`]; `Unsupported` without a thread half.
+    fn join_thread(
+        &self,
+        handle: ThreadHandle,
+        timeout: Option<Duration>,
+    ) -> Result<ThreadResult, ThreadError> {
+        self.threads()
+            .ok_or_else(no_threads)?
+            .join_thread(handle, timeout)
+    }
+
+    /// Spec §1 `set_thread_affinity` (`effect {thread, hardware}`), through
+    /// [`threads`](Self::threads).
+    ///
+    /// # Errors
+    /// Those of [`ThreadCapability::set_thread_affinity`]; `Unsupported` without a thread
+    /// half.
+    fn set_thread_affinity(&self, handle: ThreadHandle, cpus: &CpuSet) -> Result<(), ThreadError> {
+        self.threads()
+            .ok_or_else(no_threads)?
+            .set_thread_affinity(handle, cpus)
+    }
+
     /// Releases the handle (spec §1: release is explicit). Pipes held for it are closed. A
     /// process still running keeps running and is reaped by the library when it ends.
     ///
     /// # Errors
     /// `InvalidCommand` for a stale, foreign or already released handle.
     fn release_process(&self, handle: ProcessHandle) -> Result<(), ProcessError>;
+}
+
+fn no_threads() -> ThreadError {
+    ThreadError::new(
+        ThreadErrorKind::Unsupported,
+        "this process capability carries no thread capability",
+    )
 }

@@ -39,6 +39,7 @@ static NEXT_OWNER: AtomicU32 = AtomicU32::new(1);
 pub struct NativeProcessCapability {
     owner: u32,
     table: Mutex<Table>,
+    threads: crate::thread::NativeThreadCapability,
 }
 
 struct Table {
@@ -99,6 +100,7 @@ impl NativeProcessCapability {
                 slots: Vec::new(),
                 free: Vec::new(),
             }),
+            threads: crate::thread::NativeThreadCapability::new(),
         }
     }
 
@@ -443,6 +445,10 @@ impl ProcessCapability for NativeProcessCapability {
             spawned_at: entry.spawned_at,
             termination,
         })
+    }
+
+    fn threads(&self) -> Option<&dyn crate::thread::ThreadCapability> {
+        Some(&self.threads)
     }
 
     fn release_process(&self, handle: ProcessHandle) -> Result<(), ProcessError> {
