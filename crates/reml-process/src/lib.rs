@@ -5,6 +5,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod command;
 pub mod effect;
 pub mod error;
@@ -13,6 +14,11 @@ pub mod units;
 
 mod sys;
 
+pub use audit::{
+    verify_log, AuditContext, AuditError, AuditErrorKind, AuditEvent, AuditRecord, AuditSink,
+    FilteredSink, JsonLinesSink, MemorySink, MultiSink, NullSink, Redactor, StderrSink,
+    VerifyError, VerifySummary,
+};
 pub use command::{Command, Environment, ProcessGroup, Resource, Rlimit, StdioSpec};
 pub use effect::{Effect, EffectSet, Operation};
 pub use error::{
