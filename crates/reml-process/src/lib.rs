@@ -5,6 +5,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod capability;
 pub mod command;
 pub mod effect;
@@ -23,6 +24,11 @@ pub mod wait;
 mod reaper;
 mod sys;
 
+pub use audit::{
+    verify_log, AuditContext, AuditError, AuditErrorKind, AuditEvent, AuditRecord, AuditSink,
+    FilteredSink, JsonLinesSink, MemorySink, MultiSink, NullSink, Redactor, StderrSink,
+    VerifyError, VerifySummary,
+};
 pub use capability::{ProcessCapability, ProcessHandle, ProcessInfo, StdStream};
 pub use command::{Command, Environment, FdMapping, ProcessGroup, Resource, Rlimit, StdioSpec};
 pub use effect::{Effect, EffectSet, Operation};
