@@ -249,3 +249,56 @@ fn no_threads() -> ThreadError {
         "this process capability carries no thread capability",
     )
 }
+
+/// Forwards every method to the capability behind a pointer, so layers can wrap a borrowed,
+/// boxed or shared capability (`AuditLayer<&dyn ProcessCapability>`, `Arc<…>`).
+macro_rules! forward_process_capability {
+    ($($ty:ty),*) => {$(
+        impl<T: ProcessCapability + ?Sized> ProcessCapability for $ty {
+            fn spawn_process(&self, command: &Command, env: &Environment) -> Result<ProcessHandle, ProcessError> {
+                (**self).spawn_process(command, env)
+            }
+            fn spawn_prepared(&self, prepared: PreparedCommand) -> Result<ProcessHandle, ProcessError> {
+                (**self).spawn_prepared(prepared)
+            }
+            fn kill_process(&self, handle: ProcessHandle, signal: Signal) -> Result<(), ProcessError> {
+                (**self).kill_process(handle, signal)
+            }
+            fn kill_process_group(&self, handle: ProcessHandle, signal: Signal) -> Result<(), ProcessError> {
+                (**self).kill_process_group(handle, signal)
+            }
+            fn wait_process(&self, handle: ProcessHandle, timeout: Option<Duration>) -> Result<ExitStatus, ProcessError> {
+                (**self).wait_process(handle, timeout)
+            }
+            fn wait_with_options(&self, handle: ProcessHandle, options: &WaitOptions) -> Result<ExitStatus, ProcessError> {
+                (**self).wait_with_options(handle, options)
+            }
+            fn take_output(&self, handle: ProcessHandle) -> Result<CollectedOutput, ProcessError> {
+                (**self).take_output(handle)
+            }
+            fn take_pipe(&self, handle: ProcessHandle, stream: StdStream) -> Result<Option<File>, ProcessError> {
+                (**self).take_pipe(handle, stream)
+            }
+            fn process_info(&self, handle: ProcessHandle) -> Result<ProcessInfo, ProcessError> {
+                (**self).process_info(handle)
+            }
+            fn threads(&self) -> Option<&dyn ThreadCapability> {
+                (**self).threads()
+            }
+            fn create_thread(&self, start: ThreadStart, options: ThreadOptions) -> Result<ThreadHandle, ThreadError> {
+                (**self).create_thread(start, options)
+            }
+            fn join_thread(&self, handle: ThreadHandle, timeout: Option<Duration>) -> Result<ThreadResult, ThreadError> {
+                (**self).join_thread(handle, timeout)
+            }
+            fn set_thread_affinity(&self, handle: ThreadHandle, cpus: &CpuSet) -> Result<(), ThreadError> {
+                (**self).set_thread_affinity(handle, cpus)
+            }
+            fn release_process(&self, handle: ProcessHandle) -> Result<(), ProcessError> {
+                (**self).release_process(handle)
+            }
+        }
+    )*};
+}
+
+forward_process_capability!(&T, Box<T>, std::sync::Arc<T>);

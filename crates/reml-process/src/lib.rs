@@ -10,6 +10,7 @@ pub mod capability;
 pub mod command;
 pub mod effect;
 pub mod error;
+pub mod layer;
 pub mod native;
 pub mod outcome;
 pub mod prepare;
@@ -36,8 +37,12 @@ pub use error::{
     Diagnostic, IntoDiagnostic, ProcessError, ProcessErrorKind, Severity, ThreadError,
     ThreadErrorKind,
 };
+pub use layer::AuditLayer;
 pub use native::NativeProcessCapability;
-pub use outcome::{run_process, run_process_forwarding, Cause, ProcessOutcome, RunOptions};
+pub use outcome::{
+    audited_process, run_process, run_process_forwarding, AuditSettings, Cause, ProcessOutcome,
+    RunOptions,
+};
 pub use prepare::{resolve_program, PreparedCommand};
 pub use shm::SharedMemory;
 pub use signal::Signal;

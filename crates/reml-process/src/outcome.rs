@@ -302,3 +302,43 @@ fn end_after_timeout(
     };
     cap.wait_with_options(handle, &last).map(|_| ())
 }
+
+/// Where and how [`audited_process`] records.
+#[derive(Clone)]
+pub struct AuditSettings {
+    /// The sink (a JSON Lines file, standard error, memory, or a combination).
+    pub sink: std::sync::Arc<dyn crate::audit::AuditSink>,
+    /// Patterns masking arguments and environment values (the policy's `[audit] redact`).
+    pub redactor: crate::audit::Redactor,
+    /// Refuse the run before it starts when the sink cannot write (`audit_required`).
+    pub required: bool,
+}
+
+/// The `audited_process` template (spec §7): spawn, wait with a time limit (ending the whole
+/// group on expiry), collect, and audit, in one call, returning the outcome.
+///
+/// Every step goes through an [`crate::AuditLayer`] around `cap`, so the log holds the
+/// spawn (or the denial or failure, with its reason), every signal sent, and exactly one end
+/// record (`process.exited`, `process.timed_out` or `process.killed`) with the exit status
+/// or signal, the duration and the cause. `reml-process run` is built on it.
+///
+/// # Errors
+/// None: failures are in the outcome (`cause: not_started`, `error`). With
+/// `audit.required` and a sink that cannot write, the outcome is `not_started` with a
+/// `PermissionDenied` error and nothing ran.
+pub fn audited_process(
+    cap: &dyn ProcessCapability,
+    audit: &AuditSettings,
+    command: &Command,
+    env: &Environment,
+    options: &RunOptions,
+    forwarder: Option<&SignalForwarder>,
+) -> ProcessOutcome {
+    let layer = crate::layer::AuditLayer::new(
+        cap,
+        audit.sink.clone(),
+        audit.redactor.clone(),
+        audit.required,
+    );
+    run_process_forwarding(&layer, command, env, options, forwarder)
+}

@@ -734,5 +734,28 @@ pub(crate) fn dup_inherited_fd(fd: RawFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(r) })
 }
 
+/// What kind of object a descriptor refers to, for audit records: `"memfd"`, `"file"`,
+/// `"pipe"`, `"socket"`, `"directory"`, `"char-device"`, `"other"` (never its contents).
+pub(crate) fn fd_kind(fd: &OwnedFd) -> &'static str {
+    use rustix::fs::FileType;
+    let Ok(st) = rustix::fs::fstat(fd) else {
+        return "other";
+    };
+    match FileType::from_raw_mode(st.st_mode) {
+        FileType::RegularFile => {
+            let link = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+            match link {
+                Ok(p) if p.to_string_lossy().starts_with("/memfd:") => "memfd",
+                _ => "file",
+            }
+        }
+        FileType::Fifo => "pipe",
+        FileType::Socket => "socket",
+        FileType::Directory => "directory",
+        FileType::CharacterDevice => "char-device",
+        _ => "other",
+    }
+}
+
 /// `RLIM_INFINITY` as a u64.
 pub(crate) const RLIM_INFINITY: u64 = libc::RLIM_INFINITY;
