@@ -8,6 +8,7 @@
 pub mod command;
 pub mod effect;
 pub mod error;
+pub mod policy;
 pub mod signal;
 pub mod units;
 
@@ -18,5 +19,8 @@ pub use effect::{Effect, EffectSet, Operation};
 pub use error::{
     Diagnostic, IntoDiagnostic, ProcessError, ProcessErrorKind, Severity, ThreadError,
     ThreadErrorKind,
+};
+pub use policy::{
+    verify_capability_security, Finding, Policy, PolicyError, PolicyErrorKind, Review, StageId,
 };
 pub use signal::Signal;
