@@ -13,6 +13,7 @@ pub mod error;
 pub mod layer;
 pub mod native;
 pub mod outcome;
+pub mod policy;
 pub mod prepare;
 pub mod shm;
 pub mod signal;
@@ -42,6 +43,9 @@ pub use native::NativeProcessCapability;
 pub use outcome::{
     audited_process, run_process, run_process_forwarding, AuditSettings, Cause, ProcessOutcome,
     RunOptions,
+};
+pub use policy::{
+    verify_capability_security, Finding, Policy, PolicyError, PolicyErrorKind, Review, StageId,
 };
 pub use prepare::{resolve_program, PreparedCommand};
 pub use shm::SharedMemory;
