@@ -5,9 +5,14 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 
 use reml_process::units::{parse_duration, parse_size};
+use std::sync::Arc;
+
+use reml_process::audit::{AuditSink, JsonLinesSink, Redactor, StderrSink};
+use reml_process::policy::{verify_capability_security, Policy};
 use reml_process::{
-    run_process_forwarding, Command, Environment, NativeProcessCapability, ProcessGroup,
-    ProcessOutcome, RunOptions, Signal, SignalForwarder, StdioSpec, FORWARDED_SIGNALS,
+    audited_process, resolve_program, run_process_forwarding, AuditSettings, Command,
+    Environment, NativeProcessCapability, PolicyLayer, ProcessGroup, ProcessOutcome, RunOptions,
+    Signal, SignalForwarder, StdioSpec, FORWARDED_SIGNALS,
 };
 use serde_json::json;
 
@@ -34,12 +39,6 @@ pub fn main(args: RunArgs) -> i32 {
 
 /// Turns the options into a command and run options; every error is a bad option (125).
 fn build(args: &RunArgs) -> Result<(Command, RunOptions), String> {
-    if args.policy.is_some() {
-        return Err("--policy: not supported yet (the security layer is not built)".into());
-    }
-    if args.audit.is_some() {
-        return Err("--audit: not supported yet (the audit layer is not built)".into());
-    }
     let timeout = match &args.timeout {
         Some(t) => {
             let d = parse_duration(t).map_err(|e| format!("--timeout: {e}"))?;
@@ -131,20 +130,117 @@ fn split_env(kv: &OsString) -> Result<(OsString, OsString), String> {
     }
 }
 
+/// Loads the policy: the file given with `--policy` (which must pass the security review),
+/// or the built-in default policy for the program as it will be resolved.
+///
+/// `Ok(None)`: the program cannot be resolved, so no default policy can name it; the spawn
+/// will fail with that error (and be audited) without anything running.
+fn load_policy(args: &RunArgs, command: &Command) -> Result<Option<Policy>, String> {
+    if let Some(path) = &args.policy {
+        let policy = Policy::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let review = verify_capability_security(&policy);
+        if review.has_errors() {
+            let errors: Vec<String> = review
+                .findings()
+                .iter()
+                .filter(|f| f.severity == reml_process::Severity::Error)
+                .map(|f| format!("{} ({}: {})", f.code, f.entry, f.message))
+                .collect();
+            return Err(format!(
+                "{}: the policy fails the security review: {}",
+                path.display(),
+                errors.join("; ")
+            ));
+        }
+        return Ok(Some(policy));
+    }
+    let env = Environment::default().resolve(&command.env);
+    match resolve_program(
+        &command.program,
+        command.cwd.as_deref(),
+        env.get(std::ffi::OsStr::new("PATH")).map(|p| p.as_os_str()),
+    ) {
+        Ok(program) => Policy::default_for_program(&program)
+            .map(Some)
+            .map_err(|e| e.to_string()),
+        Err(_) => Ok(None),
+    }
+}
+
+fn open_audit(args: &RunArgs, policy: Option<&Policy>) -> Result<Option<AuditSettings>, String> {
+    let required = policy.is_some_and(|p| p.capability.audit_required);
+    let Some(path) = &args.audit else {
+        if required {
+            return Err(
+                "the policy requires an audit log (audit_required = true): give --audit PATH"
+                    .into(),
+            );
+        }
+        return Ok(None);
+    };
+    let sink: Arc<dyn AuditSink> = if path.as_os_str() == "-" {
+        Arc::new(StderrSink::new())
+    } else {
+        Arc::new(
+            JsonLinesSink::open(path)
+                .map_err(|e| format!("--audit {}: {}", path.display(), e.message))?,
+        )
+    };
+    let redactor = Redactor::new(
+        policy
+            .map(|p| p.audit.redact.iter().map(|r| r.as_str().to_owned()).collect())
+            .unwrap_or_else(Vec::<String>::new),
+    );
+    Ok(Some(AuditSettings {
+        sink,
+        redactor,
+        required,
+    }))
+}
+
 fn execute(
     args: &RunArgs,
     command: &Command,
     options: &RunOptions,
     forwarder: &SignalForwarder,
 ) -> i32 {
-    let cap = NativeProcessCapability::new();
-    let outcome = run_process_forwarding(
-        &cap,
-        command,
-        &Environment::default(),
-        options,
-        Some(forwarder),
-    );
+    let policy = match load_policy(args, command) {
+        Ok(p) => p,
+        Err(m) => {
+            error_line(m);
+            return EXIT_OWN_FAILURE;
+        }
+    };
+    let audit = match open_audit(args, policy.as_ref()) {
+        Ok(a) => a,
+        Err(m) => {
+            error_line(m);
+            return EXIT_OWN_FAILURE;
+        }
+    };
+    let mut options = options.clone();
+    if args.max_output.is_none() {
+        if let Some(max) = policy.as_ref().and_then(|p| p.limits.max_output_bytes) {
+            options.max_output_bytes = max;
+        }
+    }
+    let native = NativeProcessCapability::new();
+    let env = Environment::default();
+    let outcome = match policy {
+        Some(policy) => {
+            // Policy, then native; audit around both.
+            let guarded = PolicyLayer::new(native, Arc::new(policy));
+            match &audit {
+                Some(a) => audited_process(&guarded, a, command, &env, &options, Some(forwarder)),
+                None => run_process_forwarding(&guarded, command, &env, &options, Some(forwarder)),
+            }
+        }
+        // The program cannot be resolved: the spawn fails before anything runs.
+        None => match &audit {
+            Some(a) => audited_process(&native, a, command, &env, &options, Some(forwarder)),
+            None => run_process_forwarding(&native, command, &env, &options, Some(forwarder)),
+        },
+    };
     if let Some(e) = &outcome.error {
         error_line(&e.message);
     }

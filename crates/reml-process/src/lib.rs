@@ -38,7 +38,7 @@ pub use error::{
     Diagnostic, IntoDiagnostic, ProcessError, ProcessErrorKind, Severity, ThreadError,
     ThreadErrorKind,
 };
-pub use layer::AuditLayer;
+pub use layer::{AuditLayer, PolicyLayer};
 pub use native::NativeProcessCapability;
 pub use outcome::{
     audited_process, run_process, run_process_forwarding, AuditSettings, Cause, ProcessOutcome,

@@ -312,6 +312,7 @@ impl ProcessCapability for NativeProcessCapability {
         let spec = sys::SpawnSpec {
             program: &prepared.program_c,
             exec_fd: prepared.exec_file.as_ref().map(|f| f.as_fd()),
+            exec_keep_open: prepared.exec_file_keep_open,
             argv: &prepared.argv,
             envp: &prepared.envp,
             cwd: prepared.cwd_c.as_deref(),

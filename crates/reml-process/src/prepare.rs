@@ -180,6 +180,10 @@ pub struct PreparedCommand {
     /// A descriptor of the checked program file; when set, the backend execs this file
     /// (`execveat(fd, "", …, AT_EMPTY_PATH)`) instead of the path. Set by the security layer.
     pub exec_file: Option<std::os::fd::OwnedFd>,
+    /// With `exec_file`: the file is a script (`#!`), so its descriptor must stay open across
+    /// exec for the interpreter to read it as `/dev/fd/N` (the one descriptor the child then
+    /// holds beyond what was asked).
+    pub exec_file_keep_open: bool,
 }
 
 impl PreparedCommand {
@@ -322,6 +326,7 @@ impl PreparedCommand {
             rlimits: command.rlimits.clone(),
             command: command.clone(),
             exec_file: None,
+            exec_file_keep_open: false,
         })
     }
 

@@ -16,5 +16,7 @@
 //! [`crate::ThreadCapability`]) around an inner one; the caller only ever holds the outermost.
 
 pub mod audit;
+pub mod policy;
 
 pub use audit::AuditLayer;
+pub use policy::PolicyLayer;

@@ -76,6 +76,9 @@ pub(crate) struct RawRlimit {
 pub(crate) struct SpawnSpec<'a> {
     pub program: &'a CStr,
     pub exec_fd: Option<BorrowedFd<'a>>,
+    /// Keep a copy of `exec_fd` open across exec (scripts: the interpreter opens
+    /// `/dev/fd/N`).
+    pub exec_keep_open: bool,
     pub argv: &'a [CString],
     pub envp: &'a [CString],
     pub cwd: Option<&'a CStr>,
@@ -127,6 +130,7 @@ pub(crate) fn pidfd_supported() -> bool {
 struct ChildArgs {
     program: *const c_char,
     exec_fd: c_int,
+    exec_keep_open: c_int,
     argv: *const *const c_char,
     envp: *const *const c_char,
     cwd: *const c_char,
@@ -173,6 +177,7 @@ pub(crate) fn spawn(spec: &SpawnSpec<'_>) -> Result<Spawned, SpawnError> {
     let mut args = ChildArgs {
         program: spec.program.as_ptr(),
         exec_fd: spec.exec_fd.map_or(-1, |fd| fd.as_raw_fd()),
+        exec_keep_open: spec.exec_keep_open as c_int,
         argv: argv_ptrs.as_ptr(),
         envp: envp_ptrs.as_ptr(),
         cwd: spec.cwd.map_or(ptr::null(), CStr::as_ptr),
@@ -389,9 +394,17 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
         );
         // 7. Exec: the checked file by descriptor when we have one, else the resolved path.
         if a.exec_fd >= 0 {
+            let mut fd = a.exec_fd;
+            if a.exec_keep_open != 0 {
+                // A copy without close-on-exec, above every target, made after close_range.
+                fd = libc::fcntl(a.exec_fd, libc::F_DUPFD, a.temp_base);
+                if fd < 0 {
+                    return child_fail(a, STAGE_EXEC, 0);
+                }
+            }
             libc::syscall(
                 libc::SYS_execveat,
-                a.exec_fd,
+                fd,
                 c"".as_ptr(),
                 a.argv,
                 a.envp,
