@@ -127,10 +127,7 @@ pub fn main() -> i32 {
     match cli.command {
         Cmd::Run(args) => crate::run::main(*args),
         Cmd::Verify(args) => crate::verify::main(args),
-        Cmd::Describe(_args) => {
-            error_line("describe: not supported yet");
-            EXIT_OWN_FAILURE
-        }
+        Cmd::Describe(args) => crate::describe::main(args),
         Cmd::Audit { command } => crate::audit_cmd::main(command),
     }
 }

@@ -3,6 +3,7 @@
 
 mod audit_cmd;
 mod cli;
+mod describe;
 mod run;
 mod verify;
 

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use reml_process::audit::{AuditSink, JsonLinesSink, Redactor, StderrSink};
 use reml_process::policy::{verify_capability_security, Policy};
 use reml_process::{
-    audited_process, resolve_program, run_process_forwarding, AuditSettings, Command,
-    Environment, NativeProcessCapability, PolicyLayer, ProcessGroup, ProcessOutcome, RunOptions,
-    Signal, SignalForwarder, StdioSpec, FORWARDED_SIGNALS,
+    audited_process, resolve_program, run_process_forwarding, AuditSettings, Command, Environment,
+    NativeProcessCapability, PolicyLayer, ProcessGroup, ProcessOutcome, RunOptions, Signal,
+    SignalForwarder, StdioSpec, FORWARDED_SIGNALS,
 };
 use serde_json::json;
 
@@ -188,7 +188,13 @@ fn open_audit(args: &RunArgs, policy: Option<&Policy>) -> Result<Option<AuditSet
     };
     let redactor = Redactor::new(
         policy
-            .map(|p| p.audit.redact.iter().map(|r| r.as_str().to_owned()).collect())
+            .map(|p| {
+                p.audit
+                    .redact
+                    .iter()
+                    .map(|r| r.as_str().to_owned())
+                    .collect()
+            })
             .unwrap_or_else(Vec::<String>::new),
     );
     Ok(Some(AuditSettings {

@@ -72,6 +72,9 @@ pub struct ProcessError {
     pub message: String,
     /// The errno, or the signal number for `TerminatedBySignal`.
     pub code: Option<i32>,
+    /// A diagnostic code that replaces the kind's (`system.capability.missing`).
+    #[serde(skip)]
+    diagnostic: Option<&'static str>,
 }
 
 impl ProcessError {
@@ -81,6 +84,7 @@ impl ProcessError {
             kind,
             message: message.into(),
             code: None,
+            diagnostic: None,
         }
     }
 
@@ -90,6 +94,7 @@ impl ProcessError {
             kind,
             message: message.into(),
             code: Some(code),
+            diagnostic: None,
         }
     }
 
@@ -123,9 +128,27 @@ impl ProcessError {
         )
     }
 
-    /// The stable diagnostic code of this error, e.g. `core.process.spawn_failed`.
+    /// `Unsupported` because no capability is registered under `id` (registry chapter 3-8;
+    /// `../shared/spec/README.md` §2): diagnostic code `system.capability.missing`.
+    pub fn capability_missing(id: &str) -> Self {
+        ProcessError {
+            kind: ProcessErrorKind::Unsupported,
+            message: format!(
+                "no capability is registered under `{id}` (system.capability.missing)"
+            ),
+            code: None,
+            diagnostic: Some("system.capability.missing"),
+        }
+    }
+
+    /// The stable diagnostic code of this error: `core.process.<kind>` (e.g.
+    /// `core.process.spawn_failed`), or `system.capability.missing` for
+    /// [`capability_missing`](Self::capability_missing).
     pub fn diagnostic_code(&self) -> String {
-        format!("core.process.{}", self.kind.as_str())
+        match self.diagnostic {
+            Some(code) => code.to_owned(),
+            None => format!("core.process.{}", self.kind.as_str()),
+        }
     }
 }
 

@@ -15,6 +15,7 @@ pub mod native;
 pub mod outcome;
 pub mod policy;
 pub mod prepare;
+pub mod registry;
 pub mod shm;
 pub mod signal;
 pub mod status;
@@ -48,6 +49,10 @@ pub use policy::{
     verify_capability_security, Finding, Policy, PolicyError, PolicyErrorKind, Review, StageId,
 };
 pub use prepare::{resolve_program, PreparedCommand};
+pub use registry::{
+    CapabilityDescriptor, CapabilityError, CapabilityErrorKind, CapabilityHandle,
+    CapabilityRegistry, Manifest, Registration, StageRequirement,
+};
 pub use shm::SharedMemory;
 pub use signal::Signal;
 pub use status::{ExitStatus, Termination};

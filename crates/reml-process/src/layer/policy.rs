@@ -45,8 +45,7 @@ use crate::prepare::PreparedCommand;
 use crate::signal::Signal;
 use crate::status::ExitStatus;
 use crate::thread::{
-    CpuSet, ThreadCapability, ThreadHandle, ThreadInfo, ThreadOptions, ThreadResult,
-    ThreadStart,
+    CpuSet, ThreadCapability, ThreadHandle, ThreadInfo, ThreadOptions, ThreadResult, ThreadStart,
 };
 use crate::wait::{CollectedOutput, WaitOptions};
 
@@ -203,7 +202,10 @@ impl<C: ProcessCapability> PolicyLayer<C> {
         let is_script = std::os::unix::fs::FileExt::read_at(&file, &mut magic, 0)
             .is_ok_and(|n| n == 2 && &magic == b"#!");
         prepared.exec_file = Some(file.as_fd().try_clone_to_owned().map_err(|e| {
-            ProcessError::from_errno("cannot duplicate a descriptor", e.raw_os_error().unwrap_or(libc::EIO))
+            ProcessError::from_errno(
+                "cannot duplicate a descriptor",
+                e.raw_os_error().unwrap_or(libc::EIO),
+            )
         })?);
         prepared.exec_file_keep_open = is_script;
         Ok(())
@@ -408,7 +410,8 @@ impl<C: ProcessCapability> ThreadCapability for PolicyLayer<C> {
     ) -> Result<ThreadHandle, ThreadError> {
         self.thread_effects(Operation::CreateThread, ThreadErrorKind::CreationFailed)?;
         let inner = self.threads_inner()?;
-        if let (Some(ceiling), Some(p)) = (self.policy.limits.max_thread_priority, options.priority) {
+        if let (Some(ceiling), Some(p)) = (self.policy.limits.max_thread_priority, options.priority)
+        {
             if priority_rank(p.as_str()) > priority_rank(ceiling.as_str()) {
                 return Err(ThreadError::new(
                     ThreadErrorKind::CreationFailed,
@@ -444,7 +447,10 @@ impl<C: ProcessCapability> ThreadCapability for PolicyLayer<C> {
     }
 
     fn set_thread_affinity(&self, handle: ThreadHandle, cpus: &CpuSet) -> Result<(), ThreadError> {
-        self.thread_effects(Operation::SetThreadAffinity, ThreadErrorKind::InvalidAffinity)?;
+        self.thread_effects(
+            Operation::SetThreadAffinity,
+            ThreadErrorKind::InvalidAffinity,
+        )?;
         if let Some(allowed) = &self.policy.limits.allowed_cpus {
             let bad: Vec<String> = cpus
                 .to_vec()
@@ -466,7 +472,10 @@ impl<C: ProcessCapability> ThreadCapability for PolicyLayer<C> {
     }
 
     fn get_thread_affinity(&self, handle: ThreadHandle) -> Result<CpuSet, ThreadError> {
-        self.thread_effects(Operation::SetThreadAffinity, ThreadErrorKind::InvalidAffinity)?;
+        self.thread_effects(
+            Operation::SetThreadAffinity,
+            ThreadErrorKind::InvalidAffinity,
+        )?;
         self.threads_inner()?.get_thread_affinity(handle)
     }
 
@@ -489,4 +498,3 @@ impl<C: ProcessCapability> ThreadCapability for PolicyLayer<C> {
             .map_or_else(Vec::new, |t| t.outstanding_threads())
     }
 }
-

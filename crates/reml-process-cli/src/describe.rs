@@ -1,0 +1,73 @@
+//! `reml-process describe [--policy FILE] [--json]` (contract.md §1): the capability
+//! descriptor of `core.process` as installed with that policy.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use reml_process::policy::Policy;
+use reml_process::registry::{CapabilityHandle, CapabilityRegistry, Manifest, Registration};
+use reml_process::NativeProcessCapability;
+
+use crate::cli::{error_line, DescribeArgs, EXIT_OWN_FAILURE};
+
+/// Runs `describe`; returns the exit status: 0, 1 when the policy fails installation (the
+/// security review or the effect-scope check), 125 when it cannot be read or parsed.
+pub fn main(args: DescribeArgs) -> i32 {
+    let (policy, review) = match &args.policy {
+        Some(path) => match Policy::from_path(path) {
+            Ok(p) => (p, true),
+            Err(e) => {
+                error_line(format!("{}: {e}", path.display()));
+                return EXIT_OWN_FAILURE;
+            }
+        },
+        // The built-in default policy of `run` names exactly the program it is asked to run;
+        // its shape (one allowed command, all effects, max_processes 64) does not depend on
+        // which, so any absolute path stands in for it here.
+        None => match Policy::default_for_program(Path::new("/")) {
+            Ok(p) => (p, false),
+            Err(e) => {
+                error_line(e);
+                return EXIT_OWN_FAILURE;
+            }
+        },
+    };
+    let registry = CapabilityRegistry::new();
+    let handle = CapabilityHandle::Process(Arc::new(NativeProcessCapability::new()));
+    let registration = Registration {
+        policy: Arc::new(policy),
+        policy_path: args.policy.clone(),
+        manifest: Manifest::bundled(),
+        manifest_path: Some(PathBuf::from("plugin.toml")),
+        review,
+    };
+    let descriptor = match registry.register("process", handle, registration) {
+        Ok(d) => d,
+        Err(e) => {
+            error_line(e);
+            return 1;
+        }
+    };
+    let v = descriptor.to_json();
+    if args.json {
+        println!("{v}");
+    } else {
+        println!("id:               {}", descriptor.id);
+        println!("stage:            {}", descriptor.stage.as_str());
+        println!(
+            "effect_scope:     {}",
+            descriptor.effect_scope.to_sorted_strings().join(", ")
+        );
+        println!("provider:         {}", v["provider"]);
+        println!(
+            "manifest_path:    {}",
+            v["manifest_path"].as_str().unwrap_or("-")
+        );
+        println!(
+            "last_verified_at: {}",
+            v["last_verified_at"].as_str().unwrap_or("-")
+        );
+        println!("security:         {}", v["security"]);
+    }
+    0
+}
