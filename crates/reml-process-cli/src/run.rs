@@ -195,7 +195,7 @@ fn open_audit(args: &RunArgs, policy: Option<&Policy>) -> Result<Option<AuditSet
                     .map(|r| r.as_str().to_owned())
                     .collect()
             })
-            .unwrap_or_else(Vec::<String>::new),
+            .unwrap_or_default(),
     );
     Ok(Some(AuditSettings {
         sink,
