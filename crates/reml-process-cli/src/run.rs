@@ -193,7 +193,7 @@ fn open_audit(args: &RunArgs, policy: Option<&Policy>) -> Result<Option<AuditSet
                     .redact
                     .iter()
                     .map(|r| r.as_str().to_owned())
-                    .collect()
+                    .collect::<Vec<String>>()
             })
             .unwrap_or_default(),
     );
