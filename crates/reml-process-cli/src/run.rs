@@ -7,12 +7,12 @@ use std::os::unix::ffi::OsStrExt;
 use reml_process::units::{parse_duration, parse_size};
 use std::sync::Arc;
 
-use reml_process::audit::{AuditSink, JsonLinesSink, Redactor, StderrSink};
+use reml_process::audit::{AuditSink, JsonLinesSink, NullSink, Redactor, StderrSink};
 use reml_process::policy::{verify_capability_security, Policy};
 use reml_process::{
-    audited_process, resolve_program, run_process_forwarding, AuditSettings, Command, Environment,
-    NativeProcessCapability, PolicyLayer, ProcessGroup, ProcessOutcome, RunOptions, Signal,
-    SignalForwarder, StdioSpec, FORWARDED_SIGNALS,
+    audited_process, resolve_program, AuditSettings, Command, Environment, NativeProcessCapability,
+    PolicyLayer, ProcessGroup, ProcessOutcome, RunOptions, Signal, SignalForwarder, StdioSpec,
+    FORWARDED_SIGNALS,
 };
 use serde_json::json;
 
@@ -232,20 +232,21 @@ fn execute(
     }
     let native = NativeProcessCapability::new();
     let env = Environment::default();
+    // `run` is built on the audited_process template; without --audit it records nowhere.
+    let audit = audit.unwrap_or_else(|| AuditSettings {
+        sink: Arc::new(NullSink),
+        redactor: Redactor::default(),
+        required: false,
+    });
     let outcome = match policy {
+        // Policy, then native; audit around both.
         Some(policy) => {
-            // Policy, then native; audit around both.
             let guarded = PolicyLayer::new(native, Arc::new(policy));
-            match &audit {
-                Some(a) => audited_process(&guarded, a, command, &env, &options, Some(forwarder)),
-                None => run_process_forwarding(&guarded, command, &env, &options, Some(forwarder)),
-            }
+            audited_process(&guarded, &audit, command, &env, &options, Some(forwarder))
         }
-        // The program cannot be resolved: the spawn fails before anything runs.
-        None => match &audit {
-            Some(a) => audited_process(&native, a, command, &env, &options, Some(forwarder)),
-            None => run_process_forwarding(&native, command, &env, &options, Some(forwarder)),
-        },
+        // The program cannot be resolved, so no policy can name it: the spawn fails (and is
+        // audited) before anything runs.
+        None => audited_process(&native, &audit, command, &env, &options, Some(forwarder)),
     };
     if let Some(e) = &outcome.error {
         error_line(&e.message);
