@@ -72,7 +72,10 @@ fn each_listed_signal_is_forwarded_and_run_exits_with_the_childs_status() {
             .spawn()
             .unwrap();
         let pid = run.id();
-        let child = wait_until(Duration::from_secs(10), "the child", || {
+        let child = wait_until(Duration::from_secs(30), "the child", || {
+            if let Some(st) = run.try_wait().unwrap() {
+                panic!("{name}: run ended before its child appeared: {st:?}");
+            }
             children_of(pid).first().copied()
         });
         std::process::Command::new("kill")
