@@ -156,23 +156,23 @@ fn a_child_the_process_already_had_is_neither_waited_for_nor_reported() {
     let out = Command::new("sh")
         .arg("-c")
         .arg(format!(
-            "{} 30 >/dev/null 2>&1 & exec {BIN} run --json -- {} exit 5",
-            helper().display().to_string() + " sleep",
+            "{} sleep 31 >/dev/null 2>&1 & echo $! >&2; exec {BIN} run --json -- {} exit 5",
+            helper().display(),
             helper().display()
         ))
         .output()
         .unwrap();
-    assert!(
-        start.elapsed() < Duration::from_secs(20),
-        "run waited for a foreign child"
-    );
+    assert!(start.elapsed() < Duration::from_secs(20), "run waited for a foreign child");
     assert_eq!(out.status.code(), Some(5));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["exit_code"], 5);
     assert_eq!(v["args"], serde_json::json!(["exit", "5"]));
-    // The pre-existing sleep is still running (we never touched it); end it.
-    let _ = std::process::Command::new("pkill")
-        .args(["-f", &format!("{} sleep 30", helper().display())])
+    // The pre-existing sleep is still running (we never touched it); end it by its pid.
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let foreign: u32 = stderr.lines().next().unwrap().trim().parse().unwrap();
+    assert!(!gone(foreign), "the foreign child was touched");
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &foreign.to_string()])
         .status();
 }
 
