@@ -3,10 +3,12 @@
 use std::ffi::OsString;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
+use std::sync::Arc;
 
+use reml_process::outcome::run_process_observed;
 use reml_process::units::{parse_duration, parse_size};
 use reml_process::{
-    run_process, Command, Environment, NativeProcessCapability, ProcessGroup, ProcessOutcome,
+    Command, Environment, NativeProcessCapability, ProcessCapability, ProcessGroup, ProcessOutcome,
     RunOptions, Signal, StdioSpec,
 };
 use serde_json::json;
@@ -46,11 +48,8 @@ fn build(args: &RunArgs) -> Result<(Command, RunOptions), String> {
         .signal
         .parse()
         .map_err(|e: reml_process::ProcessError| format!("--signal: {e}"))?;
-    let kill_after =
-        parse_duration(&args.kill_after).map_err(|e| format!("--kill-after: {e}"))?;
-    let stdio = |name: &str, s: &str| {
-        StdioSpec::parse_cli(s).map_err(|e| format!("--{name}: {e}"))
-    };
+    let kill_after = parse_duration(&args.kill_after).map_err(|e| format!("--kill-after: {e}"))?;
+    let stdio = |name: &str, s: &str| StdioSpec::parse_cli(s).map_err(|e| format!("--{name}: {e}"));
     let stdin = stdio("stdin", &args.stdin)?;
     let mut stdout = stdio("stdout", &args.stdout)?;
     let mut stderr = stdio("stderr", &args.stderr)?;
@@ -113,27 +112,74 @@ fn split_env(kv: &OsString) -> Result<(OsString, OsString), String> {
 }
 
 fn execute(args: &RunArgs, command: &Command, options: &RunOptions) -> i32 {
-    let cap = NativeProcessCapability::new();
-    let outcome = run_process(&cap, command, &Environment::default(), options);
+    // Signals sent to us while the child runs go to the child (contract.md §1). Installed
+    // first: it must precede every thread the capability may start.
+    let forwarder = match crate::signals::install(!args.no_new_group) {
+        Ok(f) => f,
+        Err(e) => {
+            error_line(format!("cannot set up signal forwarding: {e}"));
+            return EXIT_OWN_FAILURE;
+        }
+    };
+    let cap: Arc<dyn ProcessCapability> = Arc::new(NativeProcessCapability::new());
+    let outcome = run_process_observed(
+        &*cap,
+        command,
+        &Environment::default(),
+        options,
+        &mut |handle| forwarder.started(Arc::clone(&cap), handle),
+    );
+    forwarder.finished();
     if let Some(e) = &outcome.error {
-        error_line(&e.message);
+        error_line(naming_program(
+            &command.program.to_string_lossy(),
+            &e.message,
+        ));
     }
-    if args.json {
-        let v = to_json(&outcome);
-        println!("{v}");
-    } else {
-        let _ = std::io::stdout().write_all(&outcome.output.stdout);
-        let _ = std::io::stderr().write_all(&outcome.output.stderr);
-        let _ = std::io::stdout().flush();
+    if let Err(e) = report(args, &outcome) {
+        // The reader went away (`run --json ... | head`): like any filter, stop quietly and
+        // keep the child's status. Any other write failure lost the report: our failure.
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            error_line(format!("cannot write the output: {e}"));
+            return EXIT_OWN_FAILURE;
+        }
     }
     outcome.exit_status()
 }
 
+/// Prints the JSON object, or the collected output (stdout to stdout, stderr to stderr).
+/// Written with `write_all`, never `println!`, which panics when stdout is a closed pipe.
+fn report(args: &RunArgs, outcome: &ProcessOutcome) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", to_json(outcome))?;
+        return out.flush();
+    }
+    out.write_all(&outcome.output.stdout)?;
+    out.flush()?;
+    std::io::stderr().write_all(&outcome.output.stderr)
+}
+
+/// The error line names the program (contract.md §1: "naming the program and the reason"):
+/// messages about the program itself already start with it; others (`working directory
+/// /x: ...`, `stdin file ...`) get it in front.
+fn naming_program(program: &str, message: &str) -> String {
+    let subject = message.split(": ").next().unwrap_or("");
+    let named =
+        !program.is_empty() && (subject == program || subject.ends_with(&format!("/{program}")));
+    if named || program.is_empty() {
+        message.to_owned()
+    } else {
+        format!("{program}: {message}")
+    }
+}
+
 /// The `--json` object of contract.md §1.
 pub fn to_json(o: &ProcessOutcome) -> serde_json::Value {
-    let error = o.error.as_ref().map(|e| {
-        json!({"kind": e.kind.as_str(), "message": e.message, "code": e.code})
-    });
+    let error = o
+        .error
+        .as_ref()
+        .map(|e| json!({"kind": e.kind.as_str(), "message": e.message, "code": e.code}));
     json!({
         "program": o.program,
         "args": o.args,

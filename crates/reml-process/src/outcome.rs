@@ -122,7 +122,11 @@ pub fn exit_status_for_error(e: &ProcessError) -> i32 {
         ProcessErrorKind::SpawnFailed => match e.code {
             Some(libc::ENOENT) => 127,
             Some(
-                libc::EACCES | libc::ENOEXEC | libc::EISDIR | libc::ETXTBSY | libc::ELIBBAD
+                libc::EACCES
+                | libc::ENOEXEC
+                | libc::EISDIR
+                | libc::ETXTBSY
+                | libc::ELIBBAD
                 | libc::EPERM,
             ) => 126,
             _ => 125,
@@ -146,6 +150,22 @@ pub fn run_process(
     command: &Command,
     env: &Environment,
     options: &RunOptions,
+) -> ProcessOutcome {
+    run_process_observed(cap, command, env, options, &mut |_| {})
+}
+
+/// [`run_process`], calling `on_spawn` with the child's handle as soon as the child exists,
+/// before waiting for it (once, and never when the spawn fails).
+///
+/// This is how `reml-process run` forwards the signals it receives to its child
+/// (`contract.md` §1). The handle is valid until this function returns, which releases it;
+/// a caller that keeps a copy gets an error (never another process) from using it afterwards.
+pub fn run_process_observed(
+    cap: &dyn ProcessCapability,
+    command: &Command,
+    env: &Environment,
+    options: &RunOptions,
+    on_spawn: &mut dyn FnMut(ProcessHandle),
 ) -> ProcessOutcome {
     let start = Instant::now();
     let mut outcome = ProcessOutcome {
@@ -172,6 +192,7 @@ pub fn run_process(
         }
     };
     outcome.pid = Some(handle.pid());
+    on_spawn(handle);
     if let Ok(info) = cap.process_info(handle) {
         outcome.program = info.program.to_string_lossy().into_owned();
     }
