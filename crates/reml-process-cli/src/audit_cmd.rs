@@ -1,8 +1,13 @@
 //! `reml-process audit verify FILE` (contract.md §1).
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Subcommand;
+use reml_process::audit::{verify_log, VerifyError};
+
+/// Exit status of `audit verify` when the log has a bad line.
+pub const EXIT_BAD_LOG: i32 = 1;
 
 /// Subcommands of `audit`.
 #[derive(Subcommand, Debug)]
@@ -15,7 +20,35 @@ pub enum AuditCmd {
 }
 
 /// Runs an `audit` subcommand; returns the exit status.
-pub fn main(_cmd: AuditCmd) -> i32 {
-    crate::cli::error_line("audit verify: not supported yet");
-    crate::cli::EXIT_OWN_FAILURE
+///
+/// `audit verify FILE` ([`reml_process::audit::verify_log`]):
+/// - a good log: exit 0, `ok: N records` on stdout (followed by
+///   ` (K torn lines recovered: lines …)` when a crash left lines that a recovery record
+///   vouches for);
+/// - a bad log: exit 1, one line on stdout naming the first bad line and why
+///   (`line 7: sequence gap: expected seq 7, found 9 (…)`);
+/// - a file that cannot be read: exit 125, `reml-process: FILE: REASON` on stderr.
+pub fn main(cmd: AuditCmd) -> i32 {
+    match cmd {
+        AuditCmd::Verify { file } => match verify_log(&file) {
+            Ok(summary) => {
+                print_line(&summary);
+                0
+            }
+            Err(e @ VerifyError::BadLine { .. }) => {
+                print_line(&e);
+                EXIT_BAD_LOG
+            }
+            Err(e @ VerifyError::Io { .. }) => {
+                crate::cli::error_line(e);
+                crate::cli::EXIT_OWN_FAILURE
+            }
+        },
+    }
+}
+
+/// Prints one line on stdout; a closed stdout is not worth a panic.
+fn print_line(line: &dyn std::fmt::Display) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }

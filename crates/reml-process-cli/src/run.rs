@@ -3,13 +3,16 @@
 use std::ffi::OsString;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
+
+use reml_process::units::{parse_duration, parse_size};
 use std::sync::Arc;
 
-use reml_process::outcome::run_process_observed;
-use reml_process::units::{parse_duration, parse_size};
+use reml_process::audit::{AuditSink, JsonLinesSink, Redactor, StderrSink};
+use reml_process::policy::{verify_capability_security, Policy};
 use reml_process::{
-    Command, Environment, NativeProcessCapability, ProcessCapability, ProcessGroup, ProcessOutcome,
-    RunOptions, Signal, StdioSpec,
+    audited_process, resolve_program, run_process_forwarding, AuditSettings, Command, Environment,
+    NativeProcessCapability, PolicyLayer, ProcessGroup, ProcessOutcome, RunOptions, Signal,
+    SignalForwarder, StdioSpec, FORWARDED_SIGNALS,
 };
 use serde_json::json;
 
@@ -17,8 +20,20 @@ use crate::cli::{error_line, RunArgs, EXIT_OWN_FAILURE};
 
 /// Runs `run`; returns the exit status.
 pub fn main(args: RunArgs) -> i32 {
+    // First, while this is the only thread: receive the forwarded signals synchronously.
+    // An inherited "ignore" of SIGCHLD would cost us the child's exit status on kernels
+    // before 6.15; signals inherited as ignored stay ignored and are not forwarded.
+    crate::signals::default_sigchld();
+    let forwarded = crate::signals::not_ignored(&FORWARDED_SIGNALS);
+    let forwarder = match SignalForwarder::install(&forwarded) {
+        Ok(f) => f,
+        Err(e) => {
+            error_line(e);
+            return EXIT_OWN_FAILURE;
+        }
+    };
     match build(&args) {
-        Ok((command, options)) => execute(&args, &command, &options),
+        Ok((command, options)) => execute(&args, &command, &options, &forwarder),
         Err(message) => {
             error_line(message);
             EXIT_OWN_FAILURE
@@ -28,15 +43,6 @@ pub fn main(args: RunArgs) -> i32 {
 
 /// Turns the options into a command and run options; every error is a bad option (125).
 fn build(args: &RunArgs) -> Result<(Command, RunOptions), String> {
-    if args.policy.is_some() {
-        return Err("--policy: not supported yet (the security layer is not built)".into());
-    }
-    if args.audit.is_some() {
-        return Err("--audit: not supported yet (the audit layer is not built)".into());
-    }
-    if !args.pass_fd.is_empty() {
-        return Err("--pass-fd: not supported yet (descriptor passing is not built)".into());
-    }
     let timeout = match &args.timeout {
         Some(t) => {
             let d = parse_duration(t).map_err(|e| format!("--timeout: {e}"))?;
@@ -83,6 +89,12 @@ fn build(args: &RunArgs) -> Result<(Command, RunOptions), String> {
         let (k, v) = split_env(kv)?;
         command.env(k, v);
     }
+    for spec in &args.pass_fd {
+        let (src, dst) = parse_pass_fd(spec)?;
+        let mapping = reml_process::FdMapping::from_inherited(src, dst)
+            .map_err(|e| format!("--pass-fd {spec}: {e}"))?;
+        command.fd_mappings.push(mapping);
+    }
     if !args.no_new_group {
         command.process_group(ProcessGroup::New);
     }
@@ -95,6 +107,17 @@ fn build(args: &RunArgs) -> Result<(Command, RunOptions), String> {
         ..RunOptions::default()
     };
     Ok((command, options))
+}
+
+fn parse_pass_fd(spec: &str) -> Result<(i32, i32), String> {
+    let bad = || format!("--pass-fd {spec}: expected SRC:DST, two descriptor numbers (e.g. 3:3)");
+    let (a, b) = spec.split_once(':').ok_or_else(bad)?;
+    let src: i32 = a.trim().parse().map_err(|_| bad())?;
+    let dst: i32 = b.trim().parse().map_err(|_| bad())?;
+    if src < 0 || dst < 0 {
+        return Err(bad());
+    }
+    Ok((src, dst))
 }
 
 fn split_env(kv: &OsString) -> Result<(OsString, OsString), String> {
@@ -111,25 +134,131 @@ fn split_env(kv: &OsString) -> Result<(OsString, OsString), String> {
     }
 }
 
-fn execute(args: &RunArgs, command: &Command, options: &RunOptions) -> i32 {
-    // Signals sent to us while the child runs go to the child (contract.md §1). Installed
-    // first: it must precede every thread the capability may start.
-    let forwarder = match crate::signals::install(!args.no_new_group) {
-        Ok(f) => f,
-        Err(e) => {
-            error_line(format!("cannot set up signal forwarding: {e}"));
+/// Loads the policy: the file given with `--policy` (which must pass the security review),
+/// or the built-in default policy for the program as it will be resolved.
+///
+/// `Ok(None)`: the program cannot be resolved, so no default policy can name it; the spawn
+/// will fail with that error (and be audited) without anything running.
+fn load_policy(args: &RunArgs, command: &Command) -> Result<Option<Policy>, String> {
+    if let Some(path) = &args.policy {
+        // The error names the file already (`FILE: line L, column C: ...`).
+        let policy = Policy::from_path(path).map_err(|e| {
+            let message = e.to_string();
+            if message.starts_with(&path.display().to_string()) {
+                message
+            } else {
+                format!("{}: {message}", path.display())
+            }
+        })?;
+        let review = verify_capability_security(&policy);
+        if review.has_errors() {
+            let errors: Vec<String> = review
+                .findings()
+                .iter()
+                .filter(|f| f.severity == reml_process::Severity::Error)
+                .map(|f| format!("{} ({}: {})", f.code, f.entry, f.message))
+                .collect();
+            return Err(format!(
+                "{}: the policy fails the security review: {}",
+                path.display(),
+                errors.join("; ")
+            ));
+        }
+        return Ok(Some(policy));
+    }
+    let env = Environment::default().resolve(&command.env);
+    match resolve_program(
+        &command.program,
+        command.cwd.as_deref(),
+        env.get(std::ffi::OsStr::new("PATH")).map(|p| p.as_os_str()),
+    ) {
+        Ok(program) => Policy::default_for_program(&program)
+            .map(Some)
+            .map_err(|e| e.to_string()),
+        Err(_) => Ok(None),
+    }
+}
+
+fn open_audit(args: &RunArgs, policy: Option<&Policy>) -> Result<Option<AuditSettings>, String> {
+    let required = policy.is_some_and(|p| p.capability.audit_required);
+    let Some(path) = &args.audit else {
+        if required {
+            return Err(
+                "the policy requires an audit log (audit_required = true): give --audit PATH"
+                    .into(),
+            );
+        }
+        return Ok(None);
+    };
+    let sink: Arc<dyn AuditSink> = if path.as_os_str() == "-" {
+        Arc::new(StderrSink::new())
+    } else {
+        Arc::new(
+            JsonLinesSink::open(path)
+                .map_err(|e| format!("--audit {}: {}", path.display(), e.message))?,
+        )
+    };
+    let redactor = Redactor::new(
+        policy
+            .map(|p| {
+                p.audit
+                    .redact
+                    .iter()
+                    .map(|r| r.as_str().to_owned())
+                    .collect::<Vec<String>>()
+            })
+            .unwrap_or_default(),
+    );
+    Ok(Some(AuditSettings {
+        sink,
+        redactor,
+        required,
+    }))
+}
+
+fn execute(
+    args: &RunArgs,
+    command: &Command,
+    options: &RunOptions,
+    forwarder: &SignalForwarder,
+) -> i32 {
+    let policy = match load_policy(args, command) {
+        Ok(p) => p,
+        Err(m) => {
+            error_line(m);
             return EXIT_OWN_FAILURE;
         }
     };
-    let cap: Arc<dyn ProcessCapability> = Arc::new(NativeProcessCapability::new());
-    let outcome = run_process_observed(
-        &*cap,
-        command,
-        &Environment::default(),
-        options,
-        &mut |handle| forwarder.started(Arc::clone(&cap), handle),
-    );
-    forwarder.finished();
+    let audit = match open_audit(args, policy.as_ref()) {
+        Ok(a) => a,
+        Err(m) => {
+            error_line(m);
+            return EXIT_OWN_FAILURE;
+        }
+    };
+    let mut options = options.clone();
+    if args.max_output.is_none() {
+        if let Some(max) = policy.as_ref().and_then(|p| p.limits.max_output_bytes) {
+            options.max_output_bytes = max;
+        }
+    }
+    let native = NativeProcessCapability::new();
+    let env = Environment::default();
+    let outcome = match policy {
+        Some(policy) => {
+            // Policy, then native; audit around both.
+            let guarded = PolicyLayer::new(native, Arc::new(policy));
+            match &audit {
+                Some(a) => audited_process(&guarded, a, command, &env, &options, Some(forwarder)),
+                None => run_process_forwarding(&guarded, command, &env, &options, Some(forwarder)),
+            }
+        }
+        // The program cannot be resolved: the spawn fails before anything runs.
+        None => match &audit {
+            Some(a) => audited_process(&native, a, command, &env, &options, Some(forwarder)),
+            None => run_process_forwarding(&native, command, &env, &options, Some(forwarder)),
+        },
+    };
     if let Some(e) = &outcome.error {
         error_line(naming_program(
             &command.program.to_string_lossy(),

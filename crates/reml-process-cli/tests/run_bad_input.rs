@@ -198,30 +198,6 @@ fn empty_program_name() {
 }
 
 #[test]
-fn policy_audit_and_pass_fd_are_refused_not_ignored() {
-    // Interim behaviour until the security, audit and fd-passing layers land (issues 4, 5, 8):
-    // update these when they do.
-    let dir = tempfile::tempdir().unwrap();
-    let policy = dir.path().join("policy.toml");
-    std::fs::write(&policy, "[commands]\nallow = [\"sh\"]\n").unwrap();
-    let p = policy.to_str().unwrap();
-    refused(&["--policy", p], 125, &["--policy", "not supported yet"]);
-    let log = dir.path().join("audit.jsonl");
-    refused(
-        &["--audit", log.to_str().unwrap()],
-        125,
-        &["--audit", "not supported yet"],
-    );
-    assert!(!log.exists(), "no audit file was created by a refused run");
-    refused(&["--audit", "-"], 125, &["--audit", "not supported yet"]);
-    refused(
-        &["--pass-fd", "0:3"],
-        125,
-        &["--pass-fd", "not supported yet"],
-    );
-}
-
-#[test]
 fn program_is_a_directory_126() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();

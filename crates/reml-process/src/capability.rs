@@ -6,9 +6,13 @@ use std::time::{Duration, Instant};
 
 use crate::command::{Command, Environment};
 use crate::error::ProcessError;
+use crate::error::{ThreadError, ThreadErrorKind};
 use crate::prepare::PreparedCommand;
 use crate::signal::Signal;
 use crate::status::{ExitStatus, Termination};
+use crate::thread::{
+    CpuSet, ThreadCapability, ThreadHandle, ThreadOptions, ThreadResult, ThreadStart,
+};
 use crate::wait::{CollectedOutput, WaitOptions};
 
 /// A handle to a spawned process (spec §1 `ProcessHandle`).
@@ -184,6 +188,53 @@ pub trait ProcessCapability: Send + Sync {
     /// `InvalidCommand` for a stale handle.
     fn process_info(&self, handle: ProcessHandle) -> Result<ProcessInfo, ProcessError>;
 
+    /// The thread half of the capability (spec §1's `create_thread`, `join_thread`,
+    /// `set_thread_affinity`), when this capability carries one. The native capability
+    /// carries a [`crate::NativeThreadCapability`]; each layer returns its own wrapped view.
+    fn threads(&self) -> Option<&dyn ThreadCapability>;
+
+    /// Spec §1 `create_thread` (`effect {thread}`), through [`threads`](Self::threads).
+    ///
+    /// # Errors
+    /// Those of [`ThreadCapability::create_thread`]; `Unsupported` when this capability
+    /// carries no thread half.
+    fn create_thread(
+        &self,
+        start: ThreadStart,
+        options: ThreadOptions,
+    ) -> Result<ThreadHandle, ThreadError> {
+        self.threads()
+            .ok_or_else(no_threads)?
+            .create_thread(start, options)
+    }
+
+    /// Spec §1 `join_thread` (`effect {thread, io.blocking}`), through
+    /// [`threads`](Self::threads).
+    ///
+    /// # Errors
+    /// Those of [`ThreadCapability::join_thread`]; `Unsupported` without a thread half.
+    fn join_thread(
+        &self,
+        handle: ThreadHandle,
+        timeout: Option<Duration>,
+    ) -> Result<ThreadResult, ThreadError> {
+        self.threads()
+            .ok_or_else(no_threads)?
+            .join_thread(handle, timeout)
+    }
+
+    /// Spec §1 `set_thread_affinity` (`effect {thread, hardware}`), through
+    /// [`threads`](Self::threads).
+    ///
+    /// # Errors
+    /// Those of [`ThreadCapability::set_thread_affinity`]; `Unsupported` without a thread
+    /// half.
+    fn set_thread_affinity(&self, handle: ThreadHandle, cpus: &CpuSet) -> Result<(), ThreadError> {
+        self.threads()
+            .ok_or_else(no_threads)?
+            .set_thread_affinity(handle, cpus)
+    }
+
     /// Releases the handle (spec §1: release is explicit). Pipes held for it are closed. A
     /// process still running keeps running and is reaped by the library when it ends.
     ///
@@ -191,3 +242,63 @@ pub trait ProcessCapability: Send + Sync {
     /// `InvalidCommand` for a stale, foreign or already released handle.
     fn release_process(&self, handle: ProcessHandle) -> Result<(), ProcessError>;
 }
+
+fn no_threads() -> ThreadError {
+    ThreadError::new(
+        ThreadErrorKind::Unsupported,
+        "this process capability carries no thread capability",
+    )
+}
+
+/// Forwards every method to the capability behind a pointer, so layers can wrap a borrowed,
+/// boxed or shared capability (`AuditLayer<&dyn ProcessCapability>`, `Arc<…>`).
+macro_rules! forward_process_capability {
+    ($($ty:ty),*) => {$(
+        impl<T: ProcessCapability + ?Sized> ProcessCapability for $ty {
+            fn spawn_process(&self, command: &Command, env: &Environment) -> Result<ProcessHandle, ProcessError> {
+                (**self).spawn_process(command, env)
+            }
+            fn spawn_prepared(&self, prepared: PreparedCommand) -> Result<ProcessHandle, ProcessError> {
+                (**self).spawn_prepared(prepared)
+            }
+            fn kill_process(&self, handle: ProcessHandle, signal: Signal) -> Result<(), ProcessError> {
+                (**self).kill_process(handle, signal)
+            }
+            fn kill_process_group(&self, handle: ProcessHandle, signal: Signal) -> Result<(), ProcessError> {
+                (**self).kill_process_group(handle, signal)
+            }
+            fn wait_process(&self, handle: ProcessHandle, timeout: Option<Duration>) -> Result<ExitStatus, ProcessError> {
+                (**self).wait_process(handle, timeout)
+            }
+            fn wait_with_options(&self, handle: ProcessHandle, options: &WaitOptions) -> Result<ExitStatus, ProcessError> {
+                (**self).wait_with_options(handle, options)
+            }
+            fn take_output(&self, handle: ProcessHandle) -> Result<CollectedOutput, ProcessError> {
+                (**self).take_output(handle)
+            }
+            fn take_pipe(&self, handle: ProcessHandle, stream: StdStream) -> Result<Option<File>, ProcessError> {
+                (**self).take_pipe(handle, stream)
+            }
+            fn process_info(&self, handle: ProcessHandle) -> Result<ProcessInfo, ProcessError> {
+                (**self).process_info(handle)
+            }
+            fn threads(&self) -> Option<&dyn ThreadCapability> {
+                (**self).threads()
+            }
+            fn create_thread(&self, start: ThreadStart, options: ThreadOptions) -> Result<ThreadHandle, ThreadError> {
+                (**self).create_thread(start, options)
+            }
+            fn join_thread(&self, handle: ThreadHandle, timeout: Option<Duration>) -> Result<ThreadResult, ThreadError> {
+                (**self).join_thread(handle, timeout)
+            }
+            fn set_thread_affinity(&self, handle: ThreadHandle, cpus: &CpuSet) -> Result<(), ThreadError> {
+                (**self).set_thread_affinity(handle, cpus)
+            }
+            fn release_process(&self, handle: ProcessHandle) -> Result<(), ProcessError> {
+                (**self).release_process(handle)
+            }
+        }
+    )*};
+}
+
+forward_process_capability!(&T, Box<T>, std::sync::Arc<T>);

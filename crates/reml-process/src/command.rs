@@ -2,8 +2,10 @@
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 /// What a child's standard stream is connected to (spec §2 `StdioSpec`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -107,9 +109,7 @@ impl Environment {
 
     /// The edits: `Some(value)` sets, `None` removes.
     pub fn edits(&self) -> impl Iterator<Item = (&OsStr, Option<&OsStr>)> {
-        self.vars
-            .iter()
-            .map(|(k, v)| (k.as_os_str(), v.as_deref()))
+        self.vars.iter().map(|(k, v)| (k.as_os_str(), v.as_deref()))
     }
 
     /// The final variables of a child: `base` (this value's variables, inheriting the
@@ -200,6 +200,52 @@ pub struct Rlimit {
     pub hard: Option<u64>,
 }
 
+/// One descriptor handed to the child (spec §7, shared-memory hand-off): the child's
+/// descriptor `target` becomes a copy of `source`.
+///
+/// The source is shared (`Arc`), so a `Command` stays cheap to clone; it is never closed by
+/// the spawn. Only the listed descriptors cross: everything else of ours stays close-on-exec.
+#[derive(Clone, Debug)]
+pub struct FdMapping {
+    /// Our descriptor.
+    pub source: Arc<OwnedFd>,
+    /// Its number in the child (0‥ the child's `RLIMIT_NOFILE`).
+    pub target: RawFd,
+}
+
+impl FdMapping {
+    /// A mapping whose source is a duplicate (close-on-exec) of descriptor number `source`,
+    /// which this process inherited — for `reml-process run --pass-fd SRC:DST`.
+    ///
+    /// # Errors
+    /// `InvalidCommand` naming the number when it is not an open descriptor.
+    pub fn from_inherited(source: RawFd, target: RawFd) -> Result<FdMapping, crate::ProcessError> {
+        let fd = crate::sys::imp::process::dup_inherited_fd(source).map_err(|e| {
+            crate::ProcessError::with_code(
+                crate::ProcessErrorKind::InvalidCommand,
+                format!(
+                    "descriptor {source} is not open in this process: {}",
+                    crate::error::errno_text(e.raw_os_error().unwrap_or(libc::EBADF))
+                ),
+                e.raw_os_error().unwrap_or(libc::EBADF),
+            )
+        })?;
+        Ok(FdMapping {
+            source: Arc::new(fd),
+            target,
+        })
+    }
+}
+
+impl PartialEq for FdMapping {
+    /// Same source descriptor number and same target.
+    fn eq(&self, other: &Self) -> bool {
+        self.source.as_raw_fd() == other.source.as_raw_fd() && self.target == other.target
+    }
+}
+
+impl Eq for FdMapping {}
+
 /// A command to spawn (spec §2 `Command`).
 ///
 /// The spec's fields are public (`program`, `args`, `cwd`, `env`, `stdin`, `stdout`,
@@ -236,6 +282,9 @@ pub struct Command {
     pub process_group: ProcessGroup,
     /// Resource limits set in the child before exec.
     pub rlimits: Vec<Rlimit>,
+    /// Extra descriptors handed to the child (spec §7); needs `effect {memory}` and the
+    /// policy's `pass_fds = true`.
+    pub fd_mappings: Vec<FdMapping>,
 }
 
 impl Command {
@@ -251,6 +300,7 @@ impl Command {
             stderr: StdioSpec::Inherit,
             process_group: ProcessGroup::Inherit,
             rlimits: Vec::new(),
+            fd_mappings: Vec::new(),
         }
     }
 
@@ -319,12 +369,30 @@ impl Command {
     }
 
     /// Adds a resource limit (replacing an earlier one for the same resource).
-    pub fn rlimit(&mut self, resource: Resource, soft: Option<u64>, hard: Option<u64>) -> &mut Self {
+    pub fn rlimit(
+        &mut self,
+        resource: Resource,
+        soft: Option<u64>,
+        hard: Option<u64>,
+    ) -> &mut Self {
         self.rlimits.retain(|r| r.resource != resource);
         self.rlimits.push(Rlimit {
             resource,
             soft,
             hard,
+        });
+        self
+    }
+
+    /// Hands `source` to the child as its descriptor `target` (spec §7).
+    ///
+    /// Conflicts (two sources for one target, a target of 0–2 whose stdio slot is not
+    /// `Inherit`, a negative target or one at or above the child's `RLIMIT_NOFILE`) are
+    /// refused by the spawn with `InvalidCommand`, before any child exists.
+    pub fn pass_fd(&mut self, source: impl Into<Arc<OwnedFd>>, target: RawFd) -> &mut Self {
+        self.fd_mappings.push(FdMapping {
+            source: source.into(),
+            target,
         });
         self
     }
@@ -342,11 +410,6 @@ impl Command {
 /// Whether `s` contains a NUL byte.
 pub(crate) fn has_nul(s: &OsStr) -> bool {
     s.as_bytes().contains(&0)
-}
-
-/// `p` as an `OsStr` (helper for paths).
-pub(crate) fn path_bytes(p: &Path) -> &[u8] {
-    p.as_os_str().as_bytes()
 }
 
 #[cfg(test)]
@@ -373,7 +436,10 @@ mod tests {
     #[test]
     fn inherit_reads_parent_env() {
         let got = Environment::default().resolve(&Environment::default());
-        assert_eq!(got.get(OsStr::new("PATH")), std::env::var_os("PATH").as_ref());
+        assert_eq!(
+            got.get(OsStr::new("PATH")),
+            std::env::var_os("PATH").as_ref()
+        );
     }
 
     #[test]

@@ -161,7 +161,9 @@ impl FromIterator<Effect> for EffectSet {
 
 impl fmt::Debug for EffectSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.iter().map(Effect::as_str)).finish()
+        f.debug_set()
+            .entries(self.iter().map(Effect::as_str))
+            .finish()
     }
 }
 
@@ -217,12 +219,12 @@ impl Operation {
             Operation::SpawnProcess { passes_fds: true } => EffectSet::of(&[Process, Memory]),
             Operation::KillProcess => EffectSet::of(&[Process, Signal]),
             Operation::WaitProcess => EffectSet::of(&[Process, IoBlocking]),
-            Operation::WaitWithOptions { collect_output: false } => {
-                EffectSet::of(&[Process, IoBlocking])
-            }
-            Operation::WaitWithOptions { collect_output: true } => {
-                EffectSet::of(&[Process, IoBlocking, Memory])
-            }
+            Operation::WaitWithOptions {
+                collect_output: false,
+            } => EffectSet::of(&[Process, IoBlocking]),
+            Operation::WaitWithOptions {
+                collect_output: true,
+            } => EffectSet::of(&[Process, IoBlocking, Memory]),
             Operation::ReleaseProcess => EffectSet::of(&[Process]),
             Operation::CreateThread => EffectSet::of(&[Thread]),
             Operation::JoinThread => EffectSet::of(&[Thread, IoBlocking]),

@@ -5,31 +5,55 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod capability;
 pub mod command;
 pub mod effect;
 pub mod error;
+pub mod layer;
 pub mod native;
 pub mod outcome;
+pub mod policy;
 pub mod prepare;
+pub mod shm;
 pub mod signal;
 pub mod status;
+pub mod supervise;
+pub mod thread;
 pub mod units;
 pub mod wait;
 
 mod reaper;
 mod sys;
 
+pub use audit::{
+    verify_log, AuditContext, AuditError, AuditErrorKind, AuditEvent, AuditRecord, AuditSink,
+    FilteredSink, JsonLinesSink, MemorySink, MultiSink, NullSink, Redactor, StderrSink,
+    VerifyError, VerifySummary,
+};
 pub use capability::{ProcessCapability, ProcessHandle, ProcessInfo, StdStream};
-pub use command::{Command, Environment, ProcessGroup, Resource, Rlimit, StdioSpec};
+pub use command::{Command, Environment, FdMapping, ProcessGroup, Resource, Rlimit, StdioSpec};
 pub use effect::{Effect, EffectSet, Operation};
 pub use error::{
     Diagnostic, IntoDiagnostic, ProcessError, ProcessErrorKind, Severity, ThreadError,
     ThreadErrorKind,
 };
+pub use layer::{AuditLayer, PolicyLayer};
 pub use native::NativeProcessCapability;
-pub use outcome::{run_process, Cause, ProcessOutcome, RunOptions};
+pub use outcome::{
+    audited_process, run_process, run_process_forwarding, AuditSettings, Cause, ProcessOutcome,
+    RunOptions,
+};
+pub use policy::{
+    verify_capability_security, Finding, Policy, PolicyError, PolicyErrorKind, Review, StageId,
+};
 pub use prepare::{resolve_program, PreparedCommand};
+pub use shm::SharedMemory;
 pub use signal::Signal;
 pub use status::{ExitStatus, Termination};
+pub use supervise::{SignalForwarder, FORWARDED_SIGNALS};
+pub use thread::{
+    CpuSet, NativeThreadCapability, ThreadCapability, ThreadHandle, ThreadInfo, ThreadOptions,
+    ThreadPriority, ThreadResult, ThreadStart,
+};
 pub use wait::{CollectedOutput, WaitOptions};

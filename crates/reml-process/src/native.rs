@@ -39,6 +39,7 @@ static NEXT_OWNER: AtomicU32 = AtomicU32::new(1);
 pub struct NativeProcessCapability {
     owner: u32,
     table: Mutex<Table>,
+    threads: crate::thread::NativeThreadCapability,
 }
 
 struct Table {
@@ -52,7 +53,7 @@ struct Slot {
 }
 
 struct Entry {
-    child: sys::Spawned,
+    child: Arc<sys::Spawned>,
     pgid: Option<i32>,
     program: std::path::PathBuf,
     command_line: Vec<String>,
@@ -99,6 +100,7 @@ impl NativeProcessCapability {
                 slots: Vec::new(),
                 free: Vec::new(),
             }),
+            threads: crate::thread::NativeThreadCapability::new(),
         }
     }
 
@@ -180,7 +182,8 @@ fn open_stdio(
 ) -> Result<(Option<OwnedFd>, Option<OwnedFd>), ProcessError> {
     use rustix::fs::{Mode, OFlags};
     let read = target == 0;
-    let os_err = |what: String, e: rustix::io::Errno| ProcessError::from_errno(what, e.raw_os_error());
+    let os_err =
+        |what: String, e: rustix::io::Errno| ProcessError::from_errno(what, e.raw_os_error());
     match spec {
         StdioSpec::Inherit => Ok((None, None)),
         StdioSpec::Null => {
@@ -192,7 +195,11 @@ fn open_stdio(
         StdioSpec::Pipe => {
             let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
                 .map_err(|e| os_err("cannot create a pipe".into(), e))?;
-            Ok(if read { (Some(r), Some(w)) } else { (Some(w), Some(r)) })
+            Ok(if read {
+                (Some(r), Some(w))
+            } else {
+                (Some(w), Some(r))
+            })
         }
         StdioSpec::File(path) => {
             let flags = if read {
@@ -200,15 +207,19 @@ fn open_stdio(
             } else {
                 OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC
             };
-            let fd = rustix::fs::open(path, flags | OFlags::CLOEXEC, Mode::from_bits_truncate(0o666))
-                .map_err(|e| {
-                    let name = ["stdin", "stdout", "stderr"][target as usize];
-                    let mut err = os_err(format!("{name} file {}", path.display()), e);
-                    if read {
-                        err.kind = ProcessErrorKind::InvalidCommand;
-                    }
-                    err
-                })?;
+            let fd = rustix::fs::open(
+                path,
+                flags | OFlags::CLOEXEC,
+                Mode::from_bits_truncate(0o666),
+            )
+            .map_err(|e| {
+                let name = ["stdin", "stdout", "stderr"][target as usize];
+                let mut err = os_err(format!("{name} file {}", path.display()), e);
+                if read {
+                    err.kind = ProcessErrorKind::InvalidCommand;
+                }
+                err
+            })?;
             Ok((Some(fd), None))
         }
     }
@@ -238,10 +249,14 @@ fn spawn_error(prepared: &PreparedCommand, e: sys::SpawnError) -> ProcessError {
         ),
         sys::Stage::Fd(fd) => format!("{program}: cannot set up descriptor {fd}"),
         sys::Stage::Exec => match errno {
-            libc::ENOENT => format!("{program}: cannot execute (not found, or its interpreter is missing)"),
+            libc::ENOENT => {
+                format!("{program}: cannot execute (not found, or its interpreter is missing)")
+            }
             libc::ENOEXEC => format!("{program}: cannot execute (bad executable format)"),
             libc::EACCES => format!("{program}: permission denied"),
-            libc::E2BIG => format!("{program}: arguments and environment too large for the kernel (ARG_MAX)"),
+            libc::E2BIG => {
+                format!("{program}: arguments and environment too large for the kernel (ARG_MAX)")
+            }
             _ => format!("{program}: cannot execute"),
         },
     };
@@ -258,15 +273,28 @@ fn spawn_error(prepared: &PreparedCommand, e: sys::SpawnError) -> ProcessError {
 impl ProcessCapability for NativeProcessCapability {
     fn spawn_prepared(&self, prepared: PreparedCommand) -> Result<ProcessHandle, ProcessError> {
         let cmd = &prepared.command;
+        if sys::sigchld_ignored() && !(sys::pidfd_supported() && sys::pidfd_exit_info_supported()) {
+            return Err(ProcessError::unsupported(format!(
+                "{}: not spawned: this process ignores SIGCHLD, so the kernel would discard the \
+                 child's exit status, and this kernel cannot keep it for us (pidfd \
+                 PIDFD_INFO_EXIT needs Linux 6.15); set SIGCHLD to its default disposition",
+                prepared.program.display()
+            )));
+        }
         let (in_child, in_ours) = open_stdio(&cmd.stdin, 0)?;
         let (out_child, out_ours) = open_stdio(&cmd.stdout, 1)?;
         let (err_child, err_ours) = open_stdio(&cmd.stderr, 2)?;
-        let mut fd_map: Vec<(RawFd, RawFd)> = Vec::with_capacity(3);
+        let mut fd_map: Vec<(RawFd, RawFd)> = Vec::with_capacity(3 + cmd.fd_mappings.len());
         for (fd, target) in [(&in_child, 0), (&out_child, 1), (&err_child, 2)] {
             if let Some(fd) = fd {
                 fd_map.push((fd.as_raw_fd(), target));
             }
         }
+        fd_map.extend(
+            cmd.fd_mappings
+                .iter()
+                .map(|m| (m.source.as_raw_fd(), m.target)),
+        );
         let rlimits: Vec<sys::RawRlimit> = prepared
             .rlimits
             .iter()
@@ -284,6 +312,7 @@ impl ProcessCapability for NativeProcessCapability {
         let spec = sys::SpawnSpec {
             program: &prepared.program_c,
             exec_fd: prepared.exec_file.as_ref().map(|f| f.as_fd()),
+            exec_keep_open: prepared.exec_file_keep_open,
             argv: &prepared.argv,
             envp: &prepared.envp,
             cwd: prepared.cwd_c.as_deref(),
@@ -311,7 +340,7 @@ impl ProcessCapability for NativeProcessCapability {
                 stderr: err_ours,
                 ..Io::default()
             }),
-            child,
+            child: Arc::new(child),
         }))
     }
 
@@ -419,6 +448,10 @@ impl ProcessCapability for NativeProcessCapability {
         })
     }
 
+    fn threads(&self) -> Option<&dyn crate::thread::ThreadCapability> {
+        Some(&self.threads)
+    }
+
     fn release_process(&self, handle: ProcessHandle) -> Result<(), ProcessError> {
         if handle.owner != self.owner {
             return Err(stale(handle));
@@ -450,19 +483,15 @@ impl Drop for NativeProcessCapability {
     }
 }
 
-/// Hands an entry whose handle is gone to the reaper if its child is not reaped yet.
+/// Hands the child of an entry whose handle is gone to the reaper, unless it is reaped.
+///
+/// A thread still inside a wait on this entry holds its own reference; whoever reaps first
+/// wins, and the other reads the status back from the pidfd or stops.
 fn orphan(entry: Arc<Entry>) {
-    // Other threads may still be inside a wait on this entry; they hold their own Arc. The
-    // child is reaped by whoever gets there first; the reaper tolerates ECHILD.
     if lock(&entry.end).is_some() {
         return;
     }
-    if let Ok(entry) = Arc::try_unwrap(entry).or_else(|arc| {
-        // Someone still waits on it: let them finish and reap; the reaper polls the pid too.
-        Err::<Entry, _>(arc)
-    }) {
-        crate::reaper::adopt(entry.child);
-    }
+    crate::reaper::adopt(entry.child.clone());
 }
 
 /// The wait loop: poll the pidfd (and the pipes when collecting) until the child ends, the
@@ -475,7 +504,11 @@ fn wait_entry(entry: &Entry, options: &WaitOptions) -> Result<Termination, Proce
         let mut io = lock(&entry.io);
         io.stdin = None;
         if options.collect_output {
-            (io.stdout.take(), io.stderr.take(), std::mem::take(&mut io.output))
+            (
+                io.stdout.take(),
+                io.stderr.take(),
+                std::mem::take(&mut io.output),
+            )
         } else {
             (None, None, CollectedOutput::default())
         }
@@ -522,6 +555,17 @@ fn reap(entry: &Entry) -> Result<Option<Termination>, ProcessError> {
             Ok(Some(t))
         }
         Ok(None) => Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ECHILD) => Err(ProcessError::with_code(
+            ProcessErrorKind::Unsupported,
+            format!(
+                "the exit status of pid {} is lost: the kernel released the process before we \
+                 could wait for it (this process ignores SIGCHLD, or another waiter called \
+                 waitpid(-1)), and this kernel cannot return it through the pidfd \
+                 (PIDFD_INFO_EXIT needs Linux 6.15)",
+                entry.child.pid
+            ),
+            libc::ECHILD,
+        )),
         Err(e) => Err(ProcessError::from_errno(
             format!("cannot wait for pid {}", entry.child.pid),
             e.raw_os_error().unwrap_or(libc::EIO),
@@ -560,7 +604,9 @@ fn read_stream(
         // straight into the spare capacity (no intermediate copy).
         if buf.capacity() == buf.len() {
             let len = buf.len();
-            let target = (len.saturating_mul(2)).max(len + READ_CHUNK).min(cap as usize);
+            let target = (len.saturating_mul(2))
+                .max(len + READ_CHUNK)
+                .min(cap as usize);
             buf.reserve_exact(target - len);
         }
         rustix::io::read(fd, rustix::buffer::spare_capacity(buf))
@@ -596,7 +642,14 @@ fn wait_loop(
 ) -> Result<Termination, ProcessError> {
     let mut ended = reap(entry)?;
     let mut linger_until: Option<Instant> = None;
-    let mut scratch = vec![0u8; if out.is_some() || err.is_some() { READ_CHUNK } else { 0 }];
+    let mut scratch = vec![
+        0u8;
+        if out.is_some() || err.is_some() {
+            READ_CHUNK
+        } else {
+            0
+        }
+    ];
     let cap = options.max_output_bytes;
     loop {
         if let Some(t) = ended {
@@ -628,7 +681,11 @@ fn wait_loop(
             }
         }
         // How long this poll may sleep.
-        let mut limit: Option<Instant> = if ended.is_some() { linger_until } else { deadline };
+        let mut limit: Option<Instant> = if ended.is_some() {
+            linger_until
+        } else {
+            deadline
+        };
         let pidfd = if ended.is_none() {
             entry.child.pidfd.as_ref()
         } else {
@@ -666,9 +723,7 @@ fn wait_loop(
                 ))
             }
         }
-        let ready = |i: Option<usize>| {
-            i.is_some_and(|i| !fds[i].revents().is_empty())
-        };
+        let ready = |i: Option<usize>| i.is_some_and(|i| !fds[i].revents().is_empty());
         let (out_ready, err_ready) = (ready(out_idx), ready(err_idx));
         drop(fds);
         if out_ready {

@@ -10,6 +10,7 @@ use crate::command::{Command, Environment, ProcessGroup};
 use crate::error::{ProcessError, ProcessErrorKind};
 use crate::signal::Signal;
 use crate::status::Termination;
+use crate::supervise::SignalForwarder;
 use crate::wait::{CollectedOutput, WaitOptions, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_OUTPUT_LINGER};
 
 /// Why a process ended (`contract.md` §1 `cause`).
@@ -151,21 +152,19 @@ pub fn run_process(
     env: &Environment,
     options: &RunOptions,
 ) -> ProcessOutcome {
-    run_process_observed(cap, command, env, options, &mut |_| {})
+    run_process_forwarding(cap, command, env, options, None)
 }
 
-/// [`run_process`], calling `on_spawn` with the child's handle as soon as the child exists,
-/// before waiting for it (once, and never when the spawn fails).
-///
-/// This is how `reml-process run` forwards the signals it receives to its child
-/// (`contract.md` §1). The handle is valid until this function returns, which releases it;
-/// a caller that keeps a copy gets an error (never another process) from using it afterwards.
-pub fn run_process_observed(
+/// [`run_process`], forwarding every signal `forwarder` receives while the child runs to the
+/// child — to its whole process group when it leads one (`contract.md` §1, "run behaves as a
+/// well-mannered supervisor"). A forwarded signal that ends the child is not ours: the cause
+/// is `signaled` and the exit status 128+N.
+pub fn run_process_forwarding(
     cap: &dyn ProcessCapability,
     command: &Command,
     env: &Environment,
     options: &RunOptions,
-    on_spawn: &mut dyn FnMut(ProcessHandle),
+    forwarder: Option<&SignalForwarder>,
 ) -> ProcessOutcome {
     let start = Instant::now();
     let mut outcome = ProcessOutcome {
@@ -192,7 +191,6 @@ pub fn run_process_observed(
         }
     };
     outcome.pid = Some(handle.pid());
-    on_spawn(handle);
     if let Ok(info) = cap.process_info(handle) {
         outcome.program = info.program.to_string_lossy().into_owned();
     }
@@ -204,12 +202,29 @@ pub fn run_process_observed(
         ..WaitOptions::default()
     };
     let group = command.process_group != ProcessGroup::Inherit;
-    let result = match cap.wait_with_options(handle, &wait) {
+    let wait_to_end = |outcome: &mut ProcessOutcome| match cap.wait_with_options(handle, &wait) {
         Err(e) if e.kind == ProcessErrorKind::TimedOut => {
             outcome.timed_out = true;
             end_after_timeout(cap, handle, group, options, &wait)
         }
         other => other.map(|_| ()),
+    };
+    let result = match forwarder {
+        None => wait_to_end(&mut outcome),
+        Some(fwd) => std::thread::scope(|scope| {
+            scope.spawn(|| {
+                fwd.run(|sig| {
+                    let _ = if group {
+                        cap.kill_process_group(handle, sig)
+                    } else {
+                        cap.kill_process(handle, sig)
+                    };
+                })
+            });
+            let r = wait_to_end(&mut outcome);
+            fwd.stop();
+            r
+        }),
     };
     if let Err(e) = result {
         if e.kind != ProcessErrorKind::TerminatedBySignal {
@@ -286,4 +301,44 @@ fn end_after_timeout(
         ..wait.clone()
     };
     cap.wait_with_options(handle, &last).map(|_| ())
+}
+
+/// Where and how [`audited_process`] records.
+#[derive(Clone)]
+pub struct AuditSettings {
+    /// The sink (a JSON Lines file, standard error, memory, or a combination).
+    pub sink: std::sync::Arc<dyn crate::audit::AuditSink>,
+    /// Patterns masking arguments and environment values (the policy's `[audit] redact`).
+    pub redactor: crate::audit::Redactor,
+    /// Refuse the run before it starts when the sink cannot write (`audit_required`).
+    pub required: bool,
+}
+
+/// The `audited_process` template (spec §7): spawn, wait with a time limit (ending the whole
+/// group on expiry), collect, and audit, in one call, returning the outcome.
+///
+/// Every step goes through an [`crate::AuditLayer`] around `cap`, so the log holds the
+/// spawn (or the denial or failure, with its reason), every signal sent, and exactly one end
+/// record (`process.exited`, `process.timed_out` or `process.killed`) with the exit status
+/// or signal, the duration and the cause. `reml-process run` is built on it.
+///
+/// # Errors
+/// None: failures are in the outcome (`cause: not_started`, `error`). With
+/// `audit.required` and a sink that cannot write, the outcome is `not_started` with a
+/// `PermissionDenied` error and nothing ran.
+pub fn audited_process(
+    cap: &dyn ProcessCapability,
+    audit: &AuditSettings,
+    command: &Command,
+    env: &Environment,
+    options: &RunOptions,
+    forwarder: Option<&SignalForwarder>,
+) -> ProcessOutcome {
+    let layer = crate::layer::AuditLayer::new(
+        cap,
+        audit.sink.clone(),
+        audit.redactor.clone(),
+        audit.required,
+    );
+    run_process_forwarding(&layer, command, env, options, forwarder)
 }

@@ -135,7 +135,10 @@ fn check_executable(full: &Path, as_given: &Path) -> Result<(), ProcessError> {
         )),
         Ok(meta) if !meta.is_file() => Err(ProcessError::with_code(
             crate::ProcessErrorKind::PermissionDenied,
-            format!("{}: permission denied (not a regular file)", as_given.display()),
+            format!(
+                "{}: permission denied (not a regular file)",
+                as_given.display()
+            ),
             libc::EACCES,
         )),
         Ok(meta) if !is_executable(full, &meta) => Err(ProcessError::with_code(
@@ -177,6 +180,10 @@ pub struct PreparedCommand {
     /// A descriptor of the checked program file; when set, the backend execs this file
     /// (`execveat(fd, "", …, AT_EMPTY_PATH)`) instead of the path. Set by the security layer.
     pub exec_file: Option<std::os::fd::OwnedFd>,
+    /// With `exec_file`: the file is a script (`#!`), so its descriptor must stay open across
+    /// exec for the interpreter to read it as `/dev/fd/N` (the one descriptor the child then
+    /// holds beyond what was asked).
+    pub exec_file_keep_open: bool,
 }
 
 impl PreparedCommand {
@@ -280,6 +287,7 @@ impl PreparedCommand {
                 }
             }
         }
+        check_fd_mappings(command)?;
         if let ProcessGroup::Join(pgid) = command.process_group {
             if pgid <= 0 {
                 return Err(ProcessError::invalid(format!(
@@ -318,6 +326,7 @@ impl PreparedCommand {
             rlimits: command.rlimits.clone(),
             command: command.clone(),
             exec_file: None,
+            exec_file_keep_open: false,
         })
     }
 
@@ -362,6 +371,49 @@ impl PreparedCommand {
             })
             .collect();
     }
+}
+
+/// The most descriptors one command may pass (the child arranges them without allocating).
+pub const MAX_PASSED_FDS: usize = 60;
+
+fn check_fd_mappings(command: &Command) -> Result<(), ProcessError> {
+    let maps = &command.fd_mappings;
+    if maps.len() > MAX_PASSED_FDS {
+        return Err(ProcessError::invalid(format!(
+            "{} descriptors to pass; at most {MAX_PASSED_FDS} per command",
+            maps.len()
+        )));
+    }
+    let nofile = crate::sys::imp::process::nofile_soft_limit();
+    for (i, m) in maps.iter().enumerate() {
+        let t = m.target;
+        if t < 0 || (t as u64) >= nofile {
+            return Err(ProcessError::invalid(format!(
+                "descriptor target {t} is outside 0..{nofile} (the child's RLIMIT_NOFILE)"
+            )));
+        }
+        if let Some(prev) = maps[..i].iter().find(|p| p.target == t) {
+            return Err(ProcessError::invalid(format!(
+                "descriptor target {t} is given twice (sources {} and {})",
+                std::os::fd::AsRawFd::as_raw_fd(&*prev.source),
+                std::os::fd::AsRawFd::as_raw_fd(&*m.source)
+            )));
+        }
+        let slot = match t {
+            0 => Some(("stdin", &command.stdin)),
+            1 => Some(("stdout", &command.stdout)),
+            2 => Some(("stderr", &command.stderr)),
+            _ => None,
+        };
+        if let Some((name, spec)) = slot {
+            if *spec != StdioSpec::Inherit {
+                return Err(ProcessError::invalid(format!(
+                    "descriptor target {t} conflicts with {name}, which is set to {spec:?}"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn cstring(s: &OsStr) -> CString {

@@ -6,7 +6,7 @@
 
 use std::os::fd::AsFd;
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use rustix::event::epoll;
@@ -14,14 +14,14 @@ use rustix::event::epoll;
 use crate::sys::imp::process as sys;
 
 struct Reaper {
-    tx: Mutex<Sender<sys::Spawned>>,
+    tx: Mutex<Sender<Arc<sys::Spawned>>>,
     wake: rustix::fd::OwnedFd,
 }
 
 static REAPER: OnceLock<Option<Reaper>> = OnceLock::new();
 
 /// Takes ownership of a child that nobody will wait for, and reaps it when it ends.
-pub(crate) fn adopt(child: sys::Spawned) {
+pub(crate) fn adopt(child: Arc<sys::Spawned>) {
     // Fast path: it may have ended already.
     if matches!(sys::try_reap(&child), Ok(Some(_)) | Err(_)) {
         return;
@@ -59,12 +59,17 @@ fn start() -> Option<Reaper> {
     })
 }
 
-fn run(wake: rustix::fd::OwnedFd, rx: Receiver<sys::Spawned>) {
+fn run(wake: rustix::fd::OwnedFd, rx: Receiver<Arc<sys::Spawned>>) {
     let Ok(ep) = epoll::create(epoll::CreateFlags::CLOEXEC) else {
         return;
     };
-    let _ = epoll::add(&ep, &wake, epoll::EventData::new_u64(u64::MAX), epoll::EventFlags::IN);
-    let mut orphans: Vec<Option<sys::Spawned>> = Vec::new();
+    let _ = epoll::add(
+        &ep,
+        &wake,
+        epoll::EventData::new_u64(u64::MAX),
+        epoll::EventFlags::IN,
+    );
+    let mut orphans: Vec<Option<Arc<sys::Spawned>>> = Vec::new();
     let mut events = Vec::with_capacity(64);
     loop {
         while let Ok(child) = rx.try_recv() {
@@ -107,7 +112,11 @@ fn run(wake: rustix::fd::OwnedFd, rx: Receiver<sys::Spawned>) {
             }
         });
         events.clear();
-        let _ = epoll::wait(&ep, rustix::buffer::spare_capacity(&mut events), timeout.as_ref());
+        let _ = epoll::wait(
+            &ep,
+            rustix::buffer::spare_capacity(&mut events),
+            timeout.as_ref(),
+        );
         let mut buf = [0u8; 8];
         let _ = rustix::io::read(&wake, &mut buf);
     }

@@ -98,7 +98,17 @@ mod tests {
         for (s, d) in ok {
             assert_eq!(parse_duration(s).unwrap(), d, "{s}");
         }
-        for s in ["", "abc", "-1", "1x", "1.2.3", ".", "1e9999", "s", "1 fortnight"] {
+        for s in [
+            "",
+            "abc",
+            "-1",
+            "1x",
+            "1.2.3",
+            ".",
+            "1e9999",
+            "s",
+            "1 fortnight",
+        ] {
             let e = parse_duration(s).unwrap_err();
             assert!(e.contains("250ms"), "{s}: {e}");
         }
@@ -111,7 +121,14 @@ mod tests {
         assert_eq!(parse_size("16mib").unwrap(), 16 << 20);
         assert_eq!(parse_size("1000").unwrap(), 1000);
         assert_eq!(parse_size("2MB").unwrap(), 2_000_000);
-        for s in ["", "-1", "1.5MiB", "12XB", "99999999999999999999", "999999999TiB"] {
+        for s in [
+            "",
+            "-1",
+            "1.5MiB",
+            "12XB",
+            "99999999999999999999",
+            "999999999TiB",
+        ] {
             assert!(parse_size(s).is_err(), "{s}");
         }
     }

@@ -6,7 +6,7 @@
 //! | `exit N` | exits with code N |
 //! | `sleep SECS` | sleeps (decimal seconds) then exits 0 |
 //! | `fds` | prints its open descriptor numbers, space-separated |
-//! | `sigstate` | prints `blocked=HEX ignored=HEX` from /proc/self/status |
+//! | `sigstate` | prints `blocked=HEX ignored=HEX` from /proc/self/status (note: the Rust runtime ignores SIGPIPE at start) |
 //! | `cat` | copies stdin to stdout |
 //! | `out N [err]` | writes N bytes of `x` to stdout (or stderr), then exits 0 |
 //! | `ids` | prints `pid=P pgid=G sid=S ppid=Q` |
@@ -19,6 +19,7 @@
 //! | `setsid-child SECS` | forks a child that calls setsid() and sleeps; prints its pid; sleeps |
 //! | `spin` | burns CPU forever |
 //! | `echo ARGS…` | prints its arguments joined by spaces |
+//! | `with-signals IGN BLOCK -- PROG ARGS…` | sets the comma-separated signal numbers IGN to "ignore" and blocks BLOCK (`-` for none), then execs PROG |
 
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -49,11 +50,7 @@ fn main() {
                     .map(|v| v.trim().to_owned())
                     .unwrap_or_default()
             };
-            println!(
-                "blocked={} ignored={}",
-                field("SigBlk:"),
-                field("SigIgn:")
-            );
+            println!("blocked={} ignored={}", field("SigBlk:"), field("SigIgn:"));
         }
         "cat" => {
             let mut buf = Vec::new();
@@ -77,8 +74,14 @@ fn main() {
         }
         "ids" => {
             // SAFETY: getpid/getpgid/getsid/getppid have no preconditions.
-            let (pid, pgid, sid, ppid) =
-                unsafe { (libc::getpid(), libc::getpgid(0), libc::getsid(0), libc::getppid()) };
+            let (pid, pgid, sid, ppid) = unsafe {
+                (
+                    libc::getpid(),
+                    libc::getpgid(0),
+                    libc::getsid(0),
+                    libc::getppid(),
+                )
+            };
             println!("pid={pid} pgid={pgid} sid={sid} ppid={ppid}");
         }
         "env" => {
@@ -164,6 +167,39 @@ fn main() {
             }
         }
         "echo" => println!("{}", args[1..].join(" ")),
+        "with-signals" => {
+            let list =
+                |s: &str| -> Vec<i32> { s.split(',').filter_map(|x| x.parse().ok()).collect() };
+            assert_eq!(a(3), "--", "usage: with-signals IGN BLOCK -- PROG ARGS");
+            // SAFETY: single-threaded helper changing its own dispositions and mask before
+            // exec; the sigset is initialised by sigemptyset.
+            unsafe {
+                for sig in list(a(1)) {
+                    libc::signal(sig, libc::SIG_IGN);
+                }
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                for sig in list(a(2)) {
+                    libc::sigaddset(&mut set, sig);
+                }
+                libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            }
+            // std's exec would reset the mask; execvp keeps it, as a careless host would.
+            let c: Vec<std::ffi::CString> = args[4..]
+                .iter()
+                .map(|s| std::ffi::CString::new(s.as_str()).unwrap())
+                .collect();
+            let mut ptrs: Vec<*const libc::c_char> = c.iter().map(|s| s.as_ptr()).collect();
+            ptrs.push(std::ptr::null());
+            // SAFETY: NUL-terminated strings and a NULL-terminated array that outlive the call.
+            unsafe { libc::execvp(ptrs[0], ptrs.as_ptr()) };
+            eprintln!(
+                "rp-helper: exec {}: {}",
+                args[4],
+                std::io::Error::last_os_error()
+            );
+            std::process::exit(127);
+        }
         other => {
             eprintln!("rp-helper: unknown subcommand `{other}`");
             std::process::exit(2);

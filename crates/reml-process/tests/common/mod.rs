@@ -25,7 +25,10 @@ pub fn eventually<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<
         if let Some(v) = f() {
             return v;
         }
-        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -40,4 +43,57 @@ pub fn proc_state(pid: i32) -> Option<char> {
 /// Whether a process exists and is not a zombie.
 pub fn alive(pid: i32) -> bool {
     matches!(proc_state(pid), Some(c) if c != 'Z' && c != 'X')
+}
+
+/// Pids of this process's children that are zombies (from /proc/self/task/*/children).
+pub fn zombie_children() -> Vec<i32> {
+    let mut out = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task")
+        .expect("tasks")
+        .flatten()
+    {
+        let Ok(list) = std::fs::read_to_string(task.path().join("children")) else {
+            continue;
+        };
+        for pid in list
+            .split_whitespace()
+            .filter_map(|p| p.parse::<i32>().ok())
+        {
+            if proc_state(pid) == Some('Z') {
+                out.push(pid);
+            }
+        }
+    }
+    out
+}
+
+/// Re-runs the ignored test `name` of the current test binary under `rp-helper with-signals`
+/// with the given ignored and blocked signal numbers; returns its combined output and
+/// asserts it passed. Used for tests that need process-wide signal state.
+pub fn rerun_with_signals(name: &str, ignored: &str, blocked: &str) -> String {
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new(helper())
+        .args(["with-signals", ignored, blocked, "--"])
+        .arg(exe)
+        .args([
+            "--ignored",
+            "--exact",
+            name,
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("REML_INNER_TEST", "1")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "inner test {name} failed:\n{text}");
+    assert!(
+        text.contains("1 passed"),
+        "inner test {name} did not run:\n{text}"
+    );
+    text
 }

@@ -1,5 +1,7 @@
 //! The Linux backend.
 
 pub(crate) mod process;
+pub(crate) mod signals;
 
 pub(crate) use process::arg_max;
+pub(crate) mod thread;

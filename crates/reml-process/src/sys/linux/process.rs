@@ -28,7 +28,7 @@
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -76,6 +76,9 @@ pub(crate) struct RawRlimit {
 pub(crate) struct SpawnSpec<'a> {
     pub program: &'a CStr,
     pub exec_fd: Option<BorrowedFd<'a>>,
+    /// Keep a copy of `exec_fd` open across exec (scripts: the interpreter opens
+    /// `/dev/fd/N`).
+    pub exec_keep_open: bool,
     pub argv: &'a [CString],
     pub envp: &'a [CString],
     pub cwd: Option<&'a CStr>,
@@ -127,6 +130,7 @@ pub(crate) fn pidfd_supported() -> bool {
 struct ChildArgs {
     program: *const c_char,
     exec_fd: c_int,
+    exec_keep_open: c_int,
     argv: *const *const c_char,
     envp: *const *const c_char,
     cwd: *const c_char,
@@ -173,6 +177,7 @@ pub(crate) fn spawn(spec: &SpawnSpec<'_>) -> Result<Spawned, SpawnError> {
     let mut args = ChildArgs {
         program: spec.program.as_ptr(),
         exec_fd: spec.exec_fd.map_or(-1, |fd| fd.as_raw_fd()),
+        exec_keep_open: spec.exec_keep_open as c_int,
         argv: argv_ptrs.as_ptr(),
         envp: envp_ptrs.as_ptr(),
         cwd: spec.cwd.map_or(ptr::null(), CStr::as_ptr),
@@ -194,9 +199,7 @@ pub(crate) fn spawn(spec: &SpawnSpec<'_>) -> Result<Spawned, SpawnError> {
     let old_mask = block_all_signals();
     let mut result = clone_child(&mut args, stack_top, pidfd_supported());
     if let Err(e) = &result {
-        if e.errno == libc::EINVAL
-            && CLONE_PIDFD_STATE.load(Ordering::Relaxed) == PIDFD_UNKNOWN
-        {
+        if e.errno == libc::EINVAL && CLONE_PIDFD_STATE.load(Ordering::Relaxed) == PIDFD_UNKNOWN {
             // A kernel without CLONE_PIDFD (before 5.2) refuses the flag.
             CLONE_PIDFD_STATE.store(PIDFD_NO, Ordering::Relaxed);
             result = clone_child(&mut args, stack_top, false);
@@ -336,7 +339,7 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
         //    dup2 each copy onto its target (dup2 clears close-on-exec on the target). Two
         //    phases, so a source that is also another pair's target is never clobbered.
         let map = std::slice::from_raw_parts(a.fd_map, a.fd_map_len);
-        let mut temps = [0 as c_int; 64];
+        let mut temps = [0 as c_int; 64]; // 3 stdio + MAX_PASSED_FDS (60) < 64
         if map.len() > temps.len() {
             a.err_errno = libc::EMFILE;
             return child_fail_errno(a, STAGE_FD, -1);
@@ -374,7 +377,12 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
             }
             lo = t + 1;
         }
-        libc::syscall(libc::SYS_close_range, lo, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
+        libc::syscall(
+            libc::SYS_close_range,
+            lo,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        );
         // 6. Empty signal mask (the parent blocked everything around clone).
         let empty: u64 = 0;
         libc::syscall(
@@ -386,9 +394,17 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
         );
         // 7. Exec: the checked file by descriptor when we have one, else the resolved path.
         if a.exec_fd >= 0 {
+            let mut fd = a.exec_fd;
+            if a.exec_keep_open != 0 {
+                // A copy without close-on-exec, above every target, made after close_range.
+                fd = libc::fcntl(a.exec_fd, libc::F_DUPFD, a.temp_base);
+                if fd < 0 {
+                    return child_fail(a, STAGE_EXEC, 0);
+                }
+            }
             libc::syscall(
                 libc::SYS_execveat,
-                a.exec_fd,
+                fd,
                 c"".as_ptr(),
                 a.argv,
                 a.envp,
@@ -420,7 +436,9 @@ unsafe fn child_fail_errno(a: &mut ChildArgs, stage: c_int, arg: c_int) -> c_int
 }
 
 fn errno() -> i32 {
-    io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+    io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
 }
 
 fn block_all_signals() -> u64 {
@@ -499,29 +517,130 @@ fn waitid(child: &Spawned, flags: c_int) -> io::Result<Option<WaitEvent>> {
 }
 
 /// Reaps the child if it has ended (`WNOHANG`). `Ok(None)`: still running.
+///
+/// When the kernel already released the child (`ECHILD`: the host ignores `SIGCHLD`, so the
+/// kernel auto-reaped it, or the host's own `waitpid(-1)` took it), the exit status is read
+/// back from the pidfd (`PIDFD_GET_INFO` with `PIDFD_INFO_EXIT`, Linux 6.15+). Where that is
+/// not available the `ECHILD` error is returned: never a made-up status.
 pub(crate) fn try_reap(child: &Spawned) -> io::Result<Option<Termination>> {
-    match waitid(child, libc::WEXITED | libc::WNOHANG)? {
-        Some(WaitEvent::Ended(t)) => Ok(Some(t)),
-        _ => Ok(None),
+    match waitid(child, libc::WEXITED | libc::WNOHANG) {
+        Ok(Some(WaitEvent::Ended(t))) => Ok(Some(t)),
+        Ok(_) => Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ECHILD) => match &child.pidfd {
+            Some(fd) => match pidfd_exit_status(fd.as_fd())? {
+                Some(t) => Ok(Some(t)),
+                None => Err(e),
+            },
+            None => Err(e),
+        },
+        Err(e) => Err(e),
     }
 }
 
-/// Whether the child has ended, without reaping it (`WNOWAIT`): its pid (and process group
-/// id) stay reserved, so signalling its group is still safe.
-pub(crate) fn has_ended(child: &Spawned) -> io::Result<bool> {
-    Ok(matches!(
-        waitid(child, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT)?,
-        Some(WaitEvent::Ended(_))
-    ))
+/// `struct pidfd_info` (include/uapi/linux/pidfd.h), first version: 64 bytes.
+#[repr(C)]
+#[derive(Default)]
+struct PidfdInfo {
+    mask: u64,
+    cgroupid: u64,
+    pid: u32,
+    tgid: u32,
+    ppid: u32,
+    ruid: u32,
+    rgid: u32,
+    euid: u32,
+    egid: u32,
+    suid: u32,
+    sgid: u32,
+    fsuid: u32,
+    fsgid: u32,
+    exit_code: i32,
 }
 
-/// Reports a stop or continue of the child (`WSTOPPED | WCONTINUED | WNOHANG`), without
-/// consuming an exit.
-pub(crate) fn poll_stop(child: &Spawned) -> io::Result<Option<WaitEvent>> {
-    waitid(
-        child,
-        libc::WSTOPPED | libc::WCONTINUED | libc::WNOHANG,
-    )
+const PIDFD_INFO_EXIT: u64 = 1 << 3;
+/// `_IOWR(PIDFS_IOCTL_MAGIC = 0xFF, 11, struct pidfd_info)` with the 64-byte struct.
+const PIDFD_GET_INFO: u64 = (3 << 30) | (64 << 16) | (0xFF << 8) | 11;
+
+/// The exit status of a (possibly already reaped) child, from its pidfd. `Ok(None)` when the
+/// kernel does not offer `PIDFD_INFO_EXIT` or has no exit information (still running).
+fn pidfd_exit_status(fd: BorrowedFd<'_>) -> io::Result<Option<Termination>> {
+    let mut info = PidfdInfo {
+        mask: PIDFD_INFO_EXIT,
+        ..PidfdInfo::default()
+    };
+    // SAFETY: PIDFD_GET_INFO reads `mask` and writes at most size_of::<PidfdInfo>() = 64
+    // bytes (the size encoded in the request number) into `info`, a live, writable value.
+    let r = unsafe {
+        libc::ioctl(
+            fd.as_raw_fd(),
+            PIDFD_GET_INFO as _,
+            &mut info as *mut PidfdInfo,
+        )
+    };
+    if r != 0 {
+        let e = io::Error::last_os_error();
+        return match e.raw_os_error() {
+            Some(libc::ENOTTY | libc::EINVAL | libc::ESRCH) => Ok(None),
+            _ => Err(e),
+        };
+    }
+    if info.mask & PIDFD_INFO_EXIT == 0 {
+        return Ok(None);
+    }
+    Ok(Some(decode_wait_status(info.exit_code)))
+}
+
+/// Decodes a `wait(2)` status word.
+fn decode_wait_status(status: i32) -> Termination {
+    if status & 0x7f == 0 {
+        Termination::Exited((status >> 8) & 0xff)
+    } else {
+        Termination::Signaled {
+            signal: status & 0x7f,
+            core_dumped: status & 0x80 != 0,
+        }
+    }
+}
+
+static EXIT_INFO_STATE: AtomicU8 = AtomicU8::new(PIDFD_UNKNOWN);
+
+/// Whether this kernel gives a reaped child's exit status through its pidfd
+/// (`PIDFD_INFO_EXIT`). Probed once on a pidfd of our own process.
+pub(crate) fn pidfd_exit_info_supported() -> bool {
+    match EXIT_INFO_STATE.load(Ordering::Relaxed) {
+        PIDFD_YES => return true,
+        PIDFD_NO => return false,
+        _ => {}
+    }
+    // SAFETY: pidfd_open on our own pid with no flags; the result is checked and owned.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0u32) };
+    if fd < 0 {
+        // A transient failure (EMFILE) is not cached.
+        if errno() != libc::EMFILE && errno() != libc::ENFILE {
+            EXIT_INFO_STATE.store(PIDFD_NO, Ordering::Relaxed);
+        }
+        return false;
+    }
+    // SAFETY: the kernel just gave us this descriptor.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
+    let mut info = PidfdInfo {
+        mask: PIDFD_INFO_EXIT,
+        ..PidfdInfo::default()
+    };
+    // SAFETY: as in `pidfd_exit_status`.
+    let r = unsafe {
+        libc::ioctl(
+            fd.as_raw_fd(),
+            PIDFD_GET_INFO as _,
+            &mut info as *mut PidfdInfo,
+        )
+    };
+    // A running process answers the ioctl (without the EXIT bit) on kernels that know it;
+    // older kernels answer ENOTTY. Kernels with PIDFD_GET_INFO but before PIDFD_INFO_EXIT
+    // (6.13, 6.14) cannot be told apart here; on them a lost status is still an error.
+    let ok = r == 0;
+    EXIT_INFO_STATE.store(if ok { PIDFD_YES } else { PIDFD_NO }, Ordering::Relaxed);
+    ok
 }
 
 /// Reaps the child, blocking until it ends.
@@ -593,14 +712,6 @@ pub(crate) fn sigchld_ignored() -> bool {
     }
 }
 
-/// Sets `sig` to its default disposition in this process (used by the command's `main`).
-pub(crate) fn set_default_disposition(sig: i32) {
-    // SAFETY: installing SIG_DFL has no memory-safety preconditions.
-    unsafe {
-        libc::signal(sig, libc::SIG_DFL);
-    }
-}
-
 /// The `RLIMIT_*` number of a resource.
 pub(crate) fn rlimit_resource(r: crate::command::Resource) -> c_int {
     use crate::command::Resource;
@@ -612,6 +723,51 @@ pub(crate) fn rlimit_resource(r: crate::command::Resource) -> c_int {
         Resource::Processes => libc::RLIMIT_NPROC,
         Resource::FileSize => libc::RLIMIT_FSIZE,
     }) as c_int
+}
+
+/// Our soft `RLIMIT_NOFILE` (the child inherits it unless the command changes it).
+pub(crate) fn nofile_soft_limit() -> u64 {
+    let lim = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    lim.current.unwrap_or(u64::MAX)
+}
+
+/// A close-on-exec duplicate of descriptor number `fd`, which this process inherited (for
+/// `reml-process run --pass-fd`).
+///
+/// # Errors
+/// `EBADF` when `fd` is not open.
+pub(crate) fn dup_inherited_fd(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) on a plain number touches no memory; the kernel checks
+    // that the number is open (EBADF otherwise). The result is a new descriptor we own.
+    let r = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `r` was just created for us by fcntl.
+    Ok(unsafe { OwnedFd::from_raw_fd(r) })
+}
+
+/// What kind of object a descriptor refers to, for audit records: `"memfd"`, `"file"`,
+/// `"pipe"`, `"socket"`, `"directory"`, `"char-device"`, `"other"` (never its contents).
+pub(crate) fn fd_kind(fd: &OwnedFd) -> &'static str {
+    use rustix::fs::FileType;
+    let Ok(st) = rustix::fs::fstat(fd) else {
+        return "other";
+    };
+    match FileType::from_raw_mode(st.st_mode) {
+        FileType::RegularFile => {
+            let link = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+            match link {
+                Ok(p) if p.to_string_lossy().starts_with("/memfd:") => "memfd",
+                _ => "file",
+            }
+        }
+        FileType::Fifo => "pipe",
+        FileType::Socket => "socket",
+        FileType::Directory => "directory",
+        FileType::CharacterDevice => "char-device",
+        _ => "other",
+    }
 }
 
 /// `RLIM_INFINITY` as a u64.

@@ -1,0 +1,513 @@
+//! The audit layer: every operation of the capability it wraps is recorded (spec §2 audit,
+//! issue 5, `contract.md` §3).
+//!
+//! # What is recorded
+//! | operation | event(s) |
+//! |---|---|
+//! | `spawn_process` ok | `process.spawned` (pid, command, pgid, cwd, passed descriptors) |
+//! | `spawn_process` refused by the policy | `process.denied` (command, reason) |
+//! | `spawn_process` failed otherwise | `process.spawn_failed` (command, reason, errno) |
+//! | `kill_process[_group]` | `process.kill` (pid, command, signal) |
+//! | a wait that observes the end | exactly one end record: `process.timed_out` when a wait had timed out and we then signalled it, `process.killed` when we signalled it otherwise and a signal ended it, else `process.exited` — each with `process.exit_status` or `process.signal`, `process.duration_ms` and `process.cause` |
+//! | `release_process` | `process.released` (the last record when the end was never seen) |
+//! | shutdown (drop) with handles still held | `process.leaked` / `thread.leaked` |
+//! | `create_thread`, `join_thread`, `set_thread_affinity` | `thread.created`, `thread.joined`, `thread.affinity_set` |
+//!
+//! Arguments and environment values matching the policy's `[audit] redact` patterns are
+//! masked as `"***"` before any sink sees them.
+//!
+//! # Audit failures
+//! A failing sink does not break the application: the operation's result is returned as is
+//! (spec audit chapter). When `audit_required` is set, every operation first asks the sink
+//! [`AuditSink::check`] and is refused with `PermissionDenied` *before it happens* if the
+//! sink cannot write.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::audit::{domains, events, keys, AuditEvent, AuditSink, Redactor};
+use crate::capability::{ProcessCapability, ProcessHandle, ProcessInfo, StdStream};
+use crate::command::{Command, Environment};
+use crate::error::{ProcessError, ProcessErrorKind, Severity, ThreadError, ThreadErrorKind};
+use crate::prepare::PreparedCommand;
+use crate::signal::Signal;
+use crate::status::{ExitStatus, Termination};
+use crate::thread::{
+    CpuSet, ThreadCapability, ThreadHandle, ThreadInfo, ThreadOptions, ThreadResult, ThreadStart,
+};
+use crate::wait::{CollectedOutput, WaitOptions};
+
+#[derive(Clone, Debug)]
+struct Tracked {
+    subject: String,
+    command: Vec<String>,
+    pid: i32,
+    spawned_at: Instant,
+    timed_out: bool,
+    signalled: bool,
+    ended: bool,
+}
+
+/// The audit layer around an inner capability (see the module docs).
+pub struct AuditLayer<C: ProcessCapability> {
+    inner: C,
+    sink: Arc<dyn AuditSink>,
+    redactor: Redactor,
+    required: bool,
+    processes: Mutex<HashMap<ProcessHandle, Tracked>>,
+    threads: Mutex<HashMap<ThreadHandle, String>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl<C: ProcessCapability> AuditLayer<C> {
+    /// Wraps `inner`, recording to `sink`, masking with `redactor`; with `required`, every
+    /// operation is refused before it happens when the sink cannot write.
+    pub fn new(inner: C, sink: Arc<dyn AuditSink>, redactor: Redactor, required: bool) -> Self {
+        AuditLayer {
+            inner,
+            sink,
+            redactor,
+            required,
+            processes: Mutex::new(HashMap::new()),
+            threads: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The wrapped capability.
+    pub fn inner(&self) -> &C {
+        &self.inner
+    }
+
+    fn emit(&self, mut event: AuditEvent) {
+        self.redactor.redact_event(&mut event);
+        // An audit failure never breaks the operation (spec audit chapter); the required
+        // case was refused before the operation by `gate`.
+        let _ = self.sink.write(&event);
+    }
+
+    fn gate(&self, what: &str) -> Result<(), String> {
+        if !self.required {
+            return Ok(());
+        }
+        self.sink.check().map_err(|e| {
+            format!("{what} refused: the audit log is required (audit_required = true) but cannot be written: {}", e.message)
+        })
+    }
+
+    fn process_event(&self, t: &Tracked, name: &str, severity: Severity) -> AuditEvent {
+        AuditEvent::new(domains::PROCESS, t.subject.clone(), name)
+            .with_severity(severity)
+            .with_metadata(keys::PROCESS_PID, t.pid)
+            .with_metadata(keys::PROCESS_COMMAND, json!(t.command))
+    }
+
+    fn record_end(&self, handle: ProcessHandle, end: Termination) {
+        let t = {
+            let mut map = lock(&self.processes);
+            let Some(t) = map.get_mut(&handle) else {
+                return;
+            };
+            if t.ended {
+                return;
+            }
+            t.ended = true;
+            t.clone()
+        };
+        let (name, cause) = match end {
+            _ if t.timed_out && t.signalled => (events::PROCESS_TIMED_OUT, "timed_out"),
+            Termination::Signaled { signal, .. } if t.signalled => {
+                let _ = signal;
+                (events::PROCESS_KILLED, "signaled")
+            }
+            Termination::Signaled { signal, .. } if signal == Signal::XCPU => {
+                (events::PROCESS_EXITED, "cpu_limit")
+            }
+            Termination::Signaled { .. } => (events::PROCESS_EXITED, "signaled"),
+            Termination::Exited(_) => (events::PROCESS_EXITED, "exited"),
+        };
+        let mut ev = self
+            .process_event(&t, name, Severity::Info)
+            .with_metadata(
+                keys::PROCESS_DURATION_MS,
+                (t.spawned_at.elapsed().as_secs_f64() * 1e6).round() / 1e3,
+            )
+            .with_metadata(keys::PROCESS_CAUSE, cause);
+        ev = match end {
+            Termination::Exited(s) => ev.with_metadata(keys::PROCESS_EXIT_STATUS, s.code()),
+            Termination::Signaled { signal, .. } => ev
+                .with_metadata(keys::PROCESS_SIGNAL, signal.number())
+                .with_metadata(keys::PROCESS_EXIT_STATUS, Value::Null),
+        };
+        self.emit(ev);
+    }
+
+    fn after_wait(&self, handle: ProcessHandle, result: &Result<ExitStatus, ProcessError>) {
+        match result {
+            Ok(status) => self.record_end(handle, Termination::Exited(*status)),
+            Err(e) if e.kind == ProcessErrorKind::TerminatedBySignal => {
+                if let Some(t) = self
+                    .inner
+                    .process_info(handle)
+                    .ok()
+                    .and_then(|i| i.termination)
+                {
+                    self.record_end(handle, t);
+                }
+            }
+            Err(e) if e.kind == ProcessErrorKind::TimedOut => {
+                if let Some(t) = lock(&self.processes).get_mut(&handle) {
+                    t.timed_out = true;
+                }
+            }
+            Err(_) => {}
+        }
+    }
+
+    fn spawn_failed(&self, program: String, command: Vec<String>, e: &ProcessError) {
+        // A refusal by the policy carries no errno; the OS's EACCES does.
+        let denied = e.kind == ProcessErrorKind::PermissionDenied && e.code.is_none();
+        let (name, severity) = if denied {
+            (events::PROCESS_DENIED, Severity::Warning)
+        } else {
+            (events::PROCESS_SPAWN_FAILED, Severity::Error)
+        };
+        let mut ev = AuditEvent::new(domains::PROCESS, program, name)
+            .with_severity(severity)
+            .with_metadata(keys::PROCESS_COMMAND, json!(command))
+            .with_metadata(keys::PROCESS_REASON, e.message.clone())
+            .with_metadata(keys::ERROR_KIND, e.kind.as_str());
+        if let Some(code) = e.code {
+            ev = ev.with_metadata(keys::ERROR_ERRNO, code);
+        }
+        self.emit(ev);
+    }
+
+    fn spawned(&self, handle: ProcessHandle, command: &Command) {
+        let info = self.inner.process_info(handle).ok();
+        let (program, cmdline) = match &info {
+            Some(i) => (
+                i.program.to_string_lossy().into_owned(),
+                i.command_line.clone(),
+            ),
+            None => (
+                command.program.to_string_lossy().into_owned(),
+                command.command_line(),
+            ),
+        };
+        let t = Tracked {
+            subject: program,
+            command: cmdline,
+            pid: handle.pid(),
+            spawned_at: Instant::now(),
+            timed_out: false,
+            signalled: false,
+            ended: false,
+        };
+        let mut ev = self.process_event(&t, events::PROCESS_SPAWNED, Severity::Info);
+        if let Some(pgid) = info.as_ref().and_then(|i| i.pgid) {
+            ev = ev.with_metadata(keys::PROCESS_PGID, pgid);
+        }
+        if let Some(cwd) = &command.cwd {
+            ev = ev.with_metadata(keys::PROCESS_CWD, cwd.to_string_lossy().into_owned());
+        }
+        let env_set: serde_json::Map<String, Value> = command
+            .env
+            .edits()
+            .filter_map(|(k, v)| {
+                v.map(|v| {
+                    (
+                        k.to_string_lossy().into_owned(),
+                        Value::String(v.to_string_lossy().into_owned()),
+                    )
+                })
+            })
+            .collect();
+        if !env_set.is_empty() {
+            ev = ev.with_metadata(keys::PROCESS_ENV, Value::Object(env_set));
+        }
+        if !command.fd_mappings.is_empty() {
+            let passed: Vec<Value> = command
+                .fd_mappings
+                .iter()
+                .map(|m| {
+                    json!({"fd": m.target, "kind": crate::sys::imp::process::fd_kind(&m.source)})
+                })
+                .collect();
+            ev = ev.with_metadata("process.passed_fds", Value::Array(passed));
+        }
+        self.emit(ev);
+        lock(&self.processes).insert(handle, t);
+    }
+
+    fn thread_gate(&self, what: &str) -> Result<&dyn ThreadCapability, ThreadError> {
+        self.gate(what)
+            .map_err(|m| ThreadError::new(ThreadErrorKind::CreationFailed, m))?;
+        self.inner.threads().ok_or_else(|| {
+            ThreadError::new(
+                ThreadErrorKind::Unsupported,
+                "this process capability carries no thread capability",
+            )
+        })
+    }
+
+    fn thread_event(&self, handle: ThreadHandle, name: &str) -> AuditEvent {
+        let subject = lock(&self.threads)
+            .get(&handle)
+            .cloned()
+            .unwrap_or_else(|| handle.to_string());
+        AuditEvent::new(domains::THREAD, subject, name)
+            .with_metadata(keys::THREAD_ID, handle.to_string())
+    }
+}
+
+impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
+    fn spawn_process(
+        &self,
+        command: &Command,
+        env: &Environment,
+    ) -> Result<ProcessHandle, ProcessError> {
+        if let Err(m) = self.gate("spawn") {
+            return Err(ProcessError::denied(m));
+        }
+        match self.inner.spawn_process(command, env) {
+            Ok(h) => {
+                self.spawned(h, command);
+                Ok(h)
+            }
+            Err(e) => {
+                self.spawn_failed(
+                    command.program.to_string_lossy().into_owned(),
+                    command.command_line(),
+                    &e,
+                );
+                Err(e)
+            }
+        }
+    }
+
+    fn spawn_prepared(&self, prepared: PreparedCommand) -> Result<ProcessHandle, ProcessError> {
+        if let Err(m) = self.gate("spawn") {
+            return Err(ProcessError::denied(m));
+        }
+        let command = prepared.command.clone();
+        let program = prepared.program.to_string_lossy().into_owned();
+        let line = prepared.command_line();
+        match self.inner.spawn_prepared(prepared) {
+            Ok(h) => {
+                self.spawned(h, &command);
+                Ok(h)
+            }
+            Err(e) => {
+                self.spawn_failed(program, line, &e);
+                Err(e)
+            }
+        }
+    }
+
+    fn kill_process(&self, handle: ProcessHandle, signal: Signal) -> Result<(), ProcessError> {
+        self.gate("kill").map_err(ProcessError::denied)?;
+        let r = self.inner.kill_process(handle, signal);
+        self.after_kill(handle, signal, &r, false);
+        r
+    }
+
+    fn kill_process_group(
+        &self,
+        handle: ProcessHandle,
+        signal: Signal,
+    ) -> Result<(), ProcessError> {
+        self.gate("kill").map_err(ProcessError::denied)?;
+        let r = self.inner.kill_process_group(handle, signal);
+        self.after_kill(handle, signal, &r, true);
+        r
+    }
+
+    fn wait_with_options(
+        &self,
+        handle: ProcessHandle,
+        options: &WaitOptions,
+    ) -> Result<ExitStatus, ProcessError> {
+        self.gate("wait").map_err(ProcessError::denied)?;
+        let r = self.inner.wait_with_options(handle, options);
+        self.after_wait(handle, &r);
+        r
+    }
+
+    fn take_output(&self, handle: ProcessHandle) -> Result<CollectedOutput, ProcessError> {
+        self.inner.take_output(handle)
+    }
+
+    fn take_pipe(
+        &self,
+        handle: ProcessHandle,
+        stream: StdStream,
+    ) -> Result<Option<File>, ProcessError> {
+        self.inner.take_pipe(handle, stream)
+    }
+
+    fn process_info(&self, handle: ProcessHandle) -> Result<ProcessInfo, ProcessError> {
+        self.inner.process_info(handle)
+    }
+
+    fn threads(&self) -> Option<&dyn ThreadCapability> {
+        Some(self)
+    }
+
+    fn release_process(&self, handle: ProcessHandle) -> Result<(), ProcessError> {
+        self.gate("release").map_err(ProcessError::denied)?;
+        // A wait may have seen the end without this layer (e.g. through `process_info`).
+        if let Ok(Some(end)) = self.inner.process_info(handle).map(|i| i.termination) {
+            self.record_end(handle, end);
+        }
+        let r = self.inner.release_process(handle);
+        if r.is_ok() {
+            if let Some(t) = lock(&self.processes).remove(&handle) {
+                let ev = self
+                    .process_event(&t, events::PROCESS_RELEASED, Severity::Info)
+                    .with_metadata("process.ended", t.ended);
+                self.emit(ev);
+            }
+        }
+        r
+    }
+}
+
+impl<C: ProcessCapability> AuditLayer<C> {
+    fn after_kill(
+        &self,
+        handle: ProcessHandle,
+        signal: Signal,
+        r: &Result<(), ProcessError>,
+        group: bool,
+    ) {
+        let t = {
+            let mut map = lock(&self.processes);
+            match map.get_mut(&handle) {
+                Some(t) => {
+                    if r.is_ok() && signal != Signal::CONT {
+                        t.signalled = true;
+                    }
+                    t.clone()
+                }
+                None => return,
+            }
+        };
+        let mut ev = self
+            .process_event(&t, "process.kill", Severity::Info)
+            .with_metadata(keys::PROCESS_SIGNAL, signal.number())
+            .with_metadata("process.group", group);
+        if let Err(e) = r {
+            ev = ev
+                .with_severity(Severity::Warning)
+                .with_metadata(keys::ERROR_MESSAGE, e.message.clone());
+        }
+        self.emit(ev);
+    }
+}
+
+impl<C: ProcessCapability> ThreadCapability for AuditLayer<C> {
+    fn create_thread(
+        &self,
+        start: ThreadStart,
+        options: ThreadOptions,
+    ) -> Result<ThreadHandle, ThreadError> {
+        let inner = self.thread_gate("create_thread")?;
+        let name = options.name.clone();
+        let h = inner.create_thread(start, options)?;
+        let subject = name.clone().unwrap_or_else(|| h.to_string());
+        lock(&self.threads).insert(h, subject);
+        let mut ev = self.thread_event(h, events::THREAD_CREATED);
+        if let Some(n) = name {
+            ev = ev.with_metadata(keys::THREAD_NAME, n);
+        }
+        if let Ok(info) = inner.thread_info(h) {
+            ev = ev.with_metadata("thread.tid", info.tid);
+        }
+        self.emit(ev);
+        Ok(h)
+    }
+
+    fn join_thread(
+        &self,
+        handle: ThreadHandle,
+        timeout: Option<Duration>,
+    ) -> Result<ThreadResult, ThreadError> {
+        let inner = self.thread_gate("join_thread")?;
+        let r = inner.join_thread(handle, timeout);
+        if let Ok(res) = &r {
+            let mut ev = self.thread_event(handle, events::THREAD_JOINED);
+            ev = ev.with_metadata("thread.ok", res.result.is_ok());
+            self.emit(ev);
+        }
+        r
+    }
+
+    fn set_thread_affinity(&self, handle: ThreadHandle, cpus: &CpuSet) -> Result<(), ThreadError> {
+        let inner = self.thread_gate("set_thread_affinity")?;
+        let r = inner.set_thread_affinity(handle, cpus);
+        if r.is_ok() {
+            let ev = self
+                .thread_event(handle, events::THREAD_AFFINITY_SET)
+                .with_metadata(keys::THREAD_AFFINITY, json!(cpus.to_vec()));
+            self.emit(ev);
+        }
+        r
+    }
+
+    fn get_thread_affinity(&self, handle: ThreadHandle) -> Result<CpuSet, ThreadError> {
+        self.thread_gate("get_thread_affinity")?
+            .get_thread_affinity(handle)
+    }
+
+    fn release_thread(&self, handle: ThreadHandle) -> Result<(), ThreadError> {
+        let inner = self.thread_gate("release_thread")?;
+        let r = inner.release_thread(handle);
+        if r.is_ok() {
+            lock(&self.threads).remove(&handle);
+        }
+        r
+    }
+
+    fn thread_info(&self, handle: ThreadHandle) -> Result<ThreadInfo, ThreadError> {
+        self.thread_gate("thread_info")?.thread_info(handle)
+    }
+
+    fn running_threads(&self) -> usize {
+        self.inner.threads().map_or(0, |t| t.running_threads())
+    }
+
+    fn outstanding_threads(&self) -> Vec<ThreadHandle> {
+        self.inner
+            .threads()
+            .map_or_else(Vec::new, |t| t.outstanding_threads())
+    }
+}
+
+impl<C: ProcessCapability> Drop for AuditLayer<C> {
+    /// Shutdown: every handle still held is reported (`process.leaked`, `thread.leaked`).
+    /// The documented choice is "leave and reap": nothing is killed; the native capability
+    /// hands running children to its reaper.
+    fn drop(&mut self) {
+        let procs: Vec<Tracked> = lock(&self.processes).drain().map(|(_, t)| t).collect();
+        for t in procs {
+            let ev = self
+                .process_event(&t, events::PROCESS_LEAKED, Severity::Warning)
+                .with_metadata("process.ended", t.ended);
+            self.emit(ev);
+        }
+        let threads: Vec<ThreadHandle> = lock(&self.threads).drain().map(|(h, _)| h).collect();
+        for h in threads {
+            let ev = AuditEvent::new(domains::THREAD, h.to_string(), events::THREAD_LEAKED)
+                .with_severity(Severity::Warning)
+                .with_metadata(keys::THREAD_ID, h.to_string());
+            self.emit(ev);
+        }
+    }
+}

@@ -1,0 +1,492 @@
+//! The security policy layer: the policy (`contract.md` §2) holds on every single call
+//! (issue 4 part 3). Wrapped directly around the native backend, so no call reaches the OS
+//! without passing it, and the native layer stays policy-free.
+//!
+//! # What is checked, and when (all before anything irreversible)
+//! | call | checks |
+//! |---|---|
+//! | every call | its effects (`Operation::effects`) lie in the granted `effect_scope`, else `PermissionDenied` naming the missing effect (collecting output needs `memory`; passing descriptors `memory` and `pass_fds = true`) |
+//! | `spawn_process` | environment: a variable on `[env] deny` (or off a non-empty `[env] allow`) asked for explicitly is `PermissionDenied`; an inherited one is dropped; `[env] inherit = false` starts from nothing. Then the program is resolved exactly as it will run (bare names in the child's final `PATH`, relative paths against the child's cwd) and its **canonical path and identity** (device + inode) must be those of an allowed program as resolved when the layer was built (installation). The cwd, canonicalised, must lie under an `allowed_cwd` root. At most `max_processes` children alive at once. The policy's rlimits are applied (the stricter of the command's and the policy's). |
+//! | `kill_process[_group]` | the signal is in `allowed_signals` (`CONT`, which only resumes a stopped child and follows every time-limit signal, is always allowed) |
+//! | `wait_*` | `max_wall_time` caps the wait's time limit (a wait without one gets it); `max_output_bytes` caps collection |
+//! | threads | `max_threads` alive at once, `max_thread_priority`, `allowed_cpus` |
+//!
+//! # The file that was checked is the file that runs
+//! The layer opens the allowed program (close-on-exec), checks the **open descriptor's**
+//! identity against the allow-list, and the child execs **that descriptor**
+//! (`execveat(fd, "", …, AT_EMPTY_PATH)`). Renaming another file over the path after the
+//! check changes nothing: the descriptor still names the checked inode. We chose exec by
+//! descriptor over "pin device+inode and re-check at exec time" because the re-check leaves a
+//! window between the check and `execve(path)`; exec by descriptor leaves none.
+//! A script (`#!`) is exec'd by descriptor too, but the kernel hands the interpreter the
+//! path `/dev/fd/N`, so for scripts that one descriptor stays open in the child (the
+//! interpreter reads the script through it). The interpreter itself is whatever the script
+//! names — which is why the review warns about allowing scripts' interpreters and launchers.
+//!
+//! # What is not guaranteed
+//! The policy does not sandbox the child: once running, an allowed program can do whatever
+//! its uid may (open files, spawn its own children, talk to the network). `isolation_level`
+//! is declared, not enforced. Limits on descendants come from the rlimits only.
+
+use std::collections::HashSet;
+use std::ffi::OsStr;
+use std::fs::File;
+use std::os::fd::AsFd;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::capability::{ProcessCapability, ProcessHandle, ProcessInfo, StdStream};
+use crate::command::{Command, Environment, Rlimit};
+use crate::effect::{EffectSet, Operation};
+use crate::error::{ProcessError, ThreadError, ThreadErrorKind};
+use crate::policy::{AllowedPrograms, FileId, Policy};
+use crate::prepare::PreparedCommand;
+use crate::signal::Signal;
+use crate::status::ExitStatus;
+use crate::thread::{
+    CpuSet, ThreadCapability, ThreadHandle, ThreadInfo, ThreadOptions, ThreadResult,
+    ThreadStart,
+};
+use crate::wait::{CollectedOutput, WaitOptions};
+
+/// The security policy around an inner capability (see the module docs).
+pub struct PolicyLayer<C: ProcessCapability> {
+    inner: C,
+    policy: Arc<Policy>,
+    scope: EffectSet,
+    allowed: AllowedPrograms,
+    cwd_roots: Option<Vec<std::path::PathBuf>>,
+    live: Mutex<HashSet<ProcessHandle>>,
+    /// Serialises the max_threads check with the creation.
+    thread_gate: Mutex<()>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl<C: ProcessCapability> PolicyLayer<C> {
+    /// Wraps `inner` with `policy`. The allowed programs are resolved now (installation):
+    /// their canonical paths and identities are what every spawn is compared against, so a
+    /// binary replaced after this point is refused.
+    pub fn new(inner: C, policy: Arc<Policy>) -> Self {
+        PolicyLayer {
+            scope: policy.effect_scope(),
+            allowed: policy.resolve_allowed(),
+            cwd_roots: policy.allowed_cwd_roots(),
+            inner,
+            policy,
+            live: Mutex::new(HashSet::new()),
+            thread_gate: Mutex::new(()),
+        }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The wrapped capability.
+    pub fn inner(&self) -> &C {
+        &self.inner
+    }
+
+    fn missing_effect(&self, op: Operation) -> Option<String> {
+        let missing = op.effects().difference(self.scope);
+        (!missing.is_empty()).then(|| {
+            format!(
+                "{} needs effect {missing}, which is not in the granted effect_scope {}",
+                op.name(),
+                self.scope
+            )
+        })
+    }
+
+    fn check_effects(&self, op: Operation) -> Result<(), ProcessError> {
+        match self.missing_effect(op) {
+            Some(m) => Err(ProcessError::denied(m)),
+            None => Ok(()),
+        }
+    }
+
+    fn check_spawn_effects(&self, command: &Command) -> Result<(), ProcessError> {
+        let passes_fds = !command.fd_mappings.is_empty();
+        self.check_effects(Operation::SpawnProcess { passes_fds })?;
+        if passes_fds && !self.policy.commands.pass_fds {
+            return Err(ProcessError::denied(format!(
+                "{}: passing descriptors is not allowed by the policy ([commands] pass_fds = false)",
+                command.program.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Explicit requests for variables the policy refuses.
+    fn check_env_requests<'a>(
+        &self,
+        edits: impl Iterator<Item = (&'a OsStr, Option<&'a OsStr>)>,
+    ) -> Result<(), ProcessError> {
+        for (k, v) in edits {
+            if v.is_some() && !self.policy.env_passes(k) {
+                let why = if self.policy.env_denied(k) {
+                    "is on the policy's [env] deny list"
+                } else {
+                    "is not on the policy's [env] allow list"
+                };
+                return Err(ProcessError::denied(format!(
+                    "environment variable {} {why}",
+                    k.to_string_lossy()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_live(&self) -> Result<(), ProcessError> {
+        let Some(max) = self.policy.limits.max_processes else {
+            return Ok(());
+        };
+        let mut live = lock(&self.live);
+        live.retain(|h| {
+            self.inner
+                .process_info(*h)
+                .is_ok_and(|i| i.termination.is_none())
+        });
+        if live.len() as u64 >= max {
+            return Err(ProcessError::denied(format!(
+                "{} children are alive through this capability; the policy allows {max} ([limits] max_processes)",
+                live.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The program, cwd, environment and rlimit checks on a prepared command; opens the
+    /// checked file for exec by descriptor.
+    fn check_prepared(&self, prepared: &mut PreparedCommand) -> Result<(), ProcessError> {
+        self.check_env_requests(prepared.command.env.edits())?;
+        let policy = &self.policy;
+        prepared.retain_env(|k| policy.env_passes(k));
+        self.check_program(prepared)?;
+        self.check_cwd(prepared.command.cwd.as_deref())?;
+        prepared.rlimits = merge_rlimits(&prepared.rlimits, &self.policy.child_rlimits());
+        Ok(())
+    }
+
+    fn check_program(&self, prepared: &mut PreparedCommand) -> Result<(), ProcessError> {
+        let shown = prepared.program.display().to_string();
+        let deny = |why: String| {
+            ProcessError::denied(format!(
+                "{shown}: denied by the policy: {why} (rule: [commands] allow, compared by canonical path and identity)"
+            ))
+        };
+        let canonical = std::fs::canonicalize(&prepared.program)
+            .map_err(|e| deny(format!("cannot resolve its canonical path ({e})")))?;
+        let file = File::open(&canonical)
+            .map_err(|e| deny(format!("cannot open {} ({e})", canonical.display())))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| deny(format!("cannot stat {} ({e})", canonical.display())))?;
+        let id = FileId::of_metadata(&meta);
+        if self.allowed.check(&canonical, id).is_none() {
+            let why = match self.allowed.find_by_path(&canonical) {
+                Some(_) => format!(
+                    "{} is not the file that was allowed at installation (it was replaced)",
+                    canonical.display()
+                ),
+                None => format!("{} is not an allowed program", canonical.display()),
+            };
+            return Err(deny(why));
+        }
+        let mut magic = [0u8; 2];
+        let is_script = std::os::unix::fs::FileExt::read_at(&file, &mut magic, 0)
+            .is_ok_and(|n| n == 2 && &magic == b"#!");
+        prepared.exec_file = Some(file.as_fd().try_clone_to_owned().map_err(|e| {
+            ProcessError::from_errno("cannot duplicate a descriptor", e.raw_os_error().unwrap_or(libc::EIO))
+        })?);
+        prepared.exec_file_keep_open = is_script;
+        Ok(())
+    }
+
+    fn check_cwd(&self, cwd: Option<&Path>) -> Result<(), ProcessError> {
+        let Some(roots) = &self.cwd_roots else {
+            return Ok(());
+        };
+        let dir = match cwd {
+            Some(d) => d.to_path_buf(),
+            None => std::env::current_dir().map_err(|e| {
+                ProcessError::denied(format!("cannot read the current directory: {e}"))
+            })?,
+        };
+        let canonical = std::fs::canonicalize(&dir).map_err(|e| {
+            ProcessError::denied(format!(
+                "working directory {}: cannot resolve it ({e})",
+                dir.display()
+            ))
+        })?;
+        if roots.iter().any(|r| canonical.starts_with(r)) {
+            Ok(())
+        } else {
+            Err(ProcessError::denied(format!(
+                "working directory {} (canonical {}) is not under an allowed directory of the policy ([commands] allowed_cwd)",
+                dir.display(),
+                canonical.display()
+            )))
+        }
+    }
+
+    fn check_signal(&self, signal: Signal) -> Result<(), ProcessError> {
+        self.check_effects(Operation::KillProcess)?;
+        // CONT only resumes a stopped child; the time-limit enforcement needs it after its
+        // signal, so it is always allowed.
+        if signal == Signal::CONT || self.policy.is_signal_allowed(signal) {
+            Ok(())
+        } else {
+            Err(ProcessError::denied(format!(
+                "signal {signal} is not allowed by the policy ([commands] allowed_signals)"
+            )))
+        }
+    }
+
+    fn spawn_checked(&self, prepared: PreparedCommand) -> Result<ProcessHandle, ProcessError> {
+        self.check_live()?;
+        let h = self.inner.spawn_prepared(prepared)?;
+        lock(&self.live).insert(h);
+        Ok(h)
+    }
+
+    fn thread_effects(&self, op: Operation, kind: ThreadErrorKind) -> Result<(), ThreadError> {
+        match self.missing_effect(op) {
+            Some(m) => Err(ThreadError::new(kind, format!("permission denied: {m}"))),
+            None => Ok(()),
+        }
+    }
+
+    fn threads_inner(&self) -> Result<&dyn ThreadCapability, ThreadError> {
+        self.inner.threads().ok_or_else(|| {
+            ThreadError::new(
+                ThreadErrorKind::Unsupported,
+                "this process capability carries no thread capability",
+            )
+        })
+    }
+}
+
+/// The stricter of two limit lists, per resource (`None` = unlimited).
+fn merge_rlimits(command: &[Rlimit], policy: &[Rlimit]) -> Vec<Rlimit> {
+    let min = |a: Option<u64>, b: Option<u64>| match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    };
+    let mut out: Vec<Rlimit> = command.to_vec();
+    for p in policy {
+        match out.iter_mut().find(|r| r.resource == p.resource) {
+            Some(r) => {
+                r.soft = min(r.soft, p.soft);
+                r.hard = min(r.hard, p.hard);
+                if let (Some(s), Some(h)) = (r.soft, r.hard) {
+                    r.soft = Some(s.min(h));
+                }
+            }
+            None => out.push(*p),
+        }
+    }
+    out
+}
+
+impl<C: ProcessCapability> ProcessCapability for PolicyLayer<C> {
+    fn spawn_process(
+        &self,
+        command: &Command,
+        env: &Environment,
+    ) -> Result<ProcessHandle, ProcessError> {
+        self.check_spawn_effects(command)?;
+        self.check_env_requests(env.edits())?;
+        self.check_env_requests(command.env.edits())?;
+        // The base: the caller's, without the parent's variables when the policy says so.
+        let base = if self.policy.env.inherit {
+            env.clone()
+        } else {
+            let mut b = Environment::empty();
+            for (k, v) in env.edits() {
+                match v {
+                    Some(v) => b.set(k, v),
+                    None => b.remove(k),
+                };
+            }
+            b
+        };
+        let mut final_env = base.resolve(&command.env);
+        final_env.retain(|k, _| self.policy.env_passes(k));
+        let mut prepared = PreparedCommand::new(command, final_env)?;
+        self.check_prepared(&mut prepared)?;
+        self.spawn_checked(prepared)
+    }
+
+    fn spawn_prepared(&self, mut prepared: PreparedCommand) -> Result<ProcessHandle, ProcessError> {
+        self.check_spawn_effects(&prepared.command)?;
+        self.check_prepared(&mut prepared)?;
+        self.spawn_checked(prepared)
+    }
+
+    fn kill_process(&self, handle: ProcessHandle, signal: Signal) -> Result<(), ProcessError> {
+        self.check_signal(signal)?;
+        self.inner.kill_process(handle, signal)
+    }
+
+    fn kill_process_group(
+        &self,
+        handle: ProcessHandle,
+        signal: Signal,
+    ) -> Result<(), ProcessError> {
+        self.check_signal(signal)?;
+        self.inner.kill_process_group(handle, signal)
+    }
+
+    fn wait_with_options(
+        &self,
+        handle: ProcessHandle,
+        options: &WaitOptions,
+    ) -> Result<ExitStatus, ProcessError> {
+        self.check_effects(Operation::WaitWithOptions {
+            collect_output: options.collect_output,
+        })?;
+        let mut opts = options.clone();
+        if let Some(max) = self.policy.limits.max_wall_time {
+            opts.timeout = Some(opts.timeout.map_or(max, |t| t.min(max)));
+        }
+        if let Some(max) = self.policy.limits.max_output_bytes {
+            opts.max_output_bytes = opts.max_output_bytes.min(max);
+        }
+        self.inner.wait_with_options(handle, &opts)
+    }
+
+    fn take_output(&self, handle: ProcessHandle) -> Result<CollectedOutput, ProcessError> {
+        self.inner.take_output(handle)
+    }
+
+    fn take_pipe(
+        &self,
+        handle: ProcessHandle,
+        stream: StdStream,
+    ) -> Result<Option<File>, ProcessError> {
+        self.inner.take_pipe(handle, stream)
+    }
+
+    fn process_info(&self, handle: ProcessHandle) -> Result<ProcessInfo, ProcessError> {
+        self.inner.process_info(handle)
+    }
+
+    fn threads(&self) -> Option<&dyn ThreadCapability> {
+        Some(self)
+    }
+
+    fn release_process(&self, handle: ProcessHandle) -> Result<(), ProcessError> {
+        self.check_effects(Operation::ReleaseProcess)?;
+        self.inner.release_process(handle)?;
+        lock(&self.live).remove(&handle);
+        Ok(())
+    }
+}
+
+fn priority_rank(name: &str) -> u8 {
+    match name {
+        "low" => 0,
+        "normal" => 1,
+        "high" => 2,
+        _ => 3,
+    }
+}
+
+impl<C: ProcessCapability> ThreadCapability for PolicyLayer<C> {
+    fn create_thread(
+        &self,
+        start: ThreadStart,
+        options: ThreadOptions,
+    ) -> Result<ThreadHandle, ThreadError> {
+        self.thread_effects(Operation::CreateThread, ThreadErrorKind::CreationFailed)?;
+        let inner = self.threads_inner()?;
+        if let (Some(ceiling), Some(p)) = (self.policy.limits.max_thread_priority, options.priority) {
+            if priority_rank(p.as_str()) > priority_rank(ceiling.as_str()) {
+                return Err(ThreadError::new(
+                    ThreadErrorKind::CreationFailed,
+                    format!(
+                        "permission denied: priority {} is above the policy's max_thread_priority = {ceiling}",
+                        p.as_str()
+                    ),
+                ));
+            }
+        }
+        let _gate = lock(&self.thread_gate);
+        if let Some(max) = self.policy.limits.max_threads {
+            let running = inner.running_threads() as u64;
+            if running >= max {
+                return Err(ThreadError::new(
+                    ThreadErrorKind::CreationFailed,
+                    format!(
+                        "permission denied: {running} threads are alive through this capability; the policy allows {max} ([limits] max_threads)"
+                    ),
+                ));
+            }
+        }
+        inner.create_thread(start, options)
+    }
+
+    fn join_thread(
+        &self,
+        handle: ThreadHandle,
+        timeout: Option<Duration>,
+    ) -> Result<ThreadResult, ThreadError> {
+        self.thread_effects(Operation::JoinThread, ThreadErrorKind::JoinFailed)?;
+        self.threads_inner()?.join_thread(handle, timeout)
+    }
+
+    fn set_thread_affinity(&self, handle: ThreadHandle, cpus: &CpuSet) -> Result<(), ThreadError> {
+        self.thread_effects(Operation::SetThreadAffinity, ThreadErrorKind::InvalidAffinity)?;
+        if let Some(allowed) = &self.policy.limits.allowed_cpus {
+            let bad: Vec<String> = cpus
+                .to_vec()
+                .into_iter()
+                .filter(|c| !allowed.contains(*c as u32))
+                .map(|c| c.to_string())
+                .collect();
+            if !bad.is_empty() {
+                return Err(ThreadError::new(
+                    ThreadErrorKind::InvalidAffinity,
+                    format!(
+                        "CPU {} not allowed by the policy ([limits] allowed_cpus)",
+                        bad.join(", ")
+                    ),
+                ));
+            }
+        }
+        self.threads_inner()?.set_thread_affinity(handle, cpus)
+    }
+
+    fn get_thread_affinity(&self, handle: ThreadHandle) -> Result<CpuSet, ThreadError> {
+        self.thread_effects(Operation::SetThreadAffinity, ThreadErrorKind::InvalidAffinity)?;
+        self.threads_inner()?.get_thread_affinity(handle)
+    }
+
+    fn release_thread(&self, handle: ThreadHandle) -> Result<(), ThreadError> {
+        self.thread_effects(Operation::ReleaseThread, ThreadErrorKind::JoinFailed)?;
+        self.threads_inner()?.release_thread(handle)
+    }
+
+    fn thread_info(&self, handle: ThreadHandle) -> Result<ThreadInfo, ThreadError> {
+        self.threads_inner()?.thread_info(handle)
+    }
+
+    fn running_threads(&self) -> usize {
+        self.inner.threads().map_or(0, |t| t.running_threads())
+    }
+
+    fn outstanding_threads(&self) -> Vec<ThreadHandle> {
+        self.inner
+            .threads()
+            .map_or_else(Vec::new, |t| t.outstanding_threads())
+    }
+}
+

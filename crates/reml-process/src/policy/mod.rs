@@ -1,0 +1,836 @@
+//! The security policy of `core.process` (`contract.md` §2, issue 4 parts 1–2) and its
+//! installation review (`verify_capability_security`, spec §6; see [`review`]).
+//!
+//! A [`Policy`] is read from a TOML file with [`Policy::from_path`] or
+//! [`Policy::from_toml_str`]; every value is validated and typed while it is read. This
+//! module only *describes* what is allowed: the enforcement layer, wrapped around the native
+//! backend, applies it on every call using the accessors below (programs by
+//! [`Policy::resolve_allowed`], environment by [`Policy::env_passes`], working directories by
+//! [`Policy::is_cwd_allowed`], signals by [`Policy::is_signal_allowed`], child rlimits by
+//! [`Policy::child_rlimits`], effects by [`Policy::effect_scope`]).
+//!
+//! # Strict parsing
+//! Every section and key of `contract.md` §2 is known; anything else is an error, as is a
+//! value of the wrong type or an invalid value. A typo can therefore never weaken a policy:
+//! `[limit]`, `max_proceses = 1` or `effect_scope = ["proces"]` are refused, not ignored.
+//! Each [`PolicyError`] names the dotted key (`limits.max_wall_time`,
+//! `commands.allowed_signals[2]`), the line and the column.
+//!
+//! # Keys, types, and what an absent key means
+//! Every key is optional except `[commands] allow`. An absent key puts no restriction of its
+//! own, except where the table says otherwise.
+//!
+//! | key | type | absent |
+//! | --- | --- | --- |
+//! | `capability.stage` | `experimental` \| `beta` \| `stable` ([`StageId`]) | `beta` |
+//! | `capability.effect_scope` | array of effect tags ([`EffectSet`]) | all effects the plugin produces, [`PLUGIN_EFFECTS`] (the review warns: `policy.effect_scope.absent`) |
+//! | `capability.audit_required` | bool | `false` |
+//! | `capability.isolation_level` | `none` \| `sandboxed` \| `full_isolation` ([`IsolationLevel`]) | `sandboxed` |
+//! | `commands.allow` | array of absolute paths or bare names ([`AllowEntry`]) | **required**; `[]` allows no program |
+//! | `commands.search_path` | array of absolute directories | [`DEFAULT_SEARCH_PATH`] (never the environment's `PATH`) |
+//! | `commands.allowed_cwd` | non-empty array of absolute directories | any cwd |
+//! | `commands.allowed_signals` | array of signal names or numbers ([`Signal`]) | any signal; `[]` allows none |
+//! | `commands.pass_fds` | bool | `false` |
+//! | `env.inherit` | bool | `true` |
+//! | `env.deny` | array of variable names | none denied |
+//! | `env.allow` | array of variable names | `[]`: every name not denied passes |
+//! | `limits.max_processes`, `max_threads`, `open_files` | non-negative integer | no limit |
+//! | `limits.max_wall_time`, `cpu_time` | duration string (`"10m"`, `"250ms"`) or number of seconds | no limit |
+//! | `limits.max_output_bytes`, `address_space` | size string (`"16MiB"`) or number of bytes | no limit |
+//! | `limits.core_dump` | bool | the inherited `RLIMIT_CORE` |
+//! | `limits.allowed_cpus` | cpulist string (`"0-3,8"`) or non-empty array of ids ([`CpuList`]) | any CPU |
+//! | `limits.max_thread_priority` | `low` \| `normal` \| `high` \| `realtime` ([`PriorityCeiling`]) | no ceiling |
+//! | `audit.redact` | array of `*` patterns ([`RedactPattern`]) | nothing redacted |
+//!
+//! Negative numbers are parse errors, not review warnings: they cannot be represented.
+//! Zero and other nonsensical limits parse and are reported by the review.
+//!
+//! # Resolving the allow-list
+//! An entry stands for the file it resolves to ([`Policy::resolve_allowed`]); a program is
+//! compared by canonical path *and* identity ([`AllowedPrograms::check`]):
+//! - an **absolute entry** (`/usr/bin/git`) is canonicalised with `realpath(3)`: every
+//!   symlink along the path and at its end is resolved, `.` and `..` removed;
+//! - a **bare name** (`python3`) is looked up in `search_path`, in order: the result is the
+//!   first `DIR/NAME` that is a regular file (after following symlinks) and executable,
+//!   canonicalised. A `DIR/NAME` that is a directory or not executable is skipped, as
+//!   `execvp(3)` skips it. The environment's `PATH` is never consulted;
+//! - **executable** means an execute bit in the mode (`st_mode & 0o111`) *and*
+//!   `faccessat(X_OK, AT_EACCESS)` succeeding for our effective ids. For root that call
+//!   succeeds as soon as any one execute bit is set (so the mode test states the rule
+//!   explicitly rather than adding to it); for other users it applies the owner, group and
+//!   other bits; for everyone it refuses a file on a `noexec` mount;
+//! - the identity is the [`FileId`] (`st_dev`, `st_ino`) of the canonical path at resolution
+//!   time. A file replaced later keeps its path but not its identity, and is refused by
+//!   [`AllowedPrograms::check`] until the policy is resolved and reviewed again.
+//!
+//! So a symlink elsewhere *to* an allowed binary is the same program, and a symlink *named*
+//! like an allowed binary but pointing elsewhere is not (`contract.md` §2).
+//!
+//! # The built-in default policy
+//! See [`Policy::default_for_program`].
+//!
+//! # Platform-specific behavior
+//! Program resolution and the review use Unix file metadata (mode bits, owner, device and
+//! inode); this module builds on Unix only, like the rest of the crate.
+
+mod de;
+mod error;
+mod resolve;
+pub mod review;
+mod types;
+
+use std::borrow::Cow;
+use std::ffi::OsStr;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use error::{Location, PolicyError, PolicyErrorKind};
+pub use resolve::{AllowedProgram, AllowedPrograms, FileId, ResolveError, ResolveErrorKind};
+pub use review::{verify_capability_security, Finding, Review};
+pub use types::{
+    AllowEntry, CpuList, IsolationLevel, PriorityCeiling, RedactPattern, StageId, REDACTED,
+};
+
+use crate::command::{Resource, Rlimit};
+use crate::effect::{Effect, EffectSet};
+use crate::signal::Signal;
+
+/// Every effect the plugin's operations produce (spec §1; `contract.md` §1 `describe`):
+/// `{process, thread, signal, io.blocking, hardware, memory, audit}`. The scope of a policy
+/// without `effect_scope`, and of the built-in default policy.
+pub const PLUGIN_EFFECTS: EffectSet = EffectSet::of(&[
+    Effect::Process,
+    Effect::Thread,
+    Effect::Signal,
+    Effect::IoBlocking,
+    Effect::Hardware,
+    Effect::Memory,
+    Effect::Audit,
+]);
+
+/// The `search_path` of a policy that does not set one (`contract.md` §2's example):
+/// `/usr/local/bin`, `/usr/bin`, `/bin`.
+pub const DEFAULT_SEARCH_PATH: [&str; 3] = ["/usr/local/bin", "/usr/bin", "/bin"];
+
+/// The largest policy file [`Policy::from_path`] reads (1 MiB).
+pub const MAX_POLICY_BYTES: u64 = 1 << 20;
+
+/// `[capability]`: how the capability is registered (registry chapter 3-8
+/// `CapabilitySecurity`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CapabilitySection {
+    /// `stage`; `beta` when absent.
+    pub stage: StageId,
+    /// `effect_scope` as written; `None` when absent (then [`Policy::effect_scope`] is
+    /// [`PLUGIN_EFFECTS`]).
+    pub effect_scope: Option<EffectSet>,
+    /// `audit_required`: every operation must be audited; `false` when absent.
+    pub audit_required: bool,
+    /// `isolation_level`; `sandboxed` when absent.
+    pub isolation_level: IsolationLevel,
+}
+
+/// `[commands]`: which programs may run, from where, and what may be done to them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CommandsSection {
+    /// `allow`: the allowed programs as written (resolve them with
+    /// [`Policy::resolve_allowed`]).
+    pub allow: Vec<AllowEntry>,
+    /// `search_path`: absolute directories for bare names, in order; [`DEFAULT_SEARCH_PATH`]
+    /// when absent.
+    pub search_path: Vec<PathBuf>,
+    /// `allowed_cwd`: absolute directories under which a child's cwd must lie, as written;
+    /// `None` = any cwd. Never `Some(empty)` when parsed.
+    pub allowed_cwd: Option<Vec<PathBuf>>,
+    /// `allowed_signals`, sorted and without duplicates; `None` = any signal.
+    pub allowed_signals: Option<Vec<Signal>>,
+    /// `pass_fds`: may a caller hand extra descriptors to a child; `false` when absent.
+    pub pass_fds: bool,
+}
+
+/// `[env]`: which environment variables reach a child.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EnvSection {
+    /// `inherit`: whether a child may inherit our environment; `true` when absent.
+    pub inherit: bool,
+    /// `deny`: names never passed to a child (exact, case-sensitive).
+    pub deny: Vec<String>,
+    /// `allow`: when non-empty, only these names pass (still minus `deny`).
+    pub allow: Vec<String>,
+}
+
+/// `[limits]`: counts, times and sizes. `None` = no limit from the policy.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LimitsSection {
+    /// `max_processes`: children alive at once through this capability.
+    pub max_processes: Option<u64>,
+    /// `max_threads`: threads alive at once through this capability.
+    pub max_threads: Option<u64>,
+    /// `max_wall_time`: the longest any wait may ask for; also applied to a wait that asks
+    /// for no limit.
+    pub max_wall_time: Option<Duration>,
+    /// `max_output_bytes`: cap per stream, in bytes, for collected output.
+    pub max_output_bytes: Option<u64>,
+    /// `cpu_time`: `RLIMIT_CPU` of each child (see [`Policy::child_rlimits`]).
+    pub cpu_time: Option<Duration>,
+    /// `address_space`: `RLIMIT_AS` of each child, in bytes.
+    pub address_space: Option<u64>,
+    /// `open_files`: `RLIMIT_NOFILE` of each child.
+    pub open_files: Option<u64>,
+    /// `core_dump`: `Some(false)` sets `RLIMIT_CORE = 0`; `Some(true)` and `None` leave the
+    /// inherited limit alone.
+    pub core_dump: Option<bool>,
+    /// `allowed_cpus`: the CPUs an affinity may name.
+    pub allowed_cpus: Option<CpuList>,
+    /// `max_thread_priority`: the highest priority a thread may be given.
+    pub max_thread_priority: Option<PriorityCeiling>,
+}
+
+/// `[audit]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuditSection {
+    /// `redact`: argument and environment patterns masked as `"***"` in audit records.
+    pub redact: Vec<RedactPattern>,
+}
+
+/// A parsed and validated security policy (`contract.md` §2).
+///
+/// Construct with [`Policy::from_path`], [`Policy::from_toml_str`] or
+/// [`Policy::default_for_program`]. The sections are public for reading; the types of their
+/// fields carry the validation (absolute paths aside, which the resolver re-checks).
+///
+/// # Examples
+/// ```
+/// use reml_process::policy::Policy;
+/// use reml_process::{Effect, Signal};
+///
+/// let p = Policy::from_toml_str(r#"
+///     [capability]
+///     effect_scope = ["process", "io.blocking", "signal"]
+///     [commands]
+///     allow = ["/bin/echo"]
+///     allowed_signals = ["TERM", "KILL"]
+///     [limits]
+///     max_wall_time = "10m"
+/// "#).unwrap();
+/// assert!(p.effect_scope().contains(Effect::Signal));
+/// assert!(p.is_signal_allowed(Signal::KILL));
+/// assert!(!p.is_signal_allowed(Signal::HUP));
+/// assert_eq!(p.limits.max_wall_time, Some(std::time::Duration::from_secs(600)));
+///
+/// let err = Policy::from_toml_str("[commands]\nalow = []\n").unwrap_err();
+/// assert_eq!(err.key.as_deref(), Some("commands.alow"));
+/// assert_eq!((err.line(), err.column()), (Some(2), Some(1)));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Policy {
+    /// `[capability]`.
+    pub capability: CapabilitySection,
+    /// `[commands]`.
+    pub commands: CommandsSection,
+    /// `[env]`.
+    pub env: EnvSection,
+    /// `[limits]`.
+    pub limits: LimitsSection,
+    /// `[audit]`.
+    pub audit: AuditSection,
+}
+
+impl Policy {
+    /// Parses a policy from TOML text (`contract.md` §2).
+    ///
+    /// # Errors
+    /// A [`PolicyError`] with the line, the column and (except for syntax errors) the key:
+    /// [`Syntax`](PolicyErrorKind::Syntax) for invalid TOML,
+    /// [`UnknownKey`](PolicyErrorKind::UnknownKey) for a section or key the format does not
+    /// have, [`MissingKey`](PolicyErrorKind::MissingKey) when `[commands] allow` is absent,
+    /// [`InvalidType`](PolicyErrorKind::InvalidType) and
+    /// [`InvalidValue`](PolicyErrorKind::InvalidValue) for a bad value.
+    pub fn from_toml_str(text: &str) -> Result<Policy, PolicyError> {
+        let doc =
+            toml_edit::ImDocument::parse(text).map_err(|e| error::from_syntax_error(text, &e))?;
+        let raw: de::RawPolicy =
+            toml::from_str(text).map_err(|e| error::from_de_error(text, &doc, &e))?;
+        Ok(Policy::from_raw(raw))
+    }
+
+    /// Reads and parses the policy file at `path` (at most [`MAX_POLICY_BYTES`]).
+    ///
+    /// # Errors
+    /// Everything [`Policy::from_toml_str`] returns, with [`PolicyError::path`] set;
+    /// [`Io`](PolicyErrorKind::Io) when the file cannot be opened or read or is larger than
+    /// [`MAX_POLICY_BYTES`]; [`Syntax`](PolicyErrorKind::Syntax) at the first invalid byte
+    /// when it is not UTF-8.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Policy, PolicyError> {
+        let path = path.as_ref();
+        let file = std::fs::File::open(path).map_err(|e| PolicyError::io(path, &e))?;
+        let mut bytes = Vec::new();
+        file.take(MAX_POLICY_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| PolicyError::io(path, &e))?;
+        if bytes.len() as u64 > MAX_POLICY_BYTES {
+            let mut e = PolicyError::new(
+                PolicyErrorKind::Io,
+                None,
+                None,
+                format!("larger than {MAX_POLICY_BYTES} bytes; not a policy file"),
+            );
+            e.path = Some(path.to_owned());
+            return Err(e);
+        }
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or("");
+                let loc = Location::of_offset(valid, valid.len());
+                return Err(PolicyError::new(
+                    PolicyErrorKind::Syntax,
+                    None,
+                    Some(loc),
+                    "the file is not valid UTF-8",
+                )
+                .with_path(path));
+            }
+        };
+        Policy::from_toml_str(text).map_err(|e| e.with_path(path))
+    }
+
+    /// The built-in default policy of `reml-process run` when no `--policy` is given
+    /// (`contract.md` §1: "allows the one program named, all effects, no audit
+    /// requirement").
+    ///
+    /// `program` is the absolute path `run` resolved the program to (its own resolution
+    /// rule, against the child's `PATH` and cwd); the policy's allow-list is exactly that
+    /// path, compared canonically like any entry. Exactly:
+    /// - `[capability]`: stage `beta`, `effect_scope` = [`PLUGIN_EFFECTS`] (explicitly set,
+    ///   so the review does not warn), `audit_required = false`, isolation `sandboxed`;
+    /// - `[commands]`: `allow = [program]`, `search_path` = [`DEFAULT_SEARCH_PATH`] (unused,
+    ///   the entry is absolute), any cwd, any signal, `pass_fds = true` (the invoking user
+    ///   already owns the descriptors it asks to pass);
+    /// - `[env]`: inherit, nothing denied, no allow list;
+    /// - `[limits]`: `max_processes = 64` (the value `describe` shows), everything else
+    ///   unlimited: no `max_wall_time` (so only `--timeout` limits a run), no output cap, no
+    ///   rlimits applied, any CPU, no priority ceiling;
+    /// - `[audit]`: nothing redacted.
+    ///
+    /// # Errors
+    /// [`InvalidValue`](PolicyErrorKind::InvalidValue) with key `commands.allow` when
+    /// `program` is not an absolute path or contains a NUL byte.
+    pub fn default_for_program(program: &Path) -> Result<Policy, PolicyError> {
+        let bad = |why: String| {
+            PolicyError::new(
+                PolicyErrorKind::InvalidValue,
+                Some("commands.allow".to_owned()),
+                None,
+                why,
+            )
+        };
+        if !program.is_absolute() {
+            return Err(bad(format!(
+                "the default policy needs the program's absolute path, not `{}`",
+                program.display()
+            )));
+        }
+        if program.as_os_str().as_bytes().contains(&0) {
+            return Err(bad("the program path contains a NUL byte".to_owned()));
+        }
+        Ok(Policy {
+            capability: CapabilitySection {
+                stage: StageId::Beta,
+                effect_scope: Some(PLUGIN_EFFECTS),
+                audit_required: false,
+                isolation_level: IsolationLevel::Sandboxed,
+            },
+            commands: CommandsSection {
+                allow: vec![AllowEntry::Path(program.to_owned())],
+                search_path: default_search_path(),
+                allowed_cwd: None,
+                allowed_signals: None,
+                pass_fds: true,
+            },
+            env: EnvSection {
+                inherit: true,
+                deny: Vec::new(),
+                allow: Vec::new(),
+            },
+            limits: LimitsSection {
+                max_processes: Some(64),
+                ..LimitsSection::default()
+            },
+            audit: AuditSection::default(),
+        })
+    }
+
+    fn from_raw(raw: de::RawPolicy) -> Policy {
+        let c = raw.capability;
+        let k = raw.commands;
+        let e = raw.env;
+        let l = raw.limits;
+        let mut signals = k.allowed_signals.map(|s| s.0);
+        if let Some(s) = signals.as_mut() {
+            s.sort_unstable();
+            s.dedup();
+        }
+        Policy {
+            capability: CapabilitySection {
+                stage: c.stage.map_or(StageId::default(), |v| v.0),
+                effect_scope: c.effect_scope.map(|v| v.0.into_iter().collect()),
+                audit_required: c.audit_required.unwrap_or(false),
+                isolation_level: c.isolation_level.map_or(IsolationLevel::default(), |v| v.0),
+            },
+            commands: CommandsSection {
+                allow: k.allow.0,
+                search_path: k.search_path.map_or_else(default_search_path, |v| {
+                    v.0.into_iter().map(|d| d.0).collect()
+                }),
+                allowed_cwd: k
+                    .allowed_cwd
+                    .map(|v| v.0.into_iter().map(|d| d.0).collect()),
+                allowed_signals: signals,
+                pass_fds: k.pass_fds.unwrap_or(false),
+            },
+            env: EnvSection {
+                inherit: e.inherit.unwrap_or(true),
+                deny: e
+                    .deny
+                    .map_or_else(Vec::new, |v| v.0.into_iter().map(|n| n.0).collect()),
+                allow: e
+                    .allow
+                    .map_or_else(Vec::new, |v| v.0.into_iter().map(|n| n.0).collect()),
+            },
+            limits: LimitsSection {
+                max_processes: l.max_processes.map(|v| v.0 .0),
+                max_threads: l.max_threads.map(|v| v.0 .0),
+                max_wall_time: l.max_wall_time.map(|v| v.0 .0),
+                max_output_bytes: l.max_output_bytes.map(|v| v.0 .0),
+                cpu_time: l.cpu_time.map(|v| v.0 .0),
+                address_space: l.address_space.map(|v| v.0 .0),
+                open_files: l.open_files.map(|v| v.0 .0),
+                core_dump: l.core_dump,
+                allowed_cpus: l.allowed_cpus.map(|v| v.0),
+                max_thread_priority: l.max_thread_priority.map(|v| v.0),
+            },
+            audit: AuditSection {
+                redact: raw.audit.redact.map_or_else(Vec::new, |v| v.0),
+            },
+        }
+    }
+
+    /// The granted effect scope: `effect_scope` when set, else [`PLUGIN_EFFECTS`].
+    ///
+    /// An operation may run only when its effects ([`crate::Operation::effects`]) are a
+    /// subset of this set.
+    pub fn effect_scope(&self) -> EffectSet {
+        self.capability.effect_scope.unwrap_or(PLUGIN_EFFECTS)
+    }
+
+    /// Resolves every `[commands] allow` entry to a file, by the rule in the module docs
+    /// ([Resolving the allow-list](self#resolving-the-allow-list)). Entries that do not
+    /// resolve allow nothing and are listed in [`AllowedPrograms::errors`].
+    ///
+    /// Reads the file system now; call again (and review again) after installing or
+    /// upgrading an allowed program.
+    pub fn resolve_allowed(&self) -> AllowedPrograms {
+        resolve::resolve_all(&self.commands.allow, &self.commands.search_path)
+    }
+
+    /// Resolves one allow entry (see [`Policy::resolve_allowed`]).
+    ///
+    /// # Errors
+    /// A [`ResolveError`]: `NotFound` (no such file, or no `search_path` directory holds the
+    /// name), `NotRegularFile`, `NotExecutable` (no execute bit, or `faccessat(X_OK)`
+    /// refuses), or `Io` for other OS errors; the message names the entry and the path.
+    pub fn resolve_entry(&self, entry: &AllowEntry) -> Result<AllowedProgram, ResolveError> {
+        resolve::resolve_entry(entry, &self.commands.search_path)
+    }
+
+    /// The `allowed_cwd` roots, canonicalised (`realpath(3)`), or `None` when any cwd is
+    /// allowed.
+    ///
+    /// A root that cannot be canonicalised (it does not exist) is left out, which can only
+    /// make the set of allowed directories smaller; `Some(vec![])` then allows none.
+    pub fn allowed_cwd_roots(&self) -> Option<Vec<PathBuf>> {
+        self.commands.allowed_cwd.as_ref().map(|roots| {
+            roots
+                .iter()
+                .filter(|r| r.is_absolute())
+                .filter_map(|r| std::fs::canonicalize(r).ok())
+                .collect()
+        })
+    }
+
+    /// Whether `cwd` lies under (or is) one of the `allowed_cwd` roots, both compared
+    /// canonically and component by component (`/srv/jobs2` is not under `/srv/jobs`; a
+    /// symlink inside a root that points outside it is outside).
+    ///
+    /// `cwd` is canonicalised against the *current* process's working directory when
+    /// relative; callers resolve a child's relative cwd themselves before asking.
+    ///
+    /// # Errors
+    /// The `io::Error` of canonicalising `cwd` when there is a restriction (a missing
+    /// directory, permission denied); with no restriction this always returns `Ok(true)`
+    /// without touching the file system.
+    pub fn is_cwd_allowed(&self, cwd: &Path) -> std::io::Result<bool> {
+        let Some(roots) = self.allowed_cwd_roots() else {
+            return Ok(true);
+        };
+        let cwd = std::fs::canonicalize(cwd)?;
+        Ok(roots.iter().any(|r| cwd.starts_with(r)))
+    }
+
+    /// Whether the policy lets a caller send `signal` (`allowed_signals`; any signal when the
+    /// key is absent).
+    pub fn is_signal_allowed(&self, signal: Signal) -> bool {
+        self.commands
+            .allowed_signals
+            .as_ref()
+            .map_or(true, |s| s.contains(&signal))
+    }
+
+    /// The `allowed_signals`, or `None` when any signal is allowed.
+    pub fn allowed_signals(&self) -> Option<&[Signal]> {
+        self.commands.allowed_signals.as_deref()
+    }
+
+    /// Whether `name` is on the `[env] deny` list (exact byte comparison).
+    pub fn env_denied(&self, name: &OsStr) -> bool {
+        self.env
+            .deny
+            .iter()
+            .any(|d| d.as_bytes() == name.as_bytes())
+    }
+
+    /// Whether a variable called `name` may reach a child: not denied, and on the allow list
+    /// when that list is non-empty. (Whether inherited variables are kept at all is
+    /// [`EnvSection::inherit`].)
+    pub fn env_passes(&self, name: &OsStr) -> bool {
+        !self.env_denied(name)
+            && (self.env.allow.is_empty()
+                || self
+                    .env
+                    .allow
+                    .iter()
+                    .any(|a| a.as_bytes() == name.as_bytes()))
+    }
+
+    /// The `[env] deny` names.
+    pub fn env_deny(&self) -> &[String] {
+        &self.env.deny
+    }
+
+    /// The `[env] allow` names (empty = no allow list).
+    pub fn env_allow(&self) -> &[String] {
+        &self.env.allow
+    }
+
+    /// The resource limits to set in each child before it execs (`setrlimit(2)`), from
+    /// `[limits]`:
+    /// - `cpu_time` → `RLIMIT_CPU`, soft = the duration in whole seconds rounded **up**
+    ///   (at least 1), hard = soft + 1: the kernel sends `SIGXCPU` at the soft limit (the
+    ///   `cpu_limit` cause of `contract.md` §1) and `SIGKILL` one second later if the child
+    ///   ignores it;
+    /// - `address_space` → `RLIMIT_AS`, soft = hard = bytes;
+    /// - `open_files` → `RLIMIT_NOFILE`, soft = hard;
+    /// - `core_dump = false` → `RLIMIT_CORE`, soft = hard = 0.
+    ///
+    /// Lowering the hard limit means the child cannot raise it again. Keys that are absent
+    /// produce no entry (the inherited limit stays).
+    pub fn child_rlimits(&self) -> Vec<Rlimit> {
+        let l = &self.limits;
+        let mut out = Vec::new();
+        let both = |resource, v: u64| Rlimit {
+            resource,
+            soft: Some(v),
+            hard: Some(v),
+        };
+        if let Some(d) = l.cpu_time {
+            let secs = cpu_seconds(d);
+            out.push(Rlimit {
+                resource: Resource::CpuTime,
+                soft: Some(secs),
+                hard: Some(secs.saturating_add(1)),
+            });
+        }
+        if let Some(b) = l.address_space {
+            out.push(both(Resource::AddressSpace, b));
+        }
+        if let Some(n) = l.open_files {
+            out.push(both(Resource::OpenFiles, n));
+        }
+        if l.core_dump == Some(false) {
+            out.push(both(Resource::CoreDump, 0));
+        }
+        out
+    }
+
+    /// `arg` masked as `"***"` when an `[audit] redact` pattern matches it (whole-text
+    /// match), else unchanged.
+    pub fn redact_arg<'a>(&self, arg: &'a str) -> Cow<'a, str> {
+        if self.audit.redact.iter().any(|p| p.matches(arg)) {
+            Cow::Borrowed(REDACTED)
+        } else {
+            Cow::Borrowed(arg)
+        }
+    }
+
+    /// The value of environment variable `name` for an audit record: `"***"` when a redact
+    /// pattern matches the name, the value, or `NAME=VALUE`; else `value` unchanged.
+    pub fn redact_env<'a>(&self, name: &str, value: &'a str) -> Cow<'a, str> {
+        let pair = format!("{name}={value}");
+        if self
+            .audit
+            .redact
+            .iter()
+            .any(|p| p.matches(name) || p.matches(value) || p.matches(&pair))
+        {
+            Cow::Borrowed(REDACTED)
+        } else {
+            Cow::Borrowed(value)
+        }
+    }
+}
+
+/// `RLIMIT_CPU` seconds for a `cpu_time`: rounded up, at least 1 (0 would mean "no CPU at
+/// all", which the kernel treats as an immediate `SIGXCPU`).
+pub(crate) fn cpu_seconds(d: Duration) -> u64 {
+    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    secs.max(1)
+}
+
+fn default_search_path() -> Vec<PathBuf> {
+    DEFAULT_SEARCH_PATH.iter().map(PathBuf::from).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str = r#"
+[capability]
+stage = "beta"                    # experimental | beta | stable
+effect_scope = ["process", "thread", "signal", "hardware", "audit", "io.blocking", "memory"]
+audit_required = true
+isolation_level = "sandboxed"     # none | sandboxed | full_isolation
+
+[commands]
+allow = ["/usr/bin/git", "python3"]        # absolute paths, or names looked up in search_path
+search_path = ["/usr/local/bin", "/usr/bin", "/bin"]
+allowed_cwd = ["/srv/jobs"]                # optional: the child's cwd must lie under one of these
+allowed_signals = ["TERM", "KILL", "INT", "HUP"]
+pass_fds = false                           # may a caller hand extra descriptors to a child
+
+[env]
+inherit = true
+deny = ["LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT"]   # never passed to a child
+allow = []                                              # when non-empty, only these names pass
+
+[limits]
+max_processes = 64          # children alive at once through this capability
+max_threads = 128           # threads alive at once through this capability
+max_wall_time = "10m"       # no wait may ask for longer; a time limit is always applied
+max_output_bytes = "16MiB"  # per stream, for collected output
+cpu_time = "60s"            # RLIMIT_CPU of each child
+address_space = "4GiB"      # RLIMIT_AS of each child
+open_files = 1024           # RLIMIT_NOFILE of each child
+core_dump = false           # RLIMIT_CORE = 0 when false
+allowed_cpus = "0-1"        # affinity may only name these CPUs
+max_thread_priority = "high"  # low | normal | high | realtime
+
+[audit]
+redact = ["--password=*", "*_TOKEN"]   # argument / environment patterns masked as "***"
+"#;
+
+    #[test]
+    fn contract_example_parses_to_typed_values() {
+        let p = Policy::from_toml_str(FULL).unwrap();
+        assert_eq!(p.capability.stage, StageId::Beta);
+        assert_eq!(p.capability.effect_scope, Some(PLUGIN_EFFECTS));
+        assert!(p.capability.audit_required);
+        assert_eq!(p.capability.isolation_level, IsolationLevel::Sandboxed);
+        assert_eq!(
+            p.commands.allow,
+            [
+                AllowEntry::Path("/usr/bin/git".into()),
+                AllowEntry::Name("python3".into())
+            ]
+        );
+        assert_eq!(
+            p.commands.allowed_cwd,
+            Some(vec![PathBuf::from("/srv/jobs")])
+        );
+        assert_eq!(
+            p.commands.allowed_signals,
+            Some(vec![Signal::HUP, Signal::INT, Signal::KILL, Signal::TERM])
+        );
+        assert!(!p.commands.pass_fds);
+        assert_eq!(p.env.deny.len(), 3);
+        assert_eq!(p.limits.max_processes, Some(64));
+        assert_eq!(p.limits.max_threads, Some(128));
+        assert_eq!(p.limits.max_wall_time, Some(Duration::from_secs(600)));
+        assert_eq!(p.limits.max_output_bytes, Some(16 << 20));
+        assert_eq!(p.limits.cpu_time, Some(Duration::from_secs(60)));
+        assert_eq!(p.limits.address_space, Some(4 << 30));
+        assert_eq!(p.limits.open_files, Some(1024));
+        assert_eq!(p.limits.core_dump, Some(false));
+        assert_eq!(p.limits.allowed_cpus, Some(CpuList::parse("0-1").unwrap()));
+        assert_eq!(p.limits.max_thread_priority, Some(PriorityCeiling::High));
+        assert_eq!(p.audit.redact.len(), 2);
+    }
+
+    #[test]
+    fn minimal_policy_gets_documented_defaults() {
+        let p = Policy::from_toml_str("[commands]\nallow = []\n").unwrap();
+        assert_eq!(p.capability.stage, StageId::Beta);
+        assert_eq!(p.capability.effect_scope, None);
+        assert_eq!(p.effect_scope(), PLUGIN_EFFECTS);
+        assert!(!p.capability.audit_required);
+        assert_eq!(p.capability.isolation_level, IsolationLevel::Sandboxed);
+        assert_eq!(p.commands.search_path, default_search_path());
+        assert_eq!(p.commands.allowed_cwd, None);
+        assert!(p.is_signal_allowed(Signal::new(40).unwrap()));
+        assert!(p.env.inherit);
+        assert_eq!(p.limits, LimitsSection::default());
+        assert!(p.child_rlimits().is_empty());
+    }
+
+    #[test]
+    fn alternative_value_forms() {
+        let p = Policy::from_toml_str(
+            "[commands]\nallow = []\nallowed_signals = [15, \"sigkill\", \"TERM\"]\n\
+             [limits]\nmax_wall_time = 90\ncpu_time = 1.5\naddress_space = 1048576\n\
+             allowed_cpus = [3, 0, 1]\n",
+        )
+        .unwrap();
+        assert_eq!(p.allowed_signals(), Some(&[Signal::KILL, Signal::TERM][..]));
+        assert_eq!(p.limits.max_wall_time, Some(Duration::from_secs(90)));
+        assert_eq!(p.limits.cpu_time, Some(Duration::from_millis(1500)));
+        assert_eq!(p.limits.address_space, Some(1 << 20));
+        assert_eq!(p.limits.allowed_cpus.as_ref().unwrap().to_string(), "0-1,3");
+    }
+
+    #[test]
+    fn rlimits_for_the_child() {
+        let p = Policy::from_toml_str(
+            "[commands]\nallow = []\n[limits]\ncpu_time = \"1500ms\"\naddress_space = \"1GiB\"\n\
+             open_files = 64\ncore_dump = false\n",
+        )
+        .unwrap();
+        let r = p.child_rlimits();
+        assert_eq!(
+            r,
+            [
+                Rlimit {
+                    resource: Resource::CpuTime,
+                    soft: Some(2),
+                    hard: Some(3)
+                },
+                Rlimit {
+                    resource: Resource::AddressSpace,
+                    soft: Some(1 << 30),
+                    hard: Some(1 << 30)
+                },
+                Rlimit {
+                    resource: Resource::OpenFiles,
+                    soft: Some(64),
+                    hard: Some(64)
+                },
+                Rlimit {
+                    resource: Resource::CoreDump,
+                    soft: Some(0),
+                    hard: Some(0)
+                },
+            ]
+        );
+        let p =
+            Policy::from_toml_str("[commands]\nallow = []\n[limits]\ncore_dump = true\n").unwrap();
+        assert!(p.child_rlimits().is_empty());
+        assert_eq!(cpu_seconds(Duration::ZERO), 1);
+        assert_eq!(cpu_seconds(Duration::from_secs(60)), 60);
+    }
+
+    #[test]
+    fn env_rules() {
+        let p = Policy::from_toml_str(
+            "[commands]\nallow = []\n[env]\ndeny = [\"LD_PRELOAD\"]\nallow = [\"PATH\", \"LD_PRELOAD\"]\n",
+        )
+        .unwrap();
+        assert!(p.env_denied(OsStr::new("LD_PRELOAD")));
+        assert!(
+            !p.env_passes(OsStr::new("LD_PRELOAD")),
+            "deny wins over allow"
+        );
+        assert!(p.env_passes(OsStr::new("PATH")));
+        assert!(!p.env_passes(OsStr::new("HOME")), "not on the allow list");
+        assert!(
+            !p.env_denied(OsStr::new("ld_preload")),
+            "names are case-sensitive"
+        );
+        let open = Policy::from_toml_str("[commands]\nallow = []\n").unwrap();
+        assert!(open.env_passes(OsStr::new("HOME")));
+    }
+
+    #[test]
+    fn redaction() {
+        let p = Policy::from_toml_str(FULL).unwrap();
+        assert_eq!(p.redact_arg("--password=hunter2"), "***");
+        assert_eq!(p.redact_arg("--verbose"), "--verbose");
+        assert_eq!(p.redact_env("GITHUB_TOKEN", "abc"), "***");
+        assert_eq!(p.redact_env("HOME", "/root"), "/root");
+    }
+
+    #[test]
+    fn default_policy() {
+        let p = Policy::default_for_program(Path::new("/bin/true")).unwrap();
+        assert_eq!(p.commands.allow, [AllowEntry::Path("/bin/true".into())]);
+        assert_eq!(p.effect_scope(), PLUGIN_EFFECTS);
+        assert_eq!(p.capability.effect_scope, Some(PLUGIN_EFFECTS));
+        assert!(!p.capability.audit_required);
+        assert_eq!(p.limits.max_processes, Some(64));
+        assert_eq!(p.limits.max_wall_time, None);
+        assert!(p.commands.pass_fds);
+        assert!(p.child_rlimits().is_empty());
+        let e = Policy::default_for_program(Path::new("true")).unwrap_err();
+        assert_eq!(e.kind, PolicyErrorKind::InvalidValue);
+        assert_eq!(e.key.as_deref(), Some("commands.allow"));
+    }
+
+    #[test]
+    fn cwd_roots_compare_canonically() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("jobs");
+        let outside = dir.path().join("jobs2");
+        std::fs::create_dir_all(root.join("a")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("escape")).unwrap();
+        let text = format!(
+            "[commands]\nallow = []\nallowed_cwd = [{:?}, \"/nonexistent/x\"]\n",
+            root.display().to_string()
+        );
+        let p = Policy::from_toml_str(&text).unwrap();
+        assert_eq!(
+            p.allowed_cwd_roots().unwrap(),
+            [std::fs::canonicalize(&root).unwrap()]
+        );
+        assert!(p.is_cwd_allowed(&root).unwrap());
+        assert!(p.is_cwd_allowed(&root.join("a")).unwrap());
+        assert!(p.is_cwd_allowed(&root.join("a/..")).unwrap());
+        assert!(
+            !p.is_cwd_allowed(&outside).unwrap(),
+            "prefix is not ancestry"
+        );
+        assert!(
+            !p.is_cwd_allowed(&root.join("escape")).unwrap(),
+            "symlink out"
+        );
+        assert!(!p.is_cwd_allowed(&root.join("..")).unwrap());
+        assert!(p.is_cwd_allowed(&root.join("missing")).is_err());
+    }
+}

@@ -1,0 +1,929 @@
+//! The installation-time security review of a policy: `verify_capability_security`
+//! (spec §6 `SecurityCapability.verify_capability_security`; `contract.md` §1
+//! `reml-process verify`; issue 4 part 2).
+//!
+//! [`verify_capability_security`] reads the policy and the file system and returns a
+//! [`Review`]: a list of [`Finding`]s, each with a stable code, a severity, the offending
+//! entry and a one-line message. A policy with at least one `error` finding should not be
+//! installed; `warning`s are worth a look; `info` findings only say what was not checked.
+//!
+//! # Findings
+//! The codes are stable: scripts and tests match on them. They are also available as
+//! constants in [`codes`].
+//!
+//! | code | severity | entry | when |
+//! | --- | --- | --- | --- |
+//! | `policy.command.not_found` | error | the allow entry | an absolute entry does not exist, or no `search_path` directory holds a bare name |
+//! | `policy.command.not_regular` | error | the allow entry | the entry resolves to a directory, device, FIFO, … |
+//! | `policy.command.not_executable` | error | the allow entry | no execute bit in the mode, or `faccessat(X_OK)` refuses (a `noexec` mount, not for our user) |
+//! | `policy.command.unresolvable` | error | the allow entry | another OS error while resolving (permission denied on a directory, a symlink loop) |
+//! | `policy.command.writable` | error | the allow entry | the resolved file is writable by its group or by others (`st_mode & 0o022`) |
+//! | `policy.command.dir_writable` | error | the allow entry | a directory above the resolved file, or above the path the entry was found at (where a symlink could be redirected), is writable by group or others — sticky directories such as `/tmp` included |
+//! | `policy.command.untrusted_owner` | warning | the allow entry | the file or a directory above it is owned by a user other than root and ourselves |
+//! | `policy.command.launcher` | warning | the allow entry | the entry's name or the resolved file name is a shell, an interpreter, a launcher or a tool that runs commands from its arguments ([`launcher_kind`]) |
+//! | `policy.search_path.writable` | error | the directory | a bare name is allowed and a `search_path` directory (or one above it) is writable by group or others: a file planted there would be picked at the next resolution |
+//! | `policy.effect_scope.missing` | error | the effect tag | `effect_scope` lacks an effect the policy enables (see below) |
+//! | `policy.effect_scope.absent` | warning | `capability.effect_scope` | the key is absent, so every effect of the plugin is granted |
+//! | `policy.limits.zero` | warning | `limits.KEY` | a limit is 0 (no child can be spawned, every wait times out, …) |
+//! | `policy.limits.nonsensical` | warning | `limits.KEY` | a limit that cannot work: `open_files` below 3 or above `/proc/sys/fs/nr_open`, `address_space` below 16 MiB, `cpu_time` not a whole number of seconds |
+//! | `policy.limits.no_wall_time` | warning | `limits.max_wall_time` | no `max_wall_time`: a wait may last forever |
+//! | `policy.cpus.absent` | warning | `limits.allowed_cpus` | `allowed_cpus` names CPUs this machine does not have (`/sys/devices/system/cpu/possible`, else `sched_getaffinity`) |
+//! | `policy.cpus.unchecked` | info | `limits.allowed_cpus` | the CPUs of the machine could not be read |
+//! | `policy.priority.realtime` | warning | `limits.max_thread_priority` | `realtime` is allowed: a runaway real-time thread can starve the machine |
+//! | `policy.isolation.not_enforced` | warning | `capability.isolation_level` | `full_isolation` is declared, which this plugin does not provide by itself |
+//! | `policy.env.loader_not_denied` | warning | `env.deny` | a program is allowed and `LD_PRELOAD`, `LD_AUDIT` or `LD_LIBRARY_PATH` can reach a child: each makes an allowed program run other code |
+//! | `policy.cwd.not_found` | warning | the root | an `allowed_cwd` root does not exist or is not a directory |
+//!
+//! ## Effects the policy enables
+//! Derived from [`Operation::effects`], so the review and the enforcement layer agree:
+//!
+//! | when | needs |
+//! | --- | --- |
+//! | `commands.allow` is not empty (spawn, wait, kill) | `process`, `io.blocking`, `signal` |
+//! | `commands.pass_fds = true` | `process`, `memory` |
+//! | `limits.max_output_bytes` is set (output collection) | `process`, `io.blocking`, `memory` |
+//! | `limits.max_threads` > 0 (create, join) | `thread`, `io.blocking` |
+//! | `limits.allowed_cpus` is set (affinity) | `thread`, `hardware` |
+//! | `limits.max_thread_priority` is set | `thread` |
+//! | `capability.audit_required = true` | `audit` |
+//!
+//! # Caveats
+//! - The review is a snapshot: it reads the file system when it runs. Resolve and review
+//!   again after installing or upgrading an allowed program.
+//! - Write access is judged from mode bits and owners only. POSIX ACLs, capabilities such as
+//!   `CAP_DAC_OVERRIDE` held by other processes, and mounts over a path are not examined.
+//! - The launcher list is a heuristic by name: a renamed interpreter is not recognised, and
+//!   many more programs can run others given the right arguments.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::resolve::{resolve_entry, ResolveErrorKind};
+use super::{cpu_seconds, AllowEntry, CpuList, IsolationLevel, Policy, PriorityCeiling};
+use crate::effect::{Effect, EffectSet, Operation};
+use crate::error::{Diagnostic, IntoDiagnostic, Severity};
+
+/// The stable finding codes (see the table in the [module docs](self)).
+pub mod codes {
+    /// An allowed entry does not exist / is not found in `search_path`.
+    pub const COMMAND_NOT_FOUND: &str = "policy.command.not_found";
+    /// An allowed entry is not a regular file.
+    pub const COMMAND_NOT_REGULAR: &str = "policy.command.not_regular";
+    /// An allowed entry is not executable.
+    pub const COMMAND_NOT_EXECUTABLE: &str = "policy.command.not_executable";
+    /// An allowed entry could not be resolved for another OS reason.
+    pub const COMMAND_UNRESOLVABLE: &str = "policy.command.unresolvable";
+    /// An allowed binary is writable by group or others.
+    pub const COMMAND_WRITABLE: &str = "policy.command.writable";
+    /// A directory above an allowed binary is writable by group or others.
+    pub const COMMAND_DIR_WRITABLE: &str = "policy.command.dir_writable";
+    /// An allowed binary or a directory above it belongs to an untrusted user.
+    pub const COMMAND_UNTRUSTED_OWNER: &str = "policy.command.untrusted_owner";
+    /// An allowed entry is a shell, interpreter or launcher.
+    pub const COMMAND_LAUNCHER: &str = "policy.command.launcher";
+    /// A `search_path` directory is writable by group or others.
+    pub const SEARCH_PATH_WRITABLE: &str = "policy.search_path.writable";
+    /// `effect_scope` lacks an effect the policy enables.
+    pub const EFFECT_SCOPE_MISSING: &str = "policy.effect_scope.missing";
+    /// `effect_scope` is absent.
+    pub const EFFECT_SCOPE_ABSENT: &str = "policy.effect_scope.absent";
+    /// A limit is zero.
+    pub const LIMITS_ZERO: &str = "policy.limits.zero";
+    /// A limit cannot work as written.
+    pub const LIMITS_NONSENSICAL: &str = "policy.limits.nonsensical";
+    /// No `max_wall_time`.
+    pub const LIMITS_NO_WALL_TIME: &str = "policy.limits.no_wall_time";
+    /// `allowed_cpus` names CPUs that do not exist.
+    pub const CPUS_ABSENT: &str = "policy.cpus.absent";
+    /// The machine's CPUs could not be read.
+    pub const CPUS_UNCHECKED: &str = "policy.cpus.unchecked";
+    /// `max_thread_priority = "realtime"`.
+    pub const PRIORITY_REALTIME: &str = "policy.priority.realtime";
+    /// `isolation_level = "full_isolation"` is declared but not provided by the plugin.
+    pub const ISOLATION_NOT_ENFORCED: &str = "policy.isolation.not_enforced";
+    /// A dynamic-loader variable can reach a child.
+    pub const ENV_LOADER_NOT_DENIED: &str = "policy.env.loader_not_denied";
+    /// An `allowed_cwd` root does not exist.
+    pub const CWD_NOT_FOUND: &str = "policy.cwd.not_found";
+}
+
+use codes::*;
+
+/// One finding of the review.
+///
+/// Serialises as `{"code": …, "severity": "error"|"warning"|"info", "entry": …,
+/// "message": …}` (`contract.md` §1 `verify --json`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Stable machine code, e.g. `policy.command.writable` (see [`codes`]).
+    pub code: &'static str,
+    /// `error`: the policy must not be installed as is; `warning`: a risk to consider;
+    /// `info`: something the review could not check.
+    pub severity: Severity,
+    /// The offending entry: an allow entry as written, a `section.key`, an effect tag or a
+    /// directory (per code, see the module table).
+    pub entry: String,
+    /// One line explaining the problem and its consequence.
+    pub message: String,
+}
+
+impl IntoDiagnostic for Finding {
+    /// A diagnostic with the finding's code and severity, and `policy.entry` in the metadata
+    /// (for the `capability.verified` audit record).
+    fn into_diagnostic(self) -> Diagnostic {
+        let mut metadata = BTreeMap::new();
+        metadata.insert("policy.entry".to_owned(), self.entry.into());
+        Diagnostic {
+            code: self.code.to_owned(),
+            severity: self.severity,
+            message: self.message,
+            metadata,
+        }
+    }
+}
+
+/// The result of [`verify_capability_security`]: the findings in a stable order (allow
+/// entries in policy order, then search path, effects, limits, CPUs, priority, isolation,
+/// environment, cwd).
+///
+/// Serialises as `{"ok": bool, "findings": [Finding, …]}` where `ok` is
+/// `!has_errors()`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Review {
+    findings: Vec<Finding>,
+}
+
+impl Review {
+    /// Every finding.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// Whether at least one finding is an error (then `reml-process verify` exits 1).
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+
+    /// The number of findings of `severity`.
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
+    }
+
+    /// The findings with code `code`.
+    pub fn with_code<'a>(&'a self, code: &'a str) -> impl Iterator<Item = &'a Finding> + 'a {
+        self.findings.iter().filter(move |f| f.code == code)
+    }
+}
+
+impl Serialize for Review {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Review", 2)?;
+        st.serialize_field("ok", &!self.has_errors())?;
+        st.serialize_field("findings", &self.findings)?;
+        st.end()
+    }
+}
+
+/// Reviews `policy` (spec §6 `SecurityCapability.verify_capability_security`): checks the
+/// external-command allow-list against the file system and the limits and effect scope for
+/// consistency. Every check of the [module table](self#findings) runs; nothing stops at the
+/// first finding.
+///
+/// Never fails: a problem reading the file system becomes a finding.
+///
+/// # Platform-specific behavior
+/// Linux: the CPUs of the machine come from `/sys/devices/system/cpu/possible`, else from
+/// `sched_getaffinity(2)` of the calling thread; the `open_files` ceiling from
+/// `/proc/sys/fs/nr_open`.
+pub fn verify_capability_security(policy: &Policy) -> Review {
+    let mut r = Reviewer {
+        findings: Vec::new(),
+        euid: rustix::process::geteuid().as_raw(),
+    };
+    for entry in &policy.commands.allow {
+        r.command(policy, entry);
+    }
+    r.search_path(policy);
+    r.effect_scope(policy);
+    r.limits(policy);
+    r.cpus(policy);
+    if policy.limits.max_thread_priority == Some(PriorityCeiling::Realtime) {
+        r.push(
+            PRIORITY_REALTIME,
+            Severity::Warning,
+            "limits.max_thread_priority",
+            "`realtime` is allowed: a real-time thread that never blocks can starve every other process on its CPUs".to_owned(),
+        );
+    }
+    if policy.capability.isolation_level == IsolationLevel::FullIsolation {
+        r.push(
+            ISOLATION_NOT_ENFORCED,
+            Severity::Warning,
+            "capability.isolation_level",
+            "`full_isolation` is declared, but core.process applies only its policy (allow-list, environment, cwd, signals, limits); it creates no namespaces and no seccomp filter, so the isolation must come from elsewhere".to_owned(),
+        );
+    }
+    r.env(policy);
+    r.cwd(policy);
+    Review {
+        findings: r.findings,
+    }
+}
+
+struct Reviewer {
+    findings: Vec<Finding>,
+    euid: u32,
+}
+
+/// Names of programs that defeat an allow-list, with why.
+const LAUNCHERS: &[(&str, &[&str])] = &[
+    (
+        "a shell: it runs any command given in its arguments or on its input",
+        &[
+            "sh", "bash", "rbash", "dash", "ash", "zsh", "fish", "ksh", "mksh", "pdksh", "oksh",
+            "csh", "tcsh", "yash", "posh", "elvish", "nu", "xonsh", "pwsh", "busybox", "toybox",
+        ],
+    ),
+    (
+        "an interpreter: it runs whatever code its arguments or input give it",
+        &[
+            "python", "pypy", "perl", "ruby", "irb", "jruby", "node", "nodejs", "deno", "bun",
+            "php", "php-cgi", "lua", "luajit", "tclsh", "wish", "expect", "guile", "racket",
+            "sbcl", "clisp", "ocaml", "ghci", "runghc", "rscript", "julia", "java", "jshell",
+            "groovy", "scala", "dotnet", "mono", "awk", "gawk", "mawk", "nawk", "busybox",
+        ],
+    ),
+    (
+        "a launcher: it runs another program named in its arguments",
+        &[
+            "env",
+            "xargs",
+            "nohup",
+            "sudo",
+            "sudoedit",
+            "su",
+            "doas",
+            "pkexec",
+            "runuser",
+            "setsid",
+            "setpriv",
+            "setarch",
+            "linux32",
+            "linux64",
+            "nice",
+            "ionice",
+            "chrt",
+            "taskset",
+            "numactl",
+            "timeout",
+            "stdbuf",
+            "unbuffer",
+            "chroot",
+            "unshare",
+            "nsenter",
+            "flock",
+            "script",
+            "watch",
+            "time",
+            "strace",
+            "ltrace",
+            "gdb",
+            "valgrind",
+            "firejail",
+            "bwrap",
+            "systemd-run",
+            "run-parts",
+            "start-stop-daemon",
+            "capsh",
+            "prlimit",
+            "cgexec",
+            "parallel",
+            "ld.so",
+        ],
+    ),
+    (
+        "a tool that can run arbitrary commands through its arguments (as `find -exec`, `git -c alias.x=!cmd`, `tar --to-command`, a shell escape)",
+        &[
+            "find", "make", "gmake", "sed", "tar", "rsync", "git", "ssh", "zip", "vi", "vim",
+            "nvim", "ed", "ex", "emacs", "less", "more", "man",
+        ],
+    ),
+];
+
+/// Why `name` (a file name, no directory) is a shell, interpreter, launcher or
+/// command-running tool, or `None`.
+///
+/// Matches a listed name exactly or followed by a version suffix of digits and dots
+/// (`python3.11`, `lua5.4`, `ksh93`, `perl5.36.0`), case-insensitively; also the dynamic
+/// loader (`ld-linux*.so*`, `ld-musl-*`, `ld.so*`), which runs any binary given as its
+/// argument. The list is a heuristic (see the module caveats).
+pub fn launcher_kind(name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    if lower.starts_with("ld-linux") || lower.starts_with("ld-musl-") || lower.starts_with("ld.so")
+    {
+        return Some("the dynamic loader: it runs any program given as its argument");
+    }
+    for (why, names) in LAUNCHERS {
+        for n in *names {
+            if let Some(rest) = lower.strip_prefix(n) {
+                if rest.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+                    return Some(why);
+                }
+            }
+        }
+    }
+    None
+}
+
+fn mode_of(meta: &std::fs::Metadata) -> u32 {
+    meta.permissions().mode() & 0o7777
+}
+
+fn who_can_write(mode: u32) -> &'static str {
+    match (mode & 0o020 != 0, mode & 0o002 != 0) {
+        (true, true) => "its group and others",
+        (true, false) => "its group",
+        _ => "others",
+    }
+}
+
+/// The directories above `path`, nearest first, up to `/`.
+fn dirs_above(path: &Path) -> impl Iterator<Item = &Path> {
+    path.ancestors()
+        .skip(1)
+        .filter(|p| !p.as_os_str().is_empty())
+}
+
+impl Reviewer {
+    fn push(&mut self, code: &'static str, severity: Severity, entry: &str, message: String) {
+        self.findings.push(Finding {
+            code,
+            severity,
+            entry: entry.to_owned(),
+            message,
+        });
+    }
+
+    fn trusted_owner(&self, uid: u32) -> bool {
+        uid == 0 || uid == self.euid
+    }
+
+    fn command(&mut self, policy: &Policy, entry: &AllowEntry) {
+        let name = entry.to_string();
+        let mut names: Vec<String> = entry.file_name().map(str::to_owned).into_iter().collect();
+        match resolve_entry(entry, &policy.commands.search_path) {
+            Err(e) => {
+                let code = match e.kind {
+                    ResolveErrorKind::NotFound => COMMAND_NOT_FOUND,
+                    ResolveErrorKind::NotRegularFile => COMMAND_NOT_REGULAR,
+                    ResolveErrorKind::NotExecutable => COMMAND_NOT_EXECUTABLE,
+                    ResolveErrorKind::Io => COMMAND_UNRESOLVABLE,
+                };
+                self.push(code, Severity::Error, &name, e.message.clone());
+                if let Some(real) = e
+                    .path
+                    .as_deref()
+                    .and_then(|p| std::fs::canonicalize(p).ok())
+                    .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                {
+                    names.push(real);
+                }
+            }
+            Ok(prog) => {
+                if let Some(n) = prog.path.file_name() {
+                    names.push(n.to_string_lossy().into_owned());
+                }
+                self.command_file(&name, &prog.path);
+                // Directories above the canonical file, then above the path it was found
+                // at (a symlink there could be redirected); each directory once.
+                let literal_parent = prog.found_at.parent().map(Path::to_owned);
+                let dirs = dirs_above(&prog.path)
+                    .map(Path::to_owned)
+                    .chain(literal_parent.iter().flat_map(|p| {
+                        std::iter::once(p.to_owned()).chain(dirs_above(p).map(Path::to_owned))
+                    }))
+                    .collect::<Vec<_>>();
+                let mut seen_ids = Vec::new();
+                for dir in dirs {
+                    let Ok(meta) = std::fs::metadata(&dir) else {
+                        continue;
+                    };
+                    let id = (meta.dev(), meta.ino());
+                    if seen_ids.contains(&id) {
+                        continue;
+                    }
+                    seen_ids.push(id);
+                    self.command_dir(&name, &prog.path, &dir, &meta);
+                }
+            }
+        }
+        names.dedup();
+        if let Some((n, why)) = names
+            .iter()
+            .find_map(|n| launcher_kind(n).map(|why| (n, why)))
+        {
+            let via = if Some(n.as_str()) == entry.file_name() {
+                format!("`{name}` is {why}")
+            } else {
+                format!("`{name}` resolves to `{n}`, {why}")
+            };
+            self.push(
+                COMMAND_LAUNCHER,
+                Severity::Warning,
+                &name,
+                format!("{via}; allowing it allows any program (it defeats the allow-list)"),
+            );
+        }
+    }
+
+    fn command_file(&mut self, name: &str, path: &Path) {
+        let Ok(meta) = std::fs::metadata(path) else {
+            return;
+        };
+        let mode = mode_of(&meta);
+        if mode & 0o022 != 0 {
+            self.push(
+                COMMAND_WRITABLE,
+                Severity::Error,
+                name,
+                format!(
+                    "{} (mode {mode:04o}) is writable by {}: it could be replaced after review",
+                    path.display(),
+                    who_can_write(mode)
+                ),
+            );
+        }
+        if !self.trusted_owner(meta.uid()) {
+            self.push(
+                COMMAND_UNTRUSTED_OWNER,
+                Severity::Warning,
+                name,
+                format!(
+                    "{} is owned by uid {}, neither root nor us (uid {}): that user can replace it",
+                    path.display(),
+                    meta.uid(),
+                    self.euid
+                ),
+            );
+        }
+    }
+
+    fn command_dir(&mut self, name: &str, file: &Path, dir: &Path, meta: &std::fs::Metadata) {
+        let mode = mode_of(meta);
+        if mode & 0o022 != 0 {
+            let sticky = if mode & 0o1000 != 0 {
+                " (its sticky bit only stops others from removing or renaming entries they do not own; they can still create entries, and the owner of any entry on the path can swap it)"
+            } else {
+                ""
+            };
+            self.push(
+                COMMAND_DIR_WRITABLE,
+                Severity::Error,
+                name,
+                format!(
+                    "directory {} (mode {mode:04o}) on the way to {} is writable by {}{sticky}: the program could be replaced after review",
+                    dir.display(),
+                    file.display(),
+                    who_can_write(mode)
+                ),
+            );
+        }
+        if !self.trusted_owner(meta.uid()) {
+            self.push(
+                COMMAND_UNTRUSTED_OWNER,
+                Severity::Warning,
+                name,
+                format!(
+                    "directory {} on the way to {} is owned by uid {}, neither root nor us (uid {}): that user can replace what it holds",
+                    dir.display(),
+                    file.display(),
+                    meta.uid(),
+                    self.euid
+                ),
+            );
+        }
+    }
+
+    fn search_path(&mut self, policy: &Policy) {
+        if !policy
+            .commands
+            .allow
+            .iter()
+            .any(|e| matches!(e, AllowEntry::Name(_)))
+        {
+            return;
+        }
+        for dir in policy
+            .commands
+            .search_path
+            .iter()
+            .filter(|d| d.is_absolute())
+        {
+            if !dir.exists() {
+                continue;
+            }
+            let shown = dir.display().to_string();
+            for d in std::iter::once(dir.as_path()).chain(dirs_above(dir)) {
+                let Ok(meta) = std::fs::metadata(d) else {
+                    continue;
+                };
+                let mode = mode_of(&meta);
+                if mode & 0o022 != 0 {
+                    let where_ = if d == dir.as_path() {
+                        String::new()
+                    } else {
+                        format!(" (through {}, mode {mode:04o})", d.display())
+                    };
+                    self.push(
+                        SEARCH_PATH_WRITABLE,
+                        Severity::Error,
+                        &shown,
+                        format!(
+                            "search_path directory {shown}{where_} is writable by {}: a program planted there under an allowed bare name would be picked at the next resolution",
+                            who_can_write(mode)
+                        ),
+                    );
+                    break;
+                }
+            }
+        }
+    }
+
+    fn effect_scope(&mut self, policy: &Policy) {
+        let c = &policy.commands;
+        let l = &policy.limits;
+        let mut needs: Vec<(&str, EffectSet)> = Vec::new();
+        if !c.allow.is_empty() {
+            needs.push((
+                "`commands.allow` is not empty (spawning, waiting for and signalling children)",
+                Operation::SpawnProcess { passes_fds: false }
+                    .effects()
+                    .union(Operation::WaitProcess.effects())
+                    .union(Operation::KillProcess.effects()),
+            ));
+        }
+        if c.pass_fds {
+            needs.push((
+                "`commands.pass_fds = true` (passing descriptors to a child)",
+                Operation::SpawnProcess { passes_fds: true }.effects(),
+            ));
+        }
+        if l.max_output_bytes.is_some() {
+            needs.push((
+                "`limits.max_output_bytes` is set (collecting output)",
+                Operation::WaitWithOptions {
+                    collect_output: true,
+                }
+                .effects(),
+            ));
+        }
+        if l.max_threads.is_some_and(|n| n > 0) {
+            needs.push((
+                "`limits.max_threads` allows threads (creating and joining them)",
+                Operation::CreateThread
+                    .effects()
+                    .union(Operation::JoinThread.effects()),
+            ));
+        }
+        if l.allowed_cpus.is_some() {
+            needs.push((
+                "`limits.allowed_cpus` is set (setting thread affinity)",
+                Operation::SetThreadAffinity.effects(),
+            ));
+        }
+        if l.max_thread_priority.is_some() {
+            needs.push((
+                "`limits.max_thread_priority` is set (thread priorities)",
+                Operation::CreateThread.effects(),
+            ));
+        }
+        if policy.capability.audit_required {
+            needs.push((
+                "`capability.audit_required = true` (writing the audit log)",
+                EffectSet::of(&[Effect::Audit]),
+            ));
+        }
+        let Some(scope) = policy.capability.effect_scope else {
+            self.push(
+                EFFECT_SCOPE_ABSENT,
+                Severity::Warning,
+                "capability.effect_scope",
+                format!(
+                    "no effect_scope: every effect of the plugin is granted ({}); declare the effects this installation needs",
+                    super::PLUGIN_EFFECTS
+                ),
+            );
+            return;
+        };
+        let needed = needs
+            .iter()
+            .fold(EffectSet::EMPTY, |acc, (_, s)| acc.union(*s));
+        for effect in needed.difference(scope).iter() {
+            let why: Vec<&str> = needs
+                .iter()
+                .filter(|(_, s)| s.contains(effect))
+                .map(|(w, _)| *w)
+                .collect();
+            self.push(
+                EFFECT_SCOPE_MISSING,
+                Severity::Error,
+                effect.as_str(),
+                format!(
+                    "effect `{effect}` is not in `capability.effect_scope` but the policy needs it: {}; every such call would be denied",
+                    why.join("; ")
+                ),
+            );
+        }
+    }
+
+    fn limits(&mut self, policy: &Policy) {
+        let l = &policy.limits;
+        let zero = |v: Option<u64>| v == Some(0);
+        let zero_d = |v: Option<std::time::Duration>| v.is_some_and(|d| d.is_zero());
+        let checks: [(bool, &str, &str); 7] = [
+            (
+                zero(l.max_processes),
+                "max_processes",
+                "no child can ever be spawned",
+            ),
+            (
+                zero(l.max_threads),
+                "max_threads",
+                "no thread can ever be created",
+            ),
+            (
+                zero_d(l.max_wall_time),
+                "max_wall_time",
+                "every wait times out at once",
+            ),
+            (
+                zero(l.max_output_bytes),
+                "max_output_bytes",
+                "collected output is always empty and capped",
+            ),
+            (
+                zero_d(l.cpu_time),
+                "cpu_time",
+                "a child gets SIGXCPU after its first second of CPU",
+            ),
+            (
+                zero(l.address_space),
+                "address_space",
+                "no child can even be loaded",
+            ),
+            (
+                zero(l.open_files),
+                "open_files",
+                "a child cannot even hold stdin, stdout and stderr",
+            ),
+        ];
+        for (hit, key, why) in checks {
+            if hit {
+                self.push(
+                    LIMITS_ZERO,
+                    Severity::Warning,
+                    &format!("limits.{key}"),
+                    format!("`{key}` is 0: {why}"),
+                );
+            }
+        }
+        if let Some(n @ 1..=2) = l.open_files {
+            self.push(
+                LIMITS_NONSENSICAL,
+                Severity::Warning,
+                "limits.open_files",
+                format!("`open_files = {n}`: a child needs at least 3 descriptors for stdin, stdout and stderr"),
+            );
+        }
+        if let (Some(n), Some(max)) = (l.open_files, read_nr_open()) {
+            if n > max {
+                self.push(
+                    LIMITS_NONSENSICAL,
+                    Severity::Warning,
+                    "limits.open_files",
+                    format!("`open_files = {n}` is above the kernel's ceiling /proc/sys/fs/nr_open = {max}: setting RLIMIT_NOFILE would fail at every spawn"),
+                );
+            }
+        }
+        if let Some(b @ 1..=0xFF_FFFF) = l.address_space {
+            self.push(
+                LIMITS_NONSENSICAL,
+                Severity::Warning,
+                "limits.address_space",
+                format!("`address_space = {b}` bytes is below 16 MiB: most programs cannot even be loaded"),
+            );
+        }
+        if let Some(d) = l.cpu_time.filter(|d| !d.is_zero() && d.subsec_nanos() != 0) {
+            self.push(
+                LIMITS_NONSENSICAL,
+                Severity::Warning,
+                "limits.cpu_time",
+                format!(
+                    "`cpu_time` = {d:?}: RLIMIT_CPU counts whole seconds, so it is rounded up to {} s",
+                    cpu_seconds(d)
+                ),
+            );
+        }
+        if l.max_wall_time.is_none() {
+            self.push(
+                LIMITS_NO_WALL_TIME,
+                Severity::Warning,
+                "limits.max_wall_time",
+                "no `max_wall_time`: a wait without its own time limit may last forever".to_owned(),
+            );
+        }
+    }
+
+    fn cpus(&mut self, policy: &Policy) {
+        let Some(allowed) = &policy.limits.allowed_cpus else {
+            return;
+        };
+        let Some((machine, source)) = machine_cpus() else {
+            self.push(
+                CPUS_UNCHECKED,
+                Severity::Info,
+                "limits.allowed_cpus",
+                "the CPUs of this machine could not be read (/sys/devices/system/cpu/possible, sched_getaffinity); allowed_cpus was not checked".to_owned(),
+            );
+            return;
+        };
+        let absent = allowed.difference(&machine);
+        if !absent.is_empty() {
+            let absent = CpuList::from_ids(absent).map_or_else(|e| e, |l| l.to_string());
+            self.push(
+                CPUS_ABSENT,
+                Severity::Warning,
+                "limits.allowed_cpus",
+                format!("`allowed_cpus = \"{allowed}\"` names CPUs {absent} that this machine does not have ({source}: {machine})"),
+            );
+        }
+    }
+
+    fn env(&mut self, policy: &Policy) {
+        if policy.commands.allow.is_empty() {
+            return;
+        }
+        let leaking: Vec<&str> = ["LD_PRELOAD", "LD_AUDIT", "LD_LIBRARY_PATH"]
+            .into_iter()
+            .filter(|n| policy.env_passes(std::ffi::OsStr::new(n)))
+            .collect();
+        if !leaking.is_empty() {
+            self.push(
+                ENV_LOADER_NOT_DENIED,
+                Severity::Warning,
+                "env.deny",
+                format!(
+                    "{} can reach a child (not in `env.deny`{}): each makes an allowed program load and run other code",
+                    leaking.join(", "),
+                    if policy.env.allow.is_empty() { ", no `env.allow` list" } else { "" }
+                ),
+            );
+        }
+    }
+
+    fn cwd(&mut self, policy: &Policy) {
+        for root in policy.commands.allowed_cwd.iter().flatten() {
+            if !root.is_dir() {
+                let shown = root.display().to_string();
+                self.push(
+                    CWD_NOT_FOUND,
+                    Severity::Warning,
+                    &shown,
+                    format!("allowed_cwd root {shown} does not exist or is not a directory: no cwd can lie under it"),
+                );
+            }
+        }
+    }
+}
+
+/// The CPUs of this machine and where they were read from.
+fn machine_cpus() -> Option<(CpuList, &'static str)> {
+    if let Some(l) = std::fs::read_to_string("/sys/devices/system/cpu/possible")
+        .ok()
+        .and_then(|t| CpuList::parse(&t).ok())
+    {
+        return Some((l, "/sys/devices/system/cpu/possible"));
+    }
+    let set = rustix::thread::sched_getaffinity(None).ok()?;
+    let ids = (0..rustix::thread::CpuSet::MAX_CPU)
+        .filter(|&i| set.is_set(i))
+        .filter_map(|i| u32::try_from(i).ok());
+    CpuList::from_ids(ids)
+        .ok()
+        .map(|l| (l, "sched_getaffinity"))
+}
+
+fn read_nr_open() -> Option<u64> {
+    std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn launcher_names() {
+        for n in [
+            "sh",
+            "bash",
+            "python3",
+            "python3.11",
+            "python",
+            "perl5.36.0",
+            "lua5.4",
+            "ksh93",
+            "env",
+            "xargs",
+            "busybox",
+            "ld-linux-x86-64.so.2",
+            "Bash",
+            "nice",
+            "gawk",
+            "find",
+        ] {
+            assert!(launcher_kind(n).is_some(), "{n}");
+        }
+        for n in [
+            "git-upload-pack",
+            "true",
+            "echo",
+            "python3-config",
+            "shred",
+            "envsubst",
+            "ls",
+        ] {
+            assert!(launcher_kind(n).is_none(), "{n}");
+        }
+    }
+
+    #[test]
+    fn review_serialises_with_ok() {
+        let r = Review {
+            findings: vec![Finding {
+                code: LIMITS_ZERO,
+                severity: Severity::Warning,
+                entry: "limits.max_processes".into(),
+                message: "m".into(),
+            }],
+        };
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["ok"], true);
+        assert_eq!(v["findings"][0]["code"], "policy.limits.zero");
+        assert_eq!(v["findings"][0]["severity"], "warning");
+        assert_eq!(v["findings"][0]["entry"], "limits.max_processes");
+        let d = r.findings[0].clone().into_diagnostic();
+        assert_eq!(d.code, "policy.limits.zero");
+        assert_eq!(d.metadata["policy.entry"], "limits.max_processes");
+    }
+
+    fn review_of(text: &str) -> Review {
+        verify_capability_security(&Policy::from_toml_str(text).unwrap())
+    }
+
+    #[test]
+    fn effect_scope_missing_names_each_effect() {
+        let r = review_of(
+            "[capability]\neffect_scope = [\"process\"]\naudit_required = true\n\
+             [commands]\nallow = []\npass_fds = true\n",
+        );
+        let missing: Vec<&str> = r
+            .with_code(EFFECT_SCOPE_MISSING)
+            .map(|f| f.entry.as_str())
+            .collect();
+        assert_eq!(missing, ["memory", "audit"]);
+        assert!(r.has_errors());
+        let audit = r.with_code(EFFECT_SCOPE_MISSING).nth(1).unwrap();
+        assert!(
+            audit.message.contains("audit_required"),
+            "{}",
+            audit.message
+        );
+    }
+
+    #[test]
+    fn limits_checks() {
+        let r = review_of(
+            "[capability]\neffect_scope = []\n[commands]\nallow = []\n\
+             [limits]\nmax_processes = 0\nopen_files = 2\naddress_space = \"1MiB\"\ncpu_time = \"1500ms\"\n",
+        );
+        assert_eq!(r.with_code(LIMITS_ZERO).count(), 1);
+        assert_eq!(r.with_code(LIMITS_NONSENSICAL).count(), 3);
+        assert_eq!(r.with_code(LIMITS_NO_WALL_TIME).count(), 1);
+        assert!(!r.has_errors(), "{r:?}");
+        let r = review_of(
+            "[capability]\neffect_scope = []\n[commands]\nallow = []\n[limits]\nmax_wall_time = \"1s\"\n",
+        );
+        assert_eq!(r.findings().len(), 0, "{r:?}");
+    }
+}

@@ -1,0 +1,601 @@
+//! The small validated value types of the policy file (`contract.md` §2): stages, isolation
+//! levels, priority ceilings, CPU lists, allow-list entries and redaction patterns.
+//!
+//! Each type is valid by construction: its only constructors are the parsers below, which
+//! are also what the policy file goes through, so a value read from a policy and a value
+//! built in code obey the same rules.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::Serialize;
+
+/// The maturity stage of a capability (registry chapter 3-8 `StageId`, spec §6;
+/// `contract.md` §2 `[capability] stage`).
+///
+/// Ordered `Experimental < Beta < Stable`, so a registry can check a
+/// `StageRequirement::AtLeast(stage)` with `>=`. Serialises as the policy spelling
+/// (`"beta"`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageId {
+    /// Not ready for general use; the API may change.
+    Experimental,
+    /// Usable, still allowed to change (the default of `core.process`).
+    #[default]
+    Beta,
+    /// Stable API.
+    Stable,
+}
+
+impl StageId {
+    /// `"experimental"`, `"beta"` or `"stable"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            StageId::Experimental => "experimental",
+            StageId::Beta => "beta",
+            StageId::Stable => "stable",
+        }
+    }
+}
+
+impl fmt::Display for StageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for StageId {
+    type Err = String;
+
+    /// Parses `experimental`, `beta` or `stable` (exact, lower case).
+    ///
+    /// # Errors
+    /// A message quoting the text and listing the accepted values.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "experimental" => Ok(StageId::Experimental),
+            "beta" => Ok(StageId::Beta),
+            "stable" => Ok(StageId::Stable),
+            _ => Err(format!(
+                "unknown stage `{s}` (expected experimental, beta or stable)"
+            )),
+        }
+    }
+}
+
+/// The isolation level a capability declares (registry chapter 3-8
+/// `CapabilitySecurity.isolation_level`; `contract.md` §2 `[capability] isolation_level`).
+///
+/// # Caveats
+/// This is a *declaration* recorded in the capability descriptor. `core.process` itself
+/// enforces the allow-list, environment, cwd, signal and limit rules of the policy (that is
+/// what `sandboxed` means here); it creates no namespaces and installs no seccomp filter, so
+/// `full_isolation` is not something this plugin provides on its own. The review reports it
+/// (`policy.isolation.not_enforced`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IsolationLevel {
+    /// No isolation declared.
+    None,
+    /// Runs under the policy guard (the default).
+    #[default]
+    Sandboxed,
+    /// Full isolation declared (not provided by this plugin alone, see the caveats).
+    FullIsolation,
+}
+
+impl IsolationLevel {
+    /// `"none"`, `"sandboxed"` or `"full_isolation"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            IsolationLevel::None => "none",
+            IsolationLevel::Sandboxed => "sandboxed",
+            IsolationLevel::FullIsolation => "full_isolation",
+        }
+    }
+}
+
+impl fmt::Display for IsolationLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for IsolationLevel {
+    type Err = String;
+
+    /// Parses `none`, `sandboxed` or `full_isolation` (exact, lower case).
+    ///
+    /// # Errors
+    /// A message quoting the text and listing the accepted values.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "none" => Ok(IsolationLevel::None),
+            "sandboxed" => Ok(IsolationLevel::Sandboxed),
+            "full_isolation" => Ok(IsolationLevel::FullIsolation),
+            _ => Err(format!(
+                "unknown isolation level `{s}` (expected none, sandboxed or full_isolation)"
+            )),
+        }
+    }
+}
+
+/// The highest thread priority a policy allows (`contract.md` §2 `[limits]
+/// max_thread_priority`).
+///
+/// Ordered `Low < Normal < High < Realtime`: a requested priority `p` is allowed when
+/// `p <= ceiling`. `Realtime` means a real-time scheduling class (`SCHED_FIFO`/`SCHED_RR`),
+/// which can starve the rest of the machine; the review warns about it
+/// (`policy.priority.realtime`).
+///
+/// # Caveats
+/// The thread module's own priority type is written in parallel; this enum exists so the
+/// policy does not depend on it. The two should be unified (or given a `From` mapping).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriorityCeiling {
+    /// Below the default priority.
+    Low,
+    /// The default priority.
+    Normal,
+    /// Above the default priority (a negative nice value on Linux).
+    High,
+    /// A real-time scheduling class.
+    Realtime,
+}
+
+impl PriorityCeiling {
+    /// `"low"`, `"normal"`, `"high"` or `"realtime"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PriorityCeiling::Low => "low",
+            PriorityCeiling::Normal => "normal",
+            PriorityCeiling::High => "high",
+            PriorityCeiling::Realtime => "realtime",
+        }
+    }
+}
+
+impl fmt::Display for PriorityCeiling {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for PriorityCeiling {
+    type Err = String;
+
+    /// Parses `low`, `normal`, `high` or `realtime` (exact, lower case).
+    ///
+    /// # Errors
+    /// A message quoting the text and listing the accepted values.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "low" => Ok(PriorityCeiling::Low),
+            "normal" => Ok(PriorityCeiling::Normal),
+            "high" => Ok(PriorityCeiling::High),
+            "realtime" => Ok(PriorityCeiling::Realtime),
+            _ => Err(format!(
+                "unknown thread priority `{s}` (expected low, normal, high or realtime)"
+            )),
+        }
+    }
+}
+
+/// A set of CPU ids (`contract.md` §2 `[limits] allowed_cpus`), never empty.
+///
+/// Written in the kernel's *cpulist* format (`"0-1"`, `"0,2"`, `"0-3,8"`, as in
+/// `/sys/devices/system/cpu/possible`) or, in the policy file, as an array of integers
+/// (`[0, 2]`). Ids go from 0 to [`CpuList::MAX_CPU`] (the largest `NR_CPUS` Linux can be
+/// built with, minus one).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct CpuList(BTreeSet<u32>);
+
+impl CpuList {
+    /// The largest CPU id accepted (8191: Linux's `CONFIG_NR_CPUS` is at most 8192).
+    pub const MAX_CPU: u32 = 8191;
+
+    /// Parses the cpulist format: comma-separated ids or inclusive ranges `a-b`, spaces
+    /// around items allowed (`"0-3, 8"`); a trailing newline is accepted so the kernel's
+    /// files parse as they are.
+    ///
+    /// # Errors
+    /// A message quoting the text when it is empty, has an empty item, a non-number, a range
+    /// whose start is above its end, or an id above [`CpuList::MAX_CPU`].
+    pub fn parse(text: &str) -> Result<CpuList, String> {
+        let bad = |why: &str| {
+            format!("invalid CPU list `{text}`: {why} (expected ids and ranges like \"0-3,8\")")
+        };
+        let t = text.trim();
+        if t.is_empty() {
+            return Err(bad("it is empty"));
+        }
+        let mut set = BTreeSet::new();
+        for item in t.split(',') {
+            let item = item.trim();
+            if item.is_empty() {
+                return Err(bad("an item is empty"));
+            }
+            let (lo, hi) = match item.split_once('-') {
+                Some((a, b)) => (parse_cpu_id(a.trim(), text)?, parse_cpu_id(b.trim(), text)?),
+                None => {
+                    let id = parse_cpu_id(item, text)?;
+                    (id, id)
+                }
+            };
+            if lo > hi {
+                return Err(bad(&format!("range {lo}-{hi} is reversed")));
+            }
+            set.extend(lo..=hi);
+        }
+        Ok(CpuList(set))
+    }
+
+    /// Builds a list from ids.
+    ///
+    /// # Errors
+    /// A message when `ids` is empty or an id is above [`CpuList::MAX_CPU`].
+    pub fn from_ids(ids: impl IntoIterator<Item = u32>) -> Result<CpuList, String> {
+        let set: BTreeSet<u32> = ids.into_iter().collect();
+        if set.is_empty() {
+            return Err("a CPU list may not be empty".to_owned());
+        }
+        if let Some(&max) = set.last() {
+            if max > Self::MAX_CPU {
+                return Err(format!(
+                    "CPU id {max} is above the largest id Linux supports ({})",
+                    Self::MAX_CPU
+                ));
+            }
+        }
+        Ok(CpuList(set))
+    }
+
+    /// Whether CPU `id` is in the list.
+    pub fn contains(&self, id: u32) -> bool {
+        self.0.contains(&id)
+    }
+
+    /// The ids in increasing order.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0.iter().copied()
+    }
+
+    /// The number of ids.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Always `false`: a `CpuList` is never empty (kept for API symmetry with `len`).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether every id of `self` is in `other`.
+    pub fn is_subset(&self, other: &CpuList) -> bool {
+        self.0.is_subset(&other.0)
+    }
+
+    /// The ids of `self` that are not in `other`, in increasing order.
+    pub fn difference(&self, other: &CpuList) -> Vec<u32> {
+        self.0.difference(&other.0).copied().collect()
+    }
+}
+
+fn parse_cpu_id(s: &str, text: &str) -> Result<u32, String> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "invalid CPU list `{text}`: `{s}` is not a CPU id (expected ids and ranges like \"0-3,8\")"
+        ));
+    }
+    match s.parse::<u32>() {
+        Ok(n) if n <= CpuList::MAX_CPU => Ok(n),
+        _ => Err(format!(
+            "invalid CPU list `{text}`: CPU id {s} is above the largest id Linux supports ({})",
+            CpuList::MAX_CPU
+        )),
+    }
+}
+
+impl fmt::Display for CpuList {
+    /// The canonical cpulist form with ranges merged: `0-3,8`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        let mut it = self.0.iter().copied().peekable();
+        while let Some(start) = it.next() {
+            let mut end = start;
+            while it.peek() == Some(&(end + 1)) {
+                end += 1;
+                it.next();
+            }
+            if !first {
+                f.write_str(",")?;
+            }
+            first = false;
+            if start == end {
+                write!(f, "{start}")?;
+            } else {
+                write!(f, "{start}-{end}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for CpuList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CpuList({self})")
+    }
+}
+
+impl Serialize for CpuList {
+    /// Serialises as the canonical cpulist string (`"0-3,8"`).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// One entry of `[commands] allow` (`contract.md` §2): an absolute path, or a bare program
+/// name looked up in `search_path`.
+///
+/// Relative paths (`bin/tool`, `./tool`) are refused: what they name would depend on the
+/// working directory of whoever reads the policy. An entry is only the *spelling*; the file
+/// it stands for is found by [`crate::policy::Policy::resolve_entry`], which canonicalises it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AllowEntry {
+    /// An absolute path, e.g. `/usr/bin/git` (may go through symlinks; compared canonically).
+    Path(PathBuf),
+    /// A bare name without `/`, e.g. `python3`, looked up in `search_path`.
+    Name(String),
+}
+
+impl AllowEntry {
+    /// Parses one allow entry.
+    ///
+    /// # Errors
+    /// A message when the text is empty, contains a NUL byte, is `.` or `..`, or is a
+    /// relative path (contains `/` but does not start with it).
+    pub fn parse(text: &str) -> Result<AllowEntry, String> {
+        if text.is_empty() {
+            return Err("an allowed program may not be empty".to_owned());
+        }
+        if text.contains('\0') {
+            return Err(format!(
+                "allowed program `{}` contains a NUL byte",
+                text.escape_default()
+            ));
+        }
+        if text.starts_with('/') {
+            return Ok(AllowEntry::Path(PathBuf::from(text)));
+        }
+        if text.contains('/') {
+            return Err(format!(
+                "allowed program `{text}` is a relative path; write an absolute path or a bare name looked up in search_path"
+            ));
+        }
+        if text == "." || text == ".." {
+            return Err(format!("allowed program `{text}` is not a program name"));
+        }
+        Ok(AllowEntry::Name(text.to_owned()))
+    }
+
+    /// The entry as written in the policy (`/usr/bin/git`, `python3`).
+    pub fn as_str(&self) -> Cow<'_, str> {
+        match self {
+            AllowEntry::Path(p) => p.to_string_lossy(),
+            AllowEntry::Name(n) => Cow::Borrowed(n),
+        }
+    }
+
+    /// The last component of the entry: the bare name, or the file name of the path.
+    pub fn file_name(&self) -> Option<&str> {
+        match self {
+            AllowEntry::Path(p) => p.file_name().and_then(|n| n.to_str()),
+            AllowEntry::Name(n) => Some(n),
+        }
+    }
+
+    /// The path for [`AllowEntry::Path`], `None` for a bare name.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            AllowEntry::Path(p) => Some(p),
+            AllowEntry::Name(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for AllowEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.as_str())
+    }
+}
+
+/// A redaction pattern of `[audit] redact` (`contract.md` §2, §3): a glob where `*` matches
+/// any run of characters (including none) and every other character matches itself.
+///
+/// The pattern must match the **whole** text: `--password=*` matches `--password=hunter2`
+/// but not `x--password=1`; `*_TOKEN` matches `GITHUB_TOKEN`. There is no escape, so a
+/// literal `*` cannot be required; `?` and `[` are ordinary characters. Matching is
+/// case-sensitive and works on Unicode scalar values.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RedactPattern(String);
+
+/// The text that replaces a redacted value (`contract.md` §2: masked as `"***"`).
+pub const REDACTED: &str = "***";
+
+impl RedactPattern {
+    /// Parses a pattern.
+    ///
+    /// # Errors
+    /// A message when the pattern is empty (it would only ever match the empty string, which
+    /// is almost certainly a mistake).
+    pub fn parse(text: &str) -> Result<RedactPattern, String> {
+        if text.is_empty() {
+            return Err("a redact pattern may not be empty".to_owned());
+        }
+        Ok(RedactPattern(text.to_owned()))
+    }
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the pattern matches the whole of `text`.
+    ///
+    /// Greedy matching that backtracks to the last `*` only: time at worst proportional to
+    /// pattern length × text length, so a hostile pattern cannot make it exponential.
+    pub fn matches(&self, text: &str) -> bool {
+        glob_match(self.0.as_bytes(), text.as_bytes())
+    }
+
+    /// `"***"` when the pattern matches `text`, else `text` unchanged (borrowed).
+    pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        if self.matches(text) {
+            Cow::Borrowed(REDACTED)
+        } else {
+            Cow::Borrowed(text)
+        }
+    }
+}
+
+impl fmt::Display for RedactPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for RedactPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RedactPattern({:?})", self.0)
+    }
+}
+
+/// Glob matching on bytes where `*` matches any byte run. Working on UTF-8 bytes is exact
+/// for this syntax: a literal byte sequence matches only the same characters, and `*` may
+/// stop inside a multi-byte character only if the following literal bytes do, which UTF-8's
+/// self-synchronisation rules out.
+fn glob_match(pat: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pat.len() && pat[p] == b'*' {
+            star = Some((p, t));
+            p += 1;
+        } else if p < pat.len() && pat[p] == text[t] {
+            p += 1;
+            t += 1;
+        } else if let Some((sp, st)) = star {
+            p = sp + 1;
+            t = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    while p < pat.len() && pat[p] == b'*' {
+        p += 1;
+    }
+    p == pat.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpulist_forms() {
+        let c = CpuList::parse("0-3,8").unwrap();
+        assert_eq!(c.iter().collect::<Vec<_>>(), [0, 1, 2, 3, 8]);
+        assert_eq!(c.to_string(), "0-3,8");
+        assert_eq!(CpuList::parse("0,2").unwrap().to_string(), "0,2");
+        assert_eq!(CpuList::parse("0-1\n").unwrap().to_string(), "0-1");
+        assert_eq!(CpuList::parse(" 1 , 0 ").unwrap().to_string(), "0-1");
+        assert_eq!(CpuList::parse("5").unwrap().len(), 1);
+        for bad in [
+            "",
+            "a",
+            "0-",
+            "-1",
+            "3-1",
+            "0,,1",
+            "1-2-3",
+            "8192",
+            "0-99999999999",
+            "+1",
+        ] {
+            let e = CpuList::parse(bad).unwrap_err();
+            assert!(e.contains("CPU"), "{bad}: {e}");
+        }
+        assert!(CpuList::from_ids([]).is_err());
+        assert!(CpuList::from_ids([8192]).is_err());
+        let a = CpuList::from_ids([0, 5]).unwrap();
+        let b = CpuList::parse("0-1").unwrap();
+        assert_eq!(a.difference(&b), [5]);
+        assert!(!a.is_subset(&b));
+        assert!(CpuList::parse("1").unwrap().is_subset(&b));
+    }
+
+    #[test]
+    fn allow_entries() {
+        assert_eq!(
+            AllowEntry::parse("/usr/bin/git").unwrap(),
+            AllowEntry::Path("/usr/bin/git".into())
+        );
+        assert_eq!(
+            AllowEntry::parse("python3").unwrap(),
+            AllowEntry::Name("python3".into())
+        );
+        for bad in ["", "bin/git", "./git", "..", ".", "a\0b"] {
+            assert!(AllowEntry::parse(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            AllowEntry::parse("/usr/bin/python3").unwrap().file_name(),
+            Some("python3")
+        );
+    }
+
+    #[test]
+    fn globs() {
+        let p = RedactPattern::parse("--password=*").unwrap();
+        assert!(p.matches("--password=hunter2"));
+        assert!(p.matches("--password="));
+        assert!(!p.matches("x--password=1"));
+        assert!(!p.matches("--passwor"));
+        assert_eq!(p.redact("--password=x"), "***");
+        assert_eq!(p.redact("--user=x"), "--user=x");
+        let t = RedactPattern::parse("*_TOKEN").unwrap();
+        assert!(t.matches("GITHUB_TOKEN"));
+        assert!(t.matches("_TOKEN"));
+        assert!(!t.matches("GITHUB_TOKENS"));
+        let mid = RedactPattern::parse("a*b*c").unwrap();
+        assert!(mid.matches("abc"));
+        assert!(mid.matches("aXXbYYc"));
+        assert!(mid.matches("abbbcbc"));
+        assert!(!mid.matches("acb"));
+        assert!(RedactPattern::parse("*").unwrap().matches(""));
+        assert!(RedactPattern::parse("é*").unwrap().matches("éa"));
+        assert!(!RedactPattern::parse("?").unwrap().matches("a"));
+        assert!(RedactPattern::parse("").is_err());
+        // A pathological pattern stays fast (quadratic at worst, not exponential).
+        let evil = RedactPattern::parse(&"*a".repeat(30)).unwrap();
+        assert!(!evil.matches(&"a".repeat(29)));
+    }
+
+    #[test]
+    fn enums_parse_and_order() {
+        assert_eq!("beta".parse::<StageId>().unwrap(), StageId::Beta);
+        assert!("Beta".parse::<StageId>().is_err());
+        assert!(StageId::Experimental < StageId::Stable);
+        assert_eq!(
+            "full_isolation".parse::<IsolationLevel>().unwrap(),
+            IsolationLevel::FullIsolation
+        );
+        assert!(PriorityCeiling::High < PriorityCeiling::Realtime);
+        assert!("urgent".parse::<PriorityCeiling>().is_err());
+    }
+}

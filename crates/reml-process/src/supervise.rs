@@ -1,0 +1,89 @@
+//! What a supervisor such as `reml-process run` needs beyond spawning: forwarding the signals
+//! it receives to its child (`contract.md` §1, "run behaves as a well-mannered supervisor").
+
+use std::os::fd::OwnedFd;
+
+use rustix::event::{PollFd, PollFlags};
+
+use crate::error::ProcessError;
+use crate::signal::Signal;
+
+/// The signals a supervisor forwards to its child: `HUP`, `INT`, `QUIT`, `TERM`, `ALRM`,
+/// `USR1`, `USR2` (`contract.md` §1).
+pub const FORWARDED_SIGNALS: [Signal; 7] = [
+    Signal::HUP,
+    Signal::INT,
+    Signal::QUIT,
+    Signal::TERM,
+    Signal::ALRM,
+    Signal::USR1,
+    Signal::USR2,
+];
+
+/// Receives signals synchronously so they can be forwarded to a child instead of ending us.
+///
+/// [`install`](Self::install) blocks the signals in the calling thread and opens a
+/// `signalfd` for them. Call it from the main thread **before any other thread exists**: a
+/// thread inherits its creator's mask, and a signal sent to the process is delivered to any
+/// thread that does not block it. Children spawned by this library start with an empty mask
+/// and default dispositions whatever we block here.
+///
+/// # Platform-specific behavior
+/// Linux only (`signalfd`); elsewhere `install` returns `Unsupported`.
+pub struct SignalForwarder {
+    signalfd: OwnedFd,
+    stop_read: OwnedFd,
+    stop_write: OwnedFd,
+}
+
+impl SignalForwarder {
+    /// Blocks `signals` in the calling thread and starts receiving them.
+    ///
+    /// # Errors
+    /// `SpawnFailed` with the errno when the mask or the signalfd cannot be set up;
+    /// `Unsupported` off Linux.
+    pub fn install(signals: &[Signal]) -> Result<SignalForwarder, ProcessError> {
+        let numbers: Vec<i32> = signals.iter().map(|s| s.number()).collect();
+        let signalfd = crate::sys::imp::signals::block_and_open(&numbers).map_err(|e| {
+            ProcessError::from_errno(
+                "cannot receive signals (signalfd)",
+                e.raw_os_error().unwrap_or(libc::EIO),
+            )
+        })?;
+        let (stop_read, stop_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+            .map_err(|e| ProcessError::from_errno("cannot create a pipe", e.raw_os_error()))?;
+        Ok(SignalForwarder {
+            signalfd,
+            stop_read,
+            stop_write,
+        })
+    }
+
+    /// Calls `forward` for every received signal until [`stop`](Self::stop) is called (from
+    /// another thread). Returns at once if `stop` was called before.
+    pub fn run(&self, mut forward: impl FnMut(Signal)) {
+        loop {
+            let mut fds = [
+                PollFd::new(&self.signalfd, PollFlags::IN),
+                PollFd::new(&self.stop_read, PollFlags::IN),
+            ];
+            match rustix::event::poll(&mut fds, None) {
+                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Err(_) => return,
+            }
+            if !fds[1].revents().is_empty() {
+                return;
+            }
+            while let Ok(Some(n)) = crate::sys::imp::signals::read_signal(&self.signalfd) {
+                if let Ok(sig) = Signal::new(n) {
+                    forward(sig);
+                }
+            }
+        }
+    }
+
+    /// Makes [`run`](Self::run) return (now or at its next call).
+    pub fn stop(&self) {
+        let _ = rustix::io::write(&self.stop_write, &[1]);
+    }
+}

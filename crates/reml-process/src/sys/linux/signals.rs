@@ -1,0 +1,52 @@
+//! Receiving signals synchronously through a `signalfd`, for supervisors that forward them.
+//!
+//! # References
+//! signalfd(2), pthread_sigmask(3).
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+/// Blocks `signals` in the calling thread (threads created later inherit the mask) and opens
+/// a close-on-exec, non-blocking signalfd that receives them.
+pub(crate) fn block_and_open(signals: &[i32]) -> io::Result<OwnedFd> {
+    // SAFETY: sigset_t is plain data initialised by sigemptyset; pthread_sigmask and signalfd
+    // get valid pointers to it; the returned descriptor is new and owned by us.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for &s in signals {
+            libc::sigaddset(&mut set, s);
+        }
+        let r = libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        if r != 0 {
+            return Err(io::Error::from_raw_os_error(r));
+        }
+        let fd = libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK);
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(OwnedFd::from_raw_fd(fd))
+    }
+}
+
+/// Reads one pending signal from a signalfd; `Ok(None)` when none is pending.
+pub(crate) fn read_signal(fd: &OwnedFd) -> io::Result<Option<i32>> {
+    // SAFETY: signalfd_siginfo is plain data; read writes at most its size into it.
+    unsafe {
+        let mut info: libc::signalfd_siginfo = std::mem::zeroed();
+        let size = std::mem::size_of::<libc::signalfd_siginfo>();
+        let n = libc::read(
+            fd.as_raw_fd(),
+            &mut info as *mut libc::signalfd_siginfo as *mut libc::c_void,
+            size,
+        );
+        if n == size as isize {
+            return Ok(Some(info.ssi_signo as i32));
+        }
+        let e = io::Error::last_os_error();
+        if n < 0 && e.raw_os_error() == Some(libc::EAGAIN) {
+            return Ok(None);
+        }
+        Err(e)
+    }
+}

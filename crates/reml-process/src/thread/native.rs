@@ -1,0 +1,807 @@
+//! [`NativeThreadCapability`]: threads on the OS, with a handle table.
+
+use std::ffi::CString;
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::thread::{JoinHandle, ThreadId};
+use std::time::{Duration, Instant};
+
+use super::os::{os_message, possible_and_online, unsupported_error};
+use super::{
+    os_thread_name, CpuSet, SchedPolicy, ThreadCapability, ThreadHandle, ThreadInfo, ThreadOptions,
+    ThreadPriority, ThreadResult, ThreadStart,
+};
+use crate::error::{ThreadError, ThreadErrorKind};
+use crate::sys::imp::thread as sys;
+
+/// Source of capability instance ids (the `owner` part of handles); 0 is never issued.
+static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(1);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Our critical sections run no user code, so a poisoned lock only means one of our own
+    // bookkeeping steps panicked; the data is still consistent enough to continue.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Threads on the OS (spec §1, §4): the native backend of [`ThreadCapability`].
+///
+/// Each instance owns a table of threads; the [`ThreadHandle`]s it issues carry its instance
+/// id, a slot and the slot's generation, and are checked on every call.
+///
+/// # How a thread is created (Linux)
+/// 1. The options are checked: a name must be non-empty without NUL; the stack size is
+///    rounded (see [`ThreadOptions::stack_size`]).
+/// 2. The thread is started with `std::thread::Builder` (full name, rounded stack size).
+/// 3. Inside the new thread, before the start function: the OS name is set with
+///    `prctl(PR_SET_NAME)` to [`os_thread_name`] of the name and read back; the priority is
+///    applied (see [`ThreadPriority`]) to the thread's kernel tid. The outcome is sent back to
+///    `create_thread`, which returns only then. On failure the thread ends without running
+///    the start function, its slot is freed and `create_thread` returns the error.
+/// 4. The start function runs under `catch_unwind`; its result or panic message is stored
+///    and joiners are woken.
+///
+/// # Affinity
+/// `set_thread_affinity` checks each requested CPU: below the affinity mask size (1024 ids),
+/// present in `/sys/devices/system/cpu/possible`, present in `.../online`. It then calls
+/// `sched_setaffinity` on the thread's kernel tid and reads the mask back: the kernel silently
+/// drops CPUs that the process's cpuset cgroup does not allow, so a read-back that differs
+/// means some CPU is not allowed to this process; the previous mask is restored and
+/// `InvalidAffinity` names the missing CPUs. Affinity calls hold the thread's state lock,
+/// which the thread must take to finish, so the tid always names the live thread.
+///
+/// # Caveats
+/// - A joinable thread that is never joined nor released keeps its slot (and its stored
+///   result) for the life of the capability.
+/// - Dropping the capability detaches every thread still in its table; they run to their
+///   end. Report [`outstanding_threads`](ThreadCapability::outstanding_threads) first.
+/// - `join_thread` returns after the start function ended *and* the OS thread has exited
+///   (thread-local destructors included).
+pub struct NativeThreadCapability {
+    id: u64,
+    table: Mutex<Table>,
+    running: Arc<AtomicUsize>,
+}
+
+#[derive(Default)]
+struct Table {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+}
+
+struct Slot {
+    generation: u32,
+    entry: Option<Arc<Entry>>,
+}
+
+/// One thread's record, shared between the table and the thread itself.
+struct Entry {
+    handle: ThreadHandle,
+    name: Option<String>,
+    os_name: Option<String>,
+    detached: bool,
+    priority: Option<ThreadPriority>,
+    stack_size: Option<usize>,
+    /// Set by the thread before it reports its setup, so known from `create_thread`'s return.
+    tid: OnceLock<u32>,
+    std_id: OnceLock<ThreadId>,
+    state: Mutex<EntryState>,
+    done: Condvar,
+}
+
+enum Outcome {
+    Returned(Result<(), ThreadError>),
+    Panicked(String),
+}
+
+#[derive(Default)]
+struct EntryState {
+    finished: bool,
+    joined: bool,
+    released: bool,
+    outcome: Option<Outcome>,
+    join_handle: Option<JoinHandle<()>>,
+}
+
+impl Entry {
+    fn tid(&self) -> u32 {
+        self.tid.get().copied().unwrap_or(0)
+    }
+
+    /// `thread#0.1@3 ("worker", tid 1234)`.
+    fn describe(&self) -> String {
+        match &self.name {
+            Some(n) => format!("{} (`{n}`, tid {})", self.handle, self.tid()),
+            None => format!("{} (tid {})", self.handle, self.tid()),
+        }
+    }
+}
+
+/// What the new thread must do before its start function.
+struct Setup {
+    os_name: Option<CString>,
+    priority: Option<ThreadPriority>,
+}
+
+impl Setup {
+    fn apply(&self, tid: u32, describe: &dyn Fn() -> String) -> Result<(), ThreadError> {
+        let fail = |m: String| ThreadError::new(ThreadErrorKind::CreationFailed, m);
+        if let Some(name) = &self.os_name {
+            sys::set_current_thread_name(name).map_err(|e| {
+                fail(os_message(
+                    format!("cannot name {}: prctl(PR_SET_NAME, {name:?})", describe()),
+                    &e,
+                ))
+            })?;
+            match sys::current_thread_name() {
+                Ok(got) if got == name.as_bytes() => {}
+                Ok(got) => {
+                    return Err(fail(format!(
+                        "cannot name {}: the kernel holds {:?} instead of {name:?}",
+                        describe(),
+                        String::from_utf8_lossy(&got)
+                    )))
+                }
+                Err(e) => {
+                    return Err(fail(os_message(
+                        format!(
+                            "cannot read back the name of {}: prctl(PR_GET_NAME)",
+                            describe()
+                        ),
+                        &e,
+                    )))
+                }
+            }
+        }
+        if let Some(p) = self.priority {
+            apply_priority(tid, p).map_err(|m| {
+                fail(format!(
+                    "cannot apply priority {p} to {}: {m}; the start function was not run",
+                    describe()
+                ))
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Applies `priority` to thread `tid` (the calling thread), see [`ThreadPriority`].
+fn apply_priority(tid: u32, priority: ThreadPriority) -> Result<(), String> {
+    let policy = priority.policy();
+    let rt = priority.rt_priority();
+    match priority.nice() {
+        Some(nice) => {
+            let current = sys::sched_getscheduler_thread(tid)
+                .map_err(|e| os_message(format!("sched_getscheduler({tid})"), &e))?;
+            if current != SchedPolicy::Other {
+                sys::sched_setscheduler_thread(tid, SchedPolicy::Other, 0).map_err(|e| {
+                    os_message(
+                        format!("sched_setscheduler({tid}, SCHED_OTHER, 0) (from {current})"),
+                        &e,
+                    )
+                })?;
+            }
+            sys::setpriority_thread(tid, nice)
+                .map_err(|e| os_message(format!("setpriority(PRIO_PROCESS, {tid}, {nice})"), &e))
+        }
+        None => sys::sched_setscheduler_thread(tid, policy, rt).map_err(|e| {
+            os_message(
+                format!("sched_setscheduler({tid}, {}, {rt})", policy.c_name()),
+                &e,
+            )
+        }),
+    }
+}
+
+/// The stack size actually requested from the OS for `requested` bytes: at least the
+/// platform minimum, rounded up to the page size.
+fn round_stack_size(requested: usize) -> Result<usize, ThreadError> {
+    let page = sys::page_size();
+    let min = sys::min_stack_size();
+    let rounded = requested
+        .max(min)
+        .checked_next_multiple_of(page)
+        .filter(|&n| n <= isize::MAX as usize);
+    rounded.ok_or_else(|| {
+        ThreadError::new(
+            ThreadErrorKind::CreationFailed,
+            format!(
+                "stack size of {requested} bytes is impossible: rounded up to the {page}-byte \
+                 page size it exceeds the largest possible allocation ({} bytes)",
+                isize::MAX
+            ),
+        )
+    })
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(panic payload is not a string)".to_owned()
+    }
+}
+
+impl NativeThreadCapability {
+    /// A new capability with an empty table and a fresh instance id.
+    pub fn new() -> NativeThreadCapability {
+        NativeThreadCapability {
+            id: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
+            table: Mutex::new(Table::default()),
+            running: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// This instance's id, the `owner` of the handles it issues.
+    pub fn instance_id(&self) -> u64 {
+        self.id
+    }
+
+    fn allocate(
+        &self,
+        make: impl FnOnce(ThreadHandle) -> Entry,
+    ) -> Result<Arc<Entry>, ThreadError> {
+        let mut table = lock(&self.table);
+        let slot = match table.free.pop() {
+            Some(s) => s,
+            None => {
+                let s = u32::try_from(table.slots.len()).map_err(|_| {
+                    ThreadError::new(
+                        ThreadErrorKind::CreationFailed,
+                        "the thread handle table is full (2^32 slots)",
+                    )
+                })?;
+                table.slots.push(Slot {
+                    generation: 0,
+                    entry: None,
+                });
+                s
+            }
+        };
+        let slot_ref = &mut table.slots[slot as usize];
+        let entry = Arc::new(make(ThreadHandle::from_raw_parts(
+            self.id,
+            slot,
+            slot_ref.generation,
+        )));
+        slot_ref.entry = Some(entry.clone());
+        Ok(entry)
+    }
+
+    /// Removes the entry of `handle` from the table; the slot's generation moves on.
+    fn free(&self, handle: ThreadHandle) -> Option<Arc<Entry>> {
+        let mut table = lock(&self.table);
+        let slot = table.slots.get_mut(handle.slot() as usize)?;
+        if slot.generation != handle.generation() || slot.entry.is_none() {
+            return None;
+        }
+        let entry = slot.entry.take();
+        // A slot whose generation would wrap is retired, so no handle is ever issued twice.
+        if let Some(next) = slot.generation.checked_add(1) {
+            slot.generation = next;
+            table.free.push(handle.slot());
+        }
+        entry
+    }
+
+    fn bad_handle(&self, handle: ThreadHandle, kind: ThreadErrorKind) -> ThreadError {
+        let msg = if handle.owner() != self.id {
+            format!(
+                "thread handle {handle} belongs to another capability instance (this one is \
+                 @{}); it is refused",
+                self.id
+            )
+        } else {
+            format!(
+                "stale thread handle {handle}: it was released or never issued; a stale \
+                 handle never reaches another thread"
+            )
+        };
+        ThreadError::new(kind, msg)
+    }
+
+    fn lookup(
+        &self,
+        handle: ThreadHandle,
+        kind: ThreadErrorKind,
+    ) -> Result<Arc<Entry>, ThreadError> {
+        if handle.owner() == self.id {
+            let table = lock(&self.table);
+            if let Some(Slot {
+                generation,
+                entry: Some(entry),
+            }) = table.slots.get(handle.slot() as usize)
+            {
+                if *generation == handle.generation() {
+                    return Ok(entry.clone());
+                }
+            }
+        }
+        Err(self.bad_handle(handle, kind))
+    }
+
+    /// Checks every CPU of `cpus` against the mask size and the possible and online CPUs.
+    fn validate_cpus(entry: &Entry, cpus: &CpuSet) -> Result<(), ThreadError> {
+        let invalid = |m: String| ThreadError::new(ThreadErrorKind::InvalidAffinity, m);
+        if cpus.is_empty() {
+            return Err(invalid(format!(
+                "invalid CPU affinity {{}} for {}: the set is empty; a thread needs at least \
+                 one CPU",
+                entry.describe()
+            )));
+        }
+        let (possible, online) = possible_and_online()
+            .map_err(|m| invalid(format!("cannot check CPU affinity: {m}")))?;
+        let mask = sys::AFFINITY_MASK_CPUS;
+        let mut problems = Vec::new();
+        for cpu in cpus.iter() {
+            if cpu >= mask {
+                problems.push(format!(
+                    "CPU {cpu} is past the kernel's CPU affinity mask size ({mask} CPU ids, \
+                     0-{})",
+                    mask - 1
+                ));
+            } else if !possible.contains(cpu) {
+                problems.push(format!(
+                    "CPU {cpu} does not exist (this system's CPUs: {possible})"
+                ));
+            } else if !online.contains(cpu) {
+                problems.push(format!("CPU {cpu} is offline (online CPUs: {online})"));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(invalid(format!(
+                "invalid CPU affinity {cpus:?} for {}: {}",
+                entry.describe(),
+                problems.join("; ")
+            )))
+        }
+    }
+
+    fn finished_error(entry: &Entry, what: &str) -> ThreadError {
+        ThreadError::new(
+            ThreadErrorKind::InvalidAffinity,
+            format!(
+                "cannot {what} of {}: the thread has finished (its start function returned); \
+                 affinity exists only for a running thread",
+                entry.describe()
+            ),
+        )
+    }
+}
+
+impl Default for NativeThreadCapability {
+    fn default() -> Self {
+        NativeThreadCapability::new()
+    }
+}
+
+impl fmt::Debug for NativeThreadCapability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NativeThreadCapability")
+            .field("instance_id", &self.id)
+            .field("running_threads", &self.running.load(Ordering::SeqCst))
+            .field("outstanding_threads", &self.outstanding_threads().len())
+            .finish()
+    }
+}
+
+/// Decrements the running count when the thread's work ends, on every path.
+struct RunningGuard(Arc<AtomicUsize>);
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn thread_main(
+    entry: Arc<Entry>,
+    setup: Setup,
+    report: mpsc::SyncSender<Result<(), ThreadError>>,
+    start: ThreadStart,
+    running: RunningGuard,
+) {
+    let tid = sys::gettid();
+    let _ = entry.tid.set(tid);
+    let _ = entry.std_id.set(std::thread::current().id());
+    if let Err(e) = setup.apply(tid, &|| entry.describe()) {
+        drop(running);
+        let _ = report.send(Err(e));
+        return;
+    }
+    if report.send(Ok(())).is_err() {
+        // `create_thread` always waits for this report; it cannot be gone.
+        return;
+    }
+    drop(report);
+    let outcome = match panic::catch_unwind(AssertUnwindSafe(|| start.run(entry.handle))) {
+        Ok(result) => Outcome::Returned(result),
+        Err(payload) => Outcome::Panicked(panic_message(payload.as_ref())),
+    };
+    // Count the thread out before joiners are woken, so "joined" implies "not running".
+    drop(running);
+    let mut state = lock(&entry.state);
+    state.finished = true;
+    state.outcome = Some(outcome);
+    drop(state);
+    entry.done.notify_all();
+}
+
+impl ThreadCapability for NativeThreadCapability {
+    /// See [`ThreadCapability::create_thread`] and the type's documentation.
+    fn create_thread(
+        &self,
+        start: ThreadStart,
+        options: ThreadOptions,
+    ) -> Result<ThreadHandle, ThreadError> {
+        if !sys::SUPPORTED {
+            return Err(unsupported_error("create_thread"));
+        }
+        let creation = |m: String| ThreadError::new(ThreadErrorKind::CreationFailed, m);
+        let os_name = match &options.name {
+            None => None,
+            Some(n) if n.is_empty() => {
+                return Err(creation(
+                    "thread name is empty; give a name or none (ThreadOptions::name = None)"
+                        .to_owned(),
+                ))
+            }
+            Some(n) => {
+                if let Some(at) = n.bytes().position(|b| b == 0) {
+                    return Err(creation(format!(
+                        "thread name {n:?} contains a NUL byte at byte {at}; names are C strings"
+                    )));
+                }
+                let short = os_thread_name(n);
+                // Checked above: no NUL anywhere in the name.
+                Some((short.to_owned(), CString::new(short).expect("no NUL")))
+            }
+        };
+        let stack_size = options.stack_size.map(round_stack_size).transpose()?;
+
+        let entry = self.allocate(|handle| Entry {
+            handle,
+            name: options.name.clone(),
+            os_name: os_name.as_ref().map(|(s, _)| s.clone()),
+            detached: options.detached,
+            priority: options.priority,
+            stack_size,
+            tid: OnceLock::new(),
+            std_id: OnceLock::new(),
+            state: Mutex::new(EntryState::default()),
+            done: Condvar::new(),
+        })?;
+        let handle = entry.handle;
+        let setup = Setup {
+            os_name: os_name.map(|(_, c)| c),
+            priority: options.priority,
+        };
+
+        let mut builder = std::thread::Builder::new();
+        if let Some(name) = &options.name {
+            builder = builder.name(name.clone());
+        }
+        if let Some(size) = stack_size {
+            builder = builder.stack_size(size);
+        }
+        let (report_tx, report_rx) = mpsc::sync_channel(1);
+        self.running.fetch_add(1, Ordering::SeqCst);
+        let guard = RunningGuard(self.running.clone());
+        let thread_entry = entry.clone();
+        let spawned =
+            builder.spawn(move || thread_main(thread_entry, setup, report_tx, start, guard));
+        let join_handle = match spawned {
+            Ok(jh) => jh,
+            Err(e) => {
+                // The closure (and the guard inside it) was dropped by the failed spawn.
+                self.free(handle);
+                let size = match stack_size {
+                    Some(s) => format!("a {s}-byte stack"),
+                    None => "the default stack".to_owned(),
+                };
+                return Err(creation(os_message(
+                    format!("cannot create a thread with {size}: pthread_create"),
+                    &e,
+                )));
+            }
+        };
+        match report_rx.recv() {
+            Ok(Ok(())) => {
+                let mut state = lock(&entry.state);
+                if !options.detached && !state.released {
+                    state.join_handle = Some(join_handle);
+                }
+                // Otherwise the JoinHandle drops here, which detaches the OS thread.
+                Ok(handle)
+            }
+            Ok(Err(e)) => {
+                let _ = join_handle.join();
+                self.free(handle);
+                Err(e)
+            }
+            Err(mpsc::RecvError) => {
+                let _ = join_handle.join();
+                self.free(handle);
+                Err(creation(format!(
+                    "thread {handle} ended before reporting its setup; the start function was \
+                     not run"
+                )))
+            }
+        }
+    }
+
+    /// See [`ThreadCapability::join_thread`].
+    fn join_thread(
+        &self,
+        handle: ThreadHandle,
+        timeout: Option<Duration>,
+    ) -> Result<ThreadResult, ThreadError> {
+        let fail = |m: String| ThreadError::new(ThreadErrorKind::JoinFailed, m);
+        let entry = self.lookup(handle, ThreadErrorKind::JoinFailed)?;
+        if entry.detached {
+            return Err(fail(format!(
+                "cannot join {}: it was created detached (ThreadOptions::detached = true), \
+                 and a detached thread cannot be joined; release its handle instead",
+                entry.describe()
+            )));
+        }
+        if entry.std_id.get() == Some(&std::thread::current().id()) {
+            return Err(fail(format!(
+                "cannot join {}: a thread cannot join itself",
+                entry.describe()
+            )));
+        }
+        // A limit too large for an Instant is no limit.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let mut state = lock(&entry.state);
+        loop {
+            if state.joined {
+                return Err(fail(format!(
+                    "cannot join {}: it was joined already",
+                    entry.describe()
+                )));
+            }
+            if state.released {
+                return Err(fail(format!(
+                    "cannot join {}: its handle was released while waiting",
+                    entry.describe()
+                )));
+            }
+            if state.finished {
+                break;
+            }
+            match deadline {
+                None => {
+                    state = entry
+                        .done
+                        .wait(state)
+                        .unwrap_or_else(PoisonError::into_inner)
+                }
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        let limit = timeout.unwrap_or_default();
+                        return Err(fail(format!(
+                            "join of {} timed out after {limit:?}: the thread is still running \
+                             and its handle stays valid (join again, or release it)",
+                            entry.describe()
+                        )));
+                    }
+                    state = entry
+                        .done
+                        .wait_timeout(state, d - now)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                }
+            }
+        }
+        state.joined = true;
+        let outcome = state.outcome.take();
+        let join_handle = state.join_handle.take();
+        drop(state);
+        if let Some(jh) = join_handle {
+            // The start function has ended; this waits for the OS thread to exit.
+            let _ = jh.join();
+        }
+        match outcome {
+            Some(Outcome::Returned(result)) => Ok(ThreadResult {
+                handle,
+                tid: entry.tid(),
+                name: entry.name.clone(),
+                result,
+            }),
+            Some(Outcome::Panicked(msg)) => {
+                Err(fail(format!("{} panicked: {msg}", entry.describe())))
+            }
+            None => Err(fail(format!(
+                "cannot join {}: its result was already taken",
+                entry.describe()
+            ))),
+        }
+    }
+
+    /// See [`ThreadCapability::set_thread_affinity`] and the type's "Affinity" section.
+    fn set_thread_affinity(&self, handle: ThreadHandle, cpus: &CpuSet) -> Result<(), ThreadError> {
+        if !sys::SUPPORTED {
+            return Err(unsupported_error("set_thread_affinity"));
+        }
+        let invalid = |m: String| ThreadError::new(ThreadErrorKind::InvalidAffinity, m);
+        let entry = self.lookup(handle, ThreadErrorKind::InvalidAffinity)?;
+        Self::validate_cpus(&entry, cpus)?;
+        let state = lock(&entry.state);
+        if state.finished {
+            return Err(Self::finished_error(&entry, "set the CPU affinity"));
+        }
+        // While `state` is locked the thread cannot finish, so `tid` is this live thread.
+        let tid = entry.tid();
+        let requested = cpus.to_vec();
+        let before = sys::sched_getaffinity_thread(Some(tid)).map_err(|e| {
+            invalid(os_message(
+                format!(
+                    "cannot read the CPU affinity of {}: sched_getaffinity",
+                    entry.describe()
+                ),
+                &e,
+            ))
+        })?;
+        if let Err(e) = sys::sched_setaffinity_thread(tid, &requested) {
+            let why = if e.raw_os_error() == Some(libc::EINVAL) {
+                " (none of these CPUs is allowed to this process, e.g. by its cpuset cgroup)"
+            } else {
+                ""
+            };
+            return Err(invalid(os_message(
+                format!(
+                    "cannot set the CPU affinity of {} to {cpus:?}{why}: sched_setaffinity",
+                    entry.describe()
+                ),
+                &e,
+            )));
+        }
+        let after = sys::sched_getaffinity_thread(Some(tid)).map_err(|e| {
+            invalid(os_message(
+                format!(
+                    "cannot read back the CPU affinity of {}: sched_getaffinity",
+                    entry.describe()
+                ),
+                &e,
+            ))
+        })?;
+        if after != requested {
+            let applied: CpuSet = after.into_iter().collect();
+            let missing = cpus.difference(&applied);
+            let restored = sys::sched_setaffinity_thread(tid, &before).is_ok();
+            return Err(invalid(format!(
+                "invalid CPU affinity {cpus:?} for {}: CPU {} not allowed to this process \
+                 (the kernel applied only {applied:?}, e.g. because of its cpuset cgroup); {}",
+                entry.describe(),
+                missing
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", CPU "),
+                if restored {
+                    "the previous affinity was restored"
+                } else {
+                    "the previous affinity could not be restored"
+                }
+            )));
+        }
+        Ok(())
+    }
+
+    /// See [`ThreadCapability::get_thread_affinity`].
+    fn get_thread_affinity(&self, handle: ThreadHandle) -> Result<CpuSet, ThreadError> {
+        if !sys::SUPPORTED {
+            return Err(unsupported_error("get_thread_affinity"));
+        }
+        let entry = self.lookup(handle, ThreadErrorKind::InvalidAffinity)?;
+        let state = lock(&entry.state);
+        if state.finished {
+            return Err(Self::finished_error(&entry, "read the CPU affinity"));
+        }
+        let cpus = sys::sched_getaffinity_thread(Some(entry.tid())).map_err(|e| {
+            ThreadError::new(
+                ThreadErrorKind::InvalidAffinity,
+                os_message(
+                    format!(
+                        "cannot read the CPU affinity of {}: sched_getaffinity",
+                        entry.describe()
+                    ),
+                    &e,
+                ),
+            )
+        })?;
+        drop(state);
+        Ok(cpus.into_iter().collect())
+    }
+
+    /// See [`ThreadCapability::release_thread`].
+    fn release_thread(&self, handle: ThreadHandle) -> Result<(), ThreadError> {
+        if handle.owner() != self.id {
+            return Err(self.bad_handle(handle, ThreadErrorKind::JoinFailed));
+        }
+        let entry = self
+            .free(handle)
+            .ok_or_else(|| self.bad_handle(handle, ThreadErrorKind::JoinFailed))?;
+        let mut state = lock(&entry.state);
+        state.released = true;
+        let finished = state.finished;
+        let join_handle = state.join_handle.take();
+        drop(state);
+        entry.done.notify_all();
+        if let Some(jh) = join_handle {
+            if finished {
+                let _ = jh.join();
+            }
+            // A running thread's JoinHandle drops here: the thread is detached.
+        }
+        Ok(())
+    }
+
+    /// See [`ThreadCapability::thread_info`].
+    fn thread_info(&self, handle: ThreadHandle) -> Result<ThreadInfo, ThreadError> {
+        let entry = self.lookup(handle, ThreadErrorKind::JoinFailed)?;
+        let state = lock(&entry.state);
+        Ok(ThreadInfo {
+            handle,
+            tid: entry.tid(),
+            name: entry.name.clone(),
+            os_name: entry.os_name.clone(),
+            detached: entry.detached,
+            finished: state.finished,
+            joined: state.joined,
+            priority: entry.priority,
+            stack_size: entry.stack_size,
+        })
+    }
+
+    fn running_threads(&self) -> usize {
+        self.running.load(Ordering::SeqCst)
+    }
+
+    fn outstanding_threads(&self) -> Vec<ThreadHandle> {
+        let table = lock(&self.table);
+        table
+            .slots
+            .iter()
+            .filter_map(|s| s.entry.as_ref().map(|e| e.handle))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stack_sizes_round_up_to_minimum_and_page() {
+        let page = sys::page_size();
+        let min = sys::min_stack_size();
+        let r = round_stack_size(1).unwrap();
+        assert!(r >= min && r % page == 0, "{r}");
+        let r = round_stack_size(min + 1).unwrap();
+        assert_eq!(r % page, 0);
+        assert!(r > min);
+        assert!(round_stack_size(usize::MAX).is_err());
+        let e = round_stack_size(usize::MAX - 1).unwrap_err();
+        assert_eq!(e.kind, ThreadErrorKind::CreationFailed);
+        assert!(e.message.contains("impossible"), "{}", e.message);
+    }
+
+    #[test]
+    fn panic_messages_are_extracted() {
+        let p: Box<dyn std::any::Any + Send> = Box::new("static str");
+        assert_eq!(panic_message(p.as_ref()), "static str");
+        let p: Box<dyn std::any::Any + Send> = Box::new(String::from("owned"));
+        assert_eq!(panic_message(p.as_ref()), "owned");
+        let p: Box<dyn std::any::Any + Send> = Box::new(42u8);
+        assert!(panic_message(p.as_ref()).contains("not a string"));
+    }
+}

@@ -1,0 +1,474 @@
+//! `verify_capability_security` on real file layouts (issue 4 part 2): each finding is
+//! triggered by files and directories made for the test, and a clean layout has none.
+//!
+//! Layouts live under `CARGO_TARGET_TMPDIR` (inside `target/`), whose ancestors are not
+//! writable by group or others; `/tmp` itself is 1777 and would make every binary in it a
+//! `policy.command.dir_writable` error.
+
+use std::fs;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use reml_process::policy::review::codes::*;
+use reml_process::policy::{verify_capability_security, Policy, Review};
+use reml_process::Severity;
+
+/// A private directory under `target/tmp` (mode 0700, ours).
+fn clean_dir() -> tempfile::TempDir {
+    let d = tempfile::Builder::new()
+        .prefix("policy-review-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    // The test is only meaningful if nothing above is writable by group or others.
+    for a in d.path().ancestors().skip(1) {
+        let mode = fs::metadata(a).unwrap().permissions().mode();
+        assert_eq!(mode & 0o022, 0, "{} is group/other-writable", a.display());
+    }
+    d
+}
+
+fn mkdir(path: &Path, mode: u32) -> PathBuf {
+    fs::create_dir_all(path).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+    path.to_owned()
+}
+
+fn file(path: &Path, mode: u32) -> PathBuf {
+    fs::write(path, "#!/bin/sh\nexit 0\n").unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+    path.to_owned()
+}
+
+/// A policy with nothing to complain about apart from `allow` and `search_path`.
+fn policy(allow: &[&Path], search_path: &[&Path]) -> Policy {
+    let list = |ps: &[&Path]| {
+        ps.iter()
+            .map(|p| format!("{:?}", p.to_str().unwrap()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let sp = if search_path.is_empty() {
+        String::new()
+    } else {
+        format!("search_path = [{}]\n", list(search_path))
+    };
+    let text = format!(
+        "[capability]\n\
+         effect_scope = [\"process\", \"io.blocking\", \"signal\"]\n\
+         [commands]\nallow = [{}]\n{sp}\
+         [env]\ndeny = [\"LD_PRELOAD\", \"LD_AUDIT\", \"LD_LIBRARY_PATH\"]\n\
+         [limits]\nmax_wall_time = \"1m\"\n",
+        list(allow)
+    );
+    Policy::from_toml_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+fn codes(r: &Review) -> Vec<&'static str> {
+    r.findings().iter().map(|f| f.code).collect()
+}
+
+#[track_caller]
+fn only(r: &Review, code: &str) -> String {
+    let hits: Vec<_> = r.with_code(code).collect();
+    assert_eq!(hits.len(), 1, "want one {code}: {r:#?}");
+    hits[0].message.clone()
+}
+
+#[test]
+fn clean_layout_has_no_findings() {
+    let d = clean_dir();
+    let bin = mkdir(&d.path().join("bin"), 0o755);
+    let tool = file(&bin.join("tool"), 0o755);
+    let link = d.path().join("tool-link");
+    symlink(&tool, &link).unwrap();
+    let r = verify_capability_security(&policy(&[&tool, &link, Path::new("tool")], &[&bin]));
+    assert!(r.findings().is_empty(), "{r:#?}");
+    assert!(!r.has_errors());
+}
+
+#[test]
+fn a_system_binary_is_not_an_error() {
+    let r = verify_capability_security(&policy(&[Path::new("/usr/bin/true")], &[]));
+    assert!(!r.has_errors(), "{r:#?}");
+}
+
+#[test]
+fn missing_entry_is_not_found() {
+    let d = clean_dir();
+    let bin = mkdir(&d.path().join("bin"), 0o755);
+    let missing = d.path().join("nope");
+    let r = verify_capability_security(&policy(&[&missing, Path::new("ghost")], &[&bin]));
+    let hits: Vec<_> = r.with_code(COMMAND_NOT_FOUND).collect();
+    assert_eq!(hits.len(), 2, "{r:#?}");
+    assert_eq!(hits[0].entry, missing.to_str().unwrap());
+    assert_eq!(hits[0].severity, Severity::Error);
+    assert_eq!(hits[1].entry, "ghost");
+    assert!(
+        hits[1].message.contains(bin.to_str().unwrap()),
+        "{}",
+        hits[1].message
+    );
+    assert!(r.has_errors());
+}
+
+#[test]
+fn directory_is_not_regular() {
+    let d = clean_dir();
+    let dir = mkdir(&d.path().join("adir"), 0o755);
+    let r = verify_capability_security(&policy(&[&dir], &[]));
+    assert!(only(&r, COMMAND_NOT_REGULAR).contains("a directory"));
+    assert!(r.has_errors());
+}
+
+#[test]
+fn file_without_execute_bit_is_not_executable() {
+    let d = clean_dir();
+    let f = file(&d.path().join("data"), 0o644);
+    let r = verify_capability_security(&policy(&[&f], &[]));
+    assert!(only(&r, COMMAND_NOT_EXECUTABLE).contains("0644"), "{r:#?}");
+    // As root, access(X_OK) alone would say yes for 0744; the mode bits still count.
+    let f2 = file(&d.path().join("owner-x"), 0o744);
+    let r = verify_capability_security(&policy(&[&f2], &[]));
+    assert!(!codes(&r).contains(&COMMAND_NOT_EXECUTABLE), "{r:#?}");
+}
+
+#[test]
+fn group_or_other_writable_binary() {
+    let d = clean_dir();
+    for (mode, who) in [
+        (0o775, "its group"),
+        (0o757, "others"),
+        (0o777, "its group and others"),
+    ] {
+        let f = file(&d.path().join(format!("w{mode:o}")), mode);
+        let r = verify_capability_security(&policy(&[&f], &[]));
+        let msg = only(&r, COMMAND_WRITABLE);
+        assert!(msg.contains(&format!("{mode:04o}")), "{msg}");
+        assert!(msg.contains(&format!("writable by {who}:")), "{msg}");
+        assert!(r.has_errors());
+    }
+}
+
+#[test]
+fn writable_directory_above_the_binary() {
+    let d = clean_dir();
+    let open = mkdir(&d.path().join("open"), 0o777);
+    let bin = mkdir(&open.join("bin"), 0o755);
+    let tool = file(&bin.join("tool"), 0o755);
+    let r = verify_capability_security(&policy(&[&tool], &[]));
+    let msg = only(&r, COMMAND_DIR_WRITABLE);
+    assert!(msg.contains(open.to_str().unwrap()), "{msg}");
+    assert!(msg.contains("0777"), "{msg}");
+    assert!(!msg.contains("sticky"), "{msg}");
+    assert!(r.has_errors());
+}
+
+#[test]
+fn sticky_directory_is_still_writable_by_others() {
+    let d = clean_dir();
+    let sticky = mkdir(&d.path().join("sticky"), 0o1777);
+    let tool = file(&sticky.join("tool"), 0o755);
+    let r = verify_capability_security(&policy(&[&tool], &[]));
+    let msg = only(&r, COMMAND_DIR_WRITABLE);
+    assert!(msg.contains("1777") && msg.contains("sticky"), "{msg}");
+}
+
+#[test]
+fn real_tmp_is_reported() {
+    // /tmp is 1777 on every Unix; a binary directly under it is an error.
+    let d = tempfile::tempdir_in("/tmp").unwrap();
+    let tool = file(&d.path().join("tool"), 0o755);
+    let r = verify_capability_security(&policy(&[&tool], &[]));
+    assert!(
+        r.with_code(COMMAND_DIR_WRITABLE)
+            .any(|f| f.message.contains("directory /tmp ")),
+        "{r:#?}"
+    );
+}
+
+#[test]
+fn symlink_in_a_writable_directory_could_be_redirected() {
+    let d = clean_dir();
+    let bin = mkdir(&d.path().join("bin"), 0o755);
+    let tool = file(&bin.join("tool"), 0o755);
+    let open = mkdir(&d.path().join("links"), 0o777);
+    let link = open.join("tool");
+    symlink(&tool, &link).unwrap();
+    let r = verify_capability_security(&policy(&[&link], &[]));
+    let msg = only(&r, COMMAND_DIR_WRITABLE);
+    assert!(msg.contains(open.to_str().unwrap()), "{msg}");
+}
+
+#[test]
+fn symlink_named_like_a_shell_is_a_launcher() {
+    let d = clean_dir();
+    let bin = mkdir(&d.path().join("bin"), 0o755);
+    let tool = file(&bin.join("tool"), 0o755);
+    let bash = bin.join("bash");
+    symlink(&tool, &bash).unwrap();
+    let r = verify_capability_security(&policy(&[&bash], &[]));
+    let f = r
+        .with_code(COMMAND_LAUNCHER)
+        .next()
+        .expect("launcher finding");
+    assert_eq!(f.severity, Severity::Warning);
+    assert_eq!(f.entry, bash.to_str().unwrap());
+    assert!(f.message.contains("a shell"), "{}", f.message);
+    assert!(!r.has_errors(), "{r:#?}");
+}
+
+#[test]
+fn interpreter_caught_by_its_canonical_name() {
+    let d = clean_dir();
+    let bin = mkdir(&d.path().join("bin"), 0o755);
+    let real = file(&bin.join("python3.11"), 0o755);
+    let alias = bin.join("runner");
+    symlink(&real, &alias).unwrap();
+    let r = verify_capability_security(&policy(&[&alias], &[]));
+    let msg = only(&r, COMMAND_LAUNCHER);
+    assert!(msg.contains("resolves to `python3.11`"), "{msg}");
+    assert!(msg.contains("interpreter"), "{msg}");
+    // And a bare name found in search_path.
+    let env = file(&bin.join("env"), 0o755);
+    let r = verify_capability_security(&policy(&[Path::new("env")], &[&bin]));
+    assert!(only(&r, COMMAND_LAUNCHER).contains("launcher"), "{env:?}");
+}
+
+#[test]
+fn bare_name_skips_non_executable_and_reports_writable_search_path() {
+    let d = clean_dir();
+    let first = mkdir(&d.path().join("first"), 0o755);
+    let second = mkdir(&d.path().join("second"), 0o755);
+    file(&first.join("tool"), 0o644);
+    let good = file(&second.join("tool"), 0o755);
+    let p = policy(&[Path::new("tool")], &[&first, &second]);
+    let resolved = p.resolve_allowed();
+    assert_eq!(
+        resolved.programs()[0].path,
+        fs::canonicalize(&good).unwrap()
+    );
+    let r = verify_capability_security(&p);
+    assert!(r.findings().is_empty(), "{r:#?}");
+
+    let planted = mkdir(&d.path().join("planted"), 0o777);
+    let r = verify_capability_security(&policy(&[Path::new("tool")], &[&planted, &second]));
+    let f = r
+        .with_code(SEARCH_PATH_WRITABLE)
+        .next()
+        .expect("search_path finding");
+    assert_eq!(f.entry, planted.to_str().unwrap());
+    assert_eq!(f.severity, Severity::Error);
+    // Absolute entries do not depend on search_path.
+    let r = verify_capability_security(&policy(&[&good], &[&planted]));
+    assert!(!codes(&r).contains(&SEARCH_PATH_WRITABLE), "{r:#?}");
+}
+
+#[test]
+fn file_owned_by_another_user() {
+    if rustix::process::geteuid().as_raw() != 0 {
+        eprintln!("SKIP file_owned_by_another_user: needs root to chown");
+        return;
+    }
+    let d = clean_dir();
+    let tool = file(&d.path().join("tool"), 0o755);
+    std::os::unix::fs::chown(&tool, Some(65534), None).unwrap();
+    let r = verify_capability_security(&policy(&[&tool], &[]));
+    let msg = only(&r, COMMAND_UNTRUSTED_OWNER);
+    assert!(msg.contains("uid 65534"), "{msg}");
+    assert!(!r.has_errors(), "{r:#?}");
+}
+
+fn review(text: &str) -> Review {
+    verify_capability_security(&Policy::from_toml_str(text).unwrap_or_else(|e| panic!("{e}")))
+}
+
+#[test]
+fn effect_scope_missing_for_each_enabling_key() {
+    let cases: [(&str, &[&str]); 6] = [
+        (
+            "[commands]\nallow = [\"/usr/bin/true\"]\n",
+            &["process", "signal", "io.blocking"],
+        ),
+        (
+            "[commands]\nallow = []\npass_fds = true\n",
+            &["process", "memory"],
+        ),
+        (
+            "[commands]\nallow = []\n[limits]\nmax_output_bytes = 1024\n",
+            &["process", "io.blocking", "memory"],
+        ),
+        (
+            "[commands]\nallow = []\n[limits]\nmax_threads = 2\n",
+            &["thread", "io.blocking"],
+        ),
+        (
+            "[commands]\nallow = []\n[limits]\nallowed_cpus = \"0\"\n",
+            &["thread", "hardware"],
+        ),
+        (
+            "[capability]\naudit_required = true\n[commands]\nallow = []\n",
+            &["audit"],
+        ),
+    ];
+    for (body, want) in cases {
+        let text = if body.starts_with("[capability]") {
+            body.replacen("[capability]\n", "[capability]\neffect_scope = []\n", 1)
+        } else {
+            format!("[capability]\neffect_scope = []\n{body}")
+        };
+        let r = review(&text);
+        let mut got: Vec<&str> = r
+            .with_code(EFFECT_SCOPE_MISSING)
+            .map(|f| f.entry.as_str())
+            .collect();
+        let mut want = want.to_vec();
+        got.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(got, want, "{text}");
+        assert!(r.has_errors());
+        // Granting exactly those effects clears it.
+        let granted = format!(
+            "effect_scope = [{}]",
+            want.iter()
+                .map(|e| format!("\"{e}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let r = review(&text.replacen("effect_scope = []", &granted, 1));
+        assert_eq!(r.with_code(EFFECT_SCOPE_MISSING).count(), 0, "{r:#?}");
+    }
+    // max_threads = 0 enables nothing.
+    let r = review(
+        "[capability]\neffect_scope = []\n[commands]\nallow = []\n[limits]\nmax_threads = 0\n",
+    );
+    assert_eq!(r.with_code(EFFECT_SCOPE_MISSING).count(), 0, "{r:#?}");
+}
+
+#[test]
+fn absent_effect_scope_is_a_warning() {
+    let r = review("[commands]\nallow = []\n");
+    let f = r.with_code(EFFECT_SCOPE_ABSENT).next().expect("absent");
+    assert_eq!(f.severity, Severity::Warning);
+    assert!(!r.has_errors());
+}
+
+#[test]
+fn zero_and_nonsensical_limits() {
+    let r = review(
+        "[capability]\neffect_scope = [\"process\", \"io.blocking\", \"memory\", \"thread\"]\n\
+         [commands]\nallow = []\n[limits]\nmax_processes = 0\nmax_threads = 0\n\
+         max_wall_time = \"0s\"\nmax_output_bytes = 0\ncpu_time = 0\naddress_space = 0\nopen_files = 0\n",
+    );
+    let mut zero: Vec<&str> = r.with_code(LIMITS_ZERO).map(|f| f.entry.as_str()).collect();
+    zero.sort_unstable();
+    assert_eq!(
+        zero,
+        [
+            "limits.address_space",
+            "limits.cpu_time",
+            "limits.max_output_bytes",
+            "limits.max_processes",
+            "limits.max_threads",
+            "limits.max_wall_time",
+            "limits.open_files",
+        ]
+    );
+    assert_eq!(r.with_code(LIMITS_NO_WALL_TIME).count(), 0);
+    assert!(!r.has_errors(), "warnings only: {r:#?}");
+
+    let r = review(
+        "[capability]\neffect_scope = []\n[commands]\nallow = []\n[limits]\nmax_wall_time = 5\n\
+         open_files = 99999999999\naddress_space = \"64KiB\"\ncpu_time = \"2.5s\"\n",
+    );
+    let entries: Vec<&str> = r
+        .with_code(LIMITS_NONSENSICAL)
+        .map(|f| f.entry.as_str())
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            "limits.open_files",
+            "limits.address_space",
+            "limits.cpu_time"
+        ],
+        "{r:#?}"
+    );
+    assert!(r
+        .with_code(LIMITS_NONSENSICAL)
+        .any(|f| f.message.contains("nr_open")));
+    assert!(r
+        .with_code(LIMITS_NONSENSICAL)
+        .any(|f| f.message.contains("rounded up to 3 s")));
+
+    let r = review("[capability]\neffect_scope = []\n[commands]\nallow = []\n");
+    assert_eq!(
+        only(&r, LIMITS_NO_WALL_TIME),
+        "no `max_wall_time`: a wait without its own time limit may last forever"
+    );
+}
+
+#[test]
+fn cpus_that_do_not_exist() {
+    let base = "[capability]\neffect_scope = [\"thread\", \"hardware\"]\n[commands]\nallow = []\n\
+                [limits]\nmax_wall_time = 1\n";
+    let r = review(&format!("{base}allowed_cpus = \"0\"\n"));
+    assert!(r.findings().is_empty(), "{r:#?}");
+    let r = review(&format!("{base}allowed_cpus = \"0,8000-8191\"\n"));
+    let msg = only(&r, CPUS_ABSENT);
+    assert!(msg.contains("8000-8191"), "{msg}");
+    assert!(!r.has_errors());
+}
+
+#[test]
+fn realtime_priority_and_full_isolation() {
+    let r = review(
+        "[capability]\neffect_scope = [\"thread\"]\nisolation_level = \"full_isolation\"\n\
+         [commands]\nallow = []\n[limits]\nmax_wall_time = 1\nmax_thread_priority = \"realtime\"\n",
+    );
+    assert_eq!(
+        codes(&r),
+        [PRIORITY_REALTIME, ISOLATION_NOT_ENFORCED],
+        "{r:#?}"
+    );
+    let r = review(
+        "[capability]\neffect_scope = [\"thread\"]\n[commands]\nallow = []\n\
+         [limits]\nmax_wall_time = 1\nmax_thread_priority = \"high\"\n",
+    );
+    assert!(r.findings().is_empty(), "{r:#?}");
+}
+
+#[test]
+fn loader_variables_and_cwd_roots() {
+    let r = review(
+        "[capability]\neffect_scope = [\"process\", \"io.blocking\", \"signal\"]\n\
+         [commands]\nallow = [\"/usr/bin/true\"]\nallowed_cwd = [\"/nonexistent/jobs\", \"/\"]\n\
+         [env]\ndeny = [\"LD_PRELOAD\"]\n[limits]\nmax_wall_time = 1\n",
+    );
+    let msg = only(&r, ENV_LOADER_NOT_DENIED);
+    assert!(
+        msg.contains("LD_AUDIT, LD_LIBRARY_PATH") && !msg.contains("LD_PRELOAD"),
+        "{msg}"
+    );
+    let f = r.with_code(CWD_NOT_FOUND).next().expect("cwd");
+    assert_eq!(f.entry, "/nonexistent/jobs");
+    // An allow list that omits them is as good as denying them.
+    let r = review(
+        "[capability]\neffect_scope = [\"process\", \"io.blocking\", \"signal\"]\n\
+         [commands]\nallow = [\"/usr/bin/true\"]\n[env]\nallow = [\"PATH\"]\n[limits]\nmax_wall_time = 1\n",
+    );
+    assert_eq!(r.with_code(ENV_LOADER_NOT_DENIED).count(), 0, "{r:#?}");
+}
+
+#[test]
+fn review_json_shape() {
+    let d = clean_dir();
+    let f = file(&d.path().join("data"), 0o644);
+    let r = verify_capability_security(&policy(&[&f], &[]));
+    let v = serde_json::to_value(&r).unwrap();
+    assert_eq!(v["ok"], false);
+    let first = &v["findings"][0];
+    assert_eq!(first["code"], "policy.command.not_executable");
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["entry"], f.to_str().unwrap());
+    assert!(first["message"].as_str().unwrap().contains("execute bit"));
+}
