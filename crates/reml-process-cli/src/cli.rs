@@ -35,43 +35,71 @@ enum Cmd {
 }
 
 /// Options of `run` (contract.md §1).
+///
+/// Options that take a value accept one starting with `-`, so `--timeout -1` is reported as
+/// an invalid duration rather than as an unknown option `-1`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// TOML security policy (default: the built-in default policy).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, allow_hyphen_values = true, value_name = "FILE")]
     pub policy: Option<PathBuf>,
     /// Append the audit log to PATH (`-` = standard error).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, allow_hyphen_values = true, value_name = "PATH")]
     pub audit: Option<PathBuf>,
     /// Wall-clock limit (250ms, 2s, 1.5, 1m, 1h, 1d; 0 = none).
-    #[arg(long, value_name = "DUR")]
+    #[arg(long, allow_hyphen_values = true, value_name = "DUR")]
     pub timeout: Option<String>,
     /// Signal sent when the time limit expires.
-    #[arg(long, value_name = "SIG", default_value = "TERM")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "SIG",
+        default_value = "TERM"
+    )]
     pub signal: String,
     /// Grace period after that signal before KILL.
-    #[arg(long, value_name = "DUR", default_value = "2s")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "DUR",
+        default_value = "2s"
+    )]
     pub kill_after: String,
     /// Pipe, collect, then print stdout and stderr.
     #[arg(long)]
     pub collect: bool,
     /// Cap per stream for --collect (64KiB, 16MiB).
-    #[arg(long, value_name = "SIZE")]
+    #[arg(long, allow_hyphen_values = true, value_name = "SIZE")]
     pub max_output: Option<String>,
     /// stdin: inherit, null, pipe or file:PATH.
-    #[arg(long, value_name = "SPEC", default_value = "inherit")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "SPEC",
+        default_value = "inherit"
+    )]
     pub stdin: String,
     /// stdout: inherit, null, pipe or file:PATH.
-    #[arg(long, value_name = "SPEC", default_value = "inherit")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "SPEC",
+        default_value = "inherit"
+    )]
     pub stdout: String,
     /// stderr: inherit, null, pipe or file:PATH.
-    #[arg(long, value_name = "SPEC", default_value = "inherit")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "SPEC",
+        default_value = "inherit"
+    )]
     pub stderr: String,
     /// Working directory.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, allow_hyphen_values = true, value_name = "DIR")]
     pub cwd: Option<PathBuf>,
     /// Set a variable (repeatable).
-    #[arg(long, value_name = "KEY=VALUE")]
+    #[arg(long, allow_hyphen_values = true, value_name = "KEY=VALUE")]
     pub env: Vec<OsString>,
     /// Start from an empty environment.
     #[arg(long)]
@@ -80,18 +108,17 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_new_group: bool,
     /// Hand our descriptor SRC to the child as DST (repeatable).
-    #[arg(long, value_name = "SRC:DST")]
+    #[arg(long, allow_hyphen_values = true, value_name = "SRC:DST")]
     pub pass_fd: Vec<String>,
     /// Print one JSON object instead of passing output through.
     #[arg(long)]
     pub json: bool,
     /// The program and its arguments.
-    #[arg(
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "PROGRAM"
-    )]
+    ///
+    /// No `allow_hyphen_values`: an unknown option before the program (`run --bogus -- x`) is
+    /// a bad option (125), not a program named `--bogus` (127). After the program, or after
+    /// `--`, every word belongs to the command (`trailing_var_arg`).
+    #[arg(required = true, trailing_var_arg = true, value_name = "PROGRAM")]
     pub command: Vec<OsString>,
 }
 
@@ -106,9 +133,32 @@ pub struct DescribeArgs {
     pub json: bool,
 }
 
-/// Prints `reml-process: MESSAGE` on standard error.
+/// Prints `reml-process: MESSAGE` on standard error (one line, contract.md §1).
+///
+/// A standard error that cannot be written (closed pipe) is ignored: `eprintln!` would panic.
 pub fn error_line(message: impl std::fmt::Display) {
-    eprintln!("reml-process: {message}");
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "reml-process: {message}");
+}
+
+/// The one-line form of a command-line error: clap's first paragraph joined on one line,
+/// without its `error: ` prefix, plus where to find the usage.
+fn clap_error_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let paragraph: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty())
+        .collect();
+    let joined = paragraph.join(" ");
+    let first = joined.strip_prefix("error: ").unwrap_or(&joined);
+    let first = if first.is_empty() {
+        "invalid command line"
+    } else {
+        first
+    };
+    format!("{first} (see `reml-process --help`)")
 }
 
 /// Parses the command line and runs the subcommand; returns the exit status.
@@ -116,12 +166,25 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
-                _ => EXIT_OWN_FAILURE,
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp
+                | clap::error::ErrorKind::DisplayVersion
+                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    let _ = e.print();
+                    if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                    {
+                        EXIT_OWN_FAILURE
+                    } else {
+                        0
+                    }
+                }
+                // Every failure is one line on standard error (contract.md §1), not clap's
+                // multi-line usage block.
+                _ => {
+                    error_line(clap_error_line(&e));
+                    EXIT_OWN_FAILURE
+                }
             };
-            let _ = e.print();
-            return code;
         }
     };
     match cli.command {

@@ -1,10 +1,12 @@
 //! The `reml-process` command (`contract.md` §1). `main` only maps `cli::main()`'s result to
 //! an exit status.
+#![deny(unsafe_code)]
 
 mod audit_cmd;
 mod cli;
 mod describe;
 mod run;
+mod signals;
 mod verify;
 
 fn main() {

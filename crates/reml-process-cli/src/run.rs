@@ -21,7 +21,11 @@ use crate::cli::{error_line, RunArgs, EXIT_OWN_FAILURE};
 /// Runs `run`; returns the exit status.
 pub fn main(args: RunArgs) -> i32 {
     // First, while this is the only thread: receive the forwarded signals synchronously.
-    let forwarder = match SignalForwarder::install(&FORWARDED_SIGNALS) {
+    // An inherited "ignore" of SIGCHLD would cost us the child's exit status on kernels
+    // before 6.15; signals inherited as ignored stay ignored and are not forwarded.
+    crate::signals::default_sigchld();
+    let forwarded = crate::signals::not_ignored(&FORWARDED_SIGNALS);
+    let forwarder = match SignalForwarder::install(&forwarded) {
         Ok(f) => f,
         Err(e) => {
             error_line(e);
@@ -137,7 +141,15 @@ fn split_env(kv: &OsString) -> Result<(OsString, OsString), String> {
 /// will fail with that error (and be audited) without anything running.
 fn load_policy(args: &RunArgs, command: &Command) -> Result<Option<Policy>, String> {
     if let Some(path) = &args.policy {
-        let policy = Policy::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        // The error names the file already (`FILE: line L, column C: ...`).
+        let policy = Policy::from_path(path).map_err(|e| {
+            let message = e.to_string();
+            if message.starts_with(&path.display().to_string()) {
+                message
+            } else {
+                format!("{}: {message}", path.display())
+            }
+        })?;
         let review = verify_capability_security(&policy);
         if review.has_errors() {
             let errors: Vec<String> = review
@@ -249,17 +261,47 @@ fn execute(
         None => audited_process(&native, &audit, command, &env, &options, Some(forwarder)),
     };
     if let Some(e) = &outcome.error {
-        error_line(&e.message);
+        error_line(naming_program(
+            &command.program.to_string_lossy(),
+            &e.message,
+        ));
     }
-    if args.json {
-        let v = to_json(&outcome);
-        println!("{v}");
-    } else {
-        let _ = std::io::stdout().write_all(&outcome.output.stdout);
-        let _ = std::io::stderr().write_all(&outcome.output.stderr);
-        let _ = std::io::stdout().flush();
+    if let Err(e) = report(args, &outcome) {
+        // The reader went away (`run --json ... | head`): like any filter, stop quietly and
+        // keep the child's status. Any other write failure lost the report: our failure.
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            error_line(format!("cannot write the output: {e}"));
+            return EXIT_OWN_FAILURE;
+        }
     }
     outcome.exit_status()
+}
+
+/// Prints the JSON object, or the collected output (stdout to stdout, stderr to stderr).
+/// Written with `write_all`, never `println!`, which panics when stdout is a closed pipe.
+fn report(args: &RunArgs, outcome: &ProcessOutcome) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", to_json(outcome))?;
+        return out.flush();
+    }
+    out.write_all(&outcome.output.stdout)?;
+    out.flush()?;
+    std::io::stderr().write_all(&outcome.output.stderr)
+}
+
+/// The error line names the program (contract.md §1: "naming the program and the reason"):
+/// messages about the program itself already start with it; others (`working directory
+/// /x: ...`, `stdin file ...`) get it in front.
+fn naming_program(program: &str, message: &str) -> String {
+    let subject = message.split(": ").next().unwrap_or("");
+    let named =
+        !program.is_empty() && (subject == program || subject.ends_with(&format!("/{program}")));
+    if named || program.is_empty() {
+        message.to_owned()
+    } else {
+        format!("{program}: {message}")
+    }
 }
 
 /// The `--json` object of contract.md §1.

@@ -162,7 +162,10 @@ fn a_child_the_process_already_had_is_neither_waited_for_nor_reported() {
         ))
         .output()
         .unwrap();
-    assert!(start.elapsed() < Duration::from_secs(20), "run waited for a foreign child");
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "run waited for a foreign child"
+    );
     assert_eq!(out.status.code(), Some(5));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["exit_code"], 5);

@@ -87,3 +87,24 @@ impl SignalForwarder {
         let _ = rustix::io::write(&self.stop_write, &[1]);
     }
 }
+
+/// Whether `signal`'s disposition in this process is "ignore" (as inherited, e.g. `nohup`'s
+/// `HUP`). A supervisor leaves such signals out of what it forwards: blocking them would make
+/// the kernel queue them although the caller meant them to be ignored.
+///
+/// # Platform-specific behavior
+/// Linux only; elsewhere `false`.
+pub fn is_ignored(signal: Signal) -> bool {
+    crate::sys::imp::signals::is_ignored(signal.number())
+}
+
+/// Puts `SIGCHLD` back to its default disposition when it is "ignore" (or has
+/// `SA_NOCLDWAIT`), which would make the kernel discard our children's exit statuses; returns
+/// whether it changed anything.
+///
+/// Process-wide: for a program like `reml-process run` that owns its process. A library host
+/// need not call it on Linux 6.15+, where exit statuses are read back from the pidfd; on older
+/// kernels spawning under an ignored `SIGCHLD` is refused with `Unsupported`.
+pub fn reset_sigchld_to_default() -> bool {
+    crate::sys::imp::signals::default_sigchld()
+}

@@ -50,3 +50,30 @@ pub(crate) fn read_signal(fd: &OwnedFd) -> io::Result<Option<i32>> {
         Err(e)
     }
 }
+
+/// Whether the current disposition of `sig` is "ignore" (`SIG_IGN`).
+pub(crate) fn is_ignored(sig: i32) -> bool {
+    // SAFETY: a query only (null new action) into a zeroed, plain-data sigaction that the
+    // call fills.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(sig, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
+/// Puts `SIGCHLD` back to its default disposition when it is "ignore" or has
+/// `SA_NOCLDWAIT`; returns whether it changed anything.
+pub(crate) fn default_sigchld() -> bool {
+    // SAFETY: a query into a zeroed, plain-data sigaction, then installing SIG_DFL; neither
+    // has memory-safety preconditions.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(libc::SIGCHLD, std::ptr::null(), &mut old) == 0
+            && (old.sa_sigaction == libc::SIG_IGN || old.sa_flags & libc::SA_NOCLDWAIT != 0)
+        {
+            libc::signal(libc::SIGCHLD, libc::SIG_DFL);
+            return true;
+        }
+    }
+    false
+}
