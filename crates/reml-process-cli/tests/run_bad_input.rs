@@ -245,8 +245,6 @@ fn program_not_found_127_names_it() {
 }
 
 #[test]
-#[ignore = "library bug (native.rs open_stdio): an unopenable --stdout/--stderr file is SpawnFailed \
-            with the open errno, so ENOENT maps to 127 'program not found' (EACCES to 126)"]
 fn unopenable_stdout_file_is_our_failure_not_program_not_found() {
     // The program exists and is runnable; only the redirection fails: that is our failure
     // (125), like a missing --stdin file, never "program not found" (127).

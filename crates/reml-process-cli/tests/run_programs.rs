@@ -235,9 +235,6 @@ fn relative_program_is_found_against_cwd() {
 }
 
 #[test]
-#[ignore = "library bug (policy layer, exec by descriptor): a #! script run through `run` gets \
-            $0 = /dev/fd/N instead of its path, which breaks wrapper scripts (a pyenv `python3` \
-            shim answers 127 `pyenv: 14: command not found`)"]
 fn a_script_sees_its_own_path_as_dollar_zero() {
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("who-am-i");

@@ -75,6 +75,9 @@ pub struct ProcessError {
     /// A diagnostic code that replaces the kind's (`system.capability.missing`).
     #[serde(skip)]
     diagnostic: Option<&'static str>,
+    /// Refused by the security policy (not by the OS).
+    #[serde(skip)]
+    policy: bool,
 }
 
 impl ProcessError {
@@ -85,6 +88,7 @@ impl ProcessError {
             message: message.into(),
             code: None,
             diagnostic: None,
+            policy: false,
         }
     }
 
@@ -95,6 +99,7 @@ impl ProcessError {
             message: message.into(),
             code: Some(code),
             diagnostic: None,
+            policy: false,
         }
     }
 
@@ -106,6 +111,21 @@ impl ProcessError {
     /// `PermissionDenied` with `message`.
     pub fn denied(message: impl Into<String>) -> Self {
         Self::new(ProcessErrorKind::PermissionDenied, message)
+    }
+
+    /// `PermissionDenied` decided by the security policy (issue 4): `code` is `EACCES` (13)
+    /// like the OS's refusal, and [`is_policy_denial`](Self::is_policy_denial) tells the two
+    /// apart (the audit log records `process.denied` for these).
+    pub fn denied_by_policy(message: impl Into<String>) -> Self {
+        let mut e = Self::with_code(ProcessErrorKind::PermissionDenied, message, libc::EACCES);
+        e.policy = true;
+        e
+    }
+
+    /// Whether the security policy refused the operation (see
+    /// [`denied_by_policy`](Self::denied_by_policy)).
+    pub fn is_policy_denial(&self) -> bool {
+        self.policy
     }
 
     /// `Unsupported` with `message`.
@@ -138,6 +158,7 @@ impl ProcessError {
             ),
             code: None,
             diagnostic: Some("system.capability.missing"),
+            policy: false,
         }
     }
 

@@ -213,11 +213,11 @@ fn open_stdio(
                 Mode::from_bits_truncate(0o666),
             )
             .map_err(|e| {
+                // A file that cannot be opened is bad input of the command, like a missing
+                // cwd: InvalidCommand, with the errno.
                 let name = ["stdin", "stdout", "stderr"][target as usize];
                 let mut err = os_err(format!("{name} file {}", path.display()), e);
-                if read {
-                    err.kind = ProcessErrorKind::InvalidCommand;
-                }
+                err.kind = ProcessErrorKind::InvalidCommand;
                 err
             })?;
             Ok((Some(fd), None))
@@ -248,6 +248,11 @@ fn spawn_error(prepared: &PreparedCommand, e: sys::SpawnError) -> ProcessError {
                 .display()
         ),
         sys::Stage::Fd(fd) => format!("{program}: cannot set up descriptor {fd}"),
+        sys::Stage::Identity => {
+            return ProcessError::denied(format!(
+                "{program}: denied: the file at this path changed after the policy checked it"
+            ))
+        }
         sys::Stage::Exec => match errno {
             libc::ENOENT => {
                 format!("{program}: cannot execute (not found, or its interpreter is missing)")
@@ -312,7 +317,7 @@ impl ProcessCapability for NativeProcessCapability {
         let spec = sys::SpawnSpec {
             program: &prepared.program_c,
             exec_fd: prepared.exec_file.as_ref().map(|f| f.as_fd()),
-            exec_keep_open: prepared.exec_file_keep_open,
+            exec_identity: prepared.exec_identity,
             argv: &prepared.argv,
             envp: &prepared.envp,
             cwd: prepared.cwd_c.as_deref(),

@@ -180,10 +180,11 @@ pub struct PreparedCommand {
     /// A descriptor of the checked program file; when set, the backend execs this file
     /// (`execveat(fd, "", …, AT_EMPTY_PATH)`) instead of the path. Set by the security layer.
     pub exec_file: Option<std::os::fd::OwnedFd>,
-    /// With `exec_file`: the file is a script (`#!`), so its descriptor must stay open across
-    /// exec for the interpreter to read it as `/dev/fd/N` (the one descriptor the child then
-    /// holds beyond what was asked).
-    pub exec_file_keep_open: bool,
+    /// When set (by the security layer, for `#!` scripts): exec by path, but only if the
+    /// file at the path still has this identity (device, inode), checked in the child right
+    /// before `execve`. Scripts are not exec'd by descriptor because the kernel would hand
+    /// the interpreter `/dev/fd/N` as the script's name (`$0`), which breaks wrapper scripts.
+    pub exec_identity: Option<(u64, u64)>,
 }
 
 impl PreparedCommand {
@@ -326,7 +327,7 @@ impl PreparedCommand {
             rlimits: command.rlimits.clone(),
             command: command.clone(),
             exec_file: None,
-            exec_file_keep_open: false,
+            exec_identity: None,
         })
     }
 

@@ -103,12 +103,13 @@ fn stdin_file_missing() {
 }
 
 #[test]
-fn stdout_file_in_missing_directory_is_spawn_error_without_child() {
+fn stdout_file_in_missing_directory_is_invalid_command_without_child() {
     let tmp = tempfile::tempdir().unwrap();
     let marker = tmp.path().join("m");
     let mut c = toucher(&marker);
     c.stdout(StdioSpec::File(tmp.path().join("no/dir/out")));
-    refused(&c, ProcessErrorKind::SpawnFailed, "stdout file");
+    let e = refused(&c, ProcessErrorKind::InvalidCommand, "stdout file");
+    assert_eq!(e.code, Some(2));
     assert!(!marker.exists());
 }
 

@@ -19,6 +19,7 @@
 //! | `setsid-child SECS` | forks a child that calls setsid() and sleeps; prints its pid; sleeps |
 //! | `spin` | burns CPU forever |
 //! | `echo ARGS…` | prints its arguments joined by spaces |
+//! | `read-fd N LEN` | prints LEN bytes read at offset 0 of descriptor N (`pread`) |
 //! | `with-signals IGN BLOCK -- PROG ARGS…` | sets the comma-separated signal numbers IGN to "ignore" and blocks BLOCK (`-` for none), then execs PROG |
 
 use std::io::{Read, Write};
@@ -167,6 +168,22 @@ fn main() {
             }
         }
         "echo" => println!("{}", args[1..].join(" ")),
+        "read-fd" => {
+            let fd: i32 = a(1).parse().expect("fd number");
+            let len: usize = a(2).parse().expect("length");
+            let mut buf = vec![0u8; len];
+            // SAFETY: pread into a live buffer of `len` bytes.
+            let n = unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), len, 0) };
+            if n < 0 {
+                eprintln!(
+                    "rp-helper: read fd {fd}: {}",
+                    std::io::Error::last_os_error()
+                );
+                std::process::exit(1);
+            }
+            buf.truncate(n as usize);
+            std::io::stdout().write_all(&buf).expect("write");
+        }
         "with-signals" => {
             let list =
                 |s: &str| -> Vec<i32> { s.split(',').filter_map(|x| x.parse().ok()).collect() };

@@ -171,8 +171,7 @@ impl<C: ProcessCapability> AuditLayer<C> {
     }
 
     fn spawn_failed(&self, program: String, command: Vec<String>, e: &ProcessError) {
-        // A refusal by the policy carries no errno; the OS's EACCES does.
-        let denied = e.kind == ProcessErrorKind::PermissionDenied && e.code.is_none();
+        let denied = e.is_policy_denial();
         let (name, severity) = if denied {
             (events::PROCESS_DENIED, Severity::Warning)
         } else {

@@ -18,10 +18,14 @@
 //! check changes nothing: the descriptor still names the checked inode. We chose exec by
 //! descriptor over "pin device+inode and re-check at exec time" because the re-check leaves a
 //! window between the check and `execve(path)`; exec by descriptor leaves none.
-//! A script (`#!`) is exec'd by descriptor too, but the kernel hands the interpreter the
-//! path `/dev/fd/N`, so for scripts that one descriptor stays open in the child (the
-//! interpreter reads the script through it). The interpreter itself is whatever the script
-//! names — which is why the review warns about allowing scripts' interpreters and launchers.
+//! A script (`#!`) is the one exception: exec'd by descriptor, the kernel would hand its
+//! interpreter `/dev/fd/N` as the script's name (`$0`), which breaks wrapper scripts. So a
+//! script is exec'd by its canonical path, and the child checks, immediately before
+//! `execve`, that the file there still has the identity the policy allowed (a replaced file
+//! is refused with `PermissionDenied`). The window left is between that check and the
+//! kernel's own open in `execve` — microseconds, but not zero; a reviewer who cannot accept
+//! it should allow binaries only. The interpreter itself is whatever the script names — which
+//! is why the review warns about allowing interpreters and launchers.
 //!
 //! # What is not guaranteed
 //! The policy does not sandbox the child: once running, an allowed program can do whatever
@@ -31,7 +35,6 @@
 use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::fs::File;
-use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -104,7 +107,7 @@ impl<C: ProcessCapability> PolicyLayer<C> {
 
     fn check_effects(&self, op: Operation) -> Result<(), ProcessError> {
         match self.missing_effect(op) {
-            Some(m) => Err(ProcessError::denied(m)),
+            Some(m) => Err(ProcessError::denied_by_policy(m)),
             None => Ok(()),
         }
     }
@@ -113,7 +116,7 @@ impl<C: ProcessCapability> PolicyLayer<C> {
         let passes_fds = !command.fd_mappings.is_empty();
         self.check_effects(Operation::SpawnProcess { passes_fds })?;
         if passes_fds && !self.policy.commands.pass_fds {
-            return Err(ProcessError::denied(format!(
+            return Err(ProcessError::denied_by_policy(format!(
                 "{}: passing descriptors is not allowed by the policy ([commands] pass_fds = false)",
                 command.program.display()
             )));
@@ -133,7 +136,7 @@ impl<C: ProcessCapability> PolicyLayer<C> {
                 } else {
                     "is not on the policy's [env] allow list"
                 };
-                return Err(ProcessError::denied(format!(
+                return Err(ProcessError::denied_by_policy(format!(
                     "environment variable {} {why}",
                     k.to_string_lossy()
                 )));
@@ -153,7 +156,7 @@ impl<C: ProcessCapability> PolicyLayer<C> {
                 .is_ok_and(|i| i.termination.is_none())
         });
         if live.len() as u64 >= max {
-            return Err(ProcessError::denied(format!(
+            return Err(ProcessError::denied_by_policy(format!(
                 "{} children are alive through this capability; the policy allows {max} ([limits] max_processes)",
                 live.len()
             )));
@@ -176,7 +179,7 @@ impl<C: ProcessCapability> PolicyLayer<C> {
     fn check_program(&self, prepared: &mut PreparedCommand) -> Result<(), ProcessError> {
         let shown = prepared.program.display().to_string();
         let deny = |why: String| {
-            ProcessError::denied(format!(
+            ProcessError::denied_by_policy(format!(
                 "{shown}: denied by the policy: {why} (rule: [commands] allow, compared by canonical path and identity)"
             ))
         };
@@ -201,13 +204,18 @@ impl<C: ProcessCapability> PolicyLayer<C> {
         let mut magic = [0u8; 2];
         let is_script = std::os::unix::fs::FileExt::read_at(&file, &mut magic, 0)
             .is_ok_and(|n| n == 2 && &magic == b"#!");
-        prepared.exec_file = Some(file.as_fd().try_clone_to_owned().map_err(|e| {
-            ProcessError::from_errno(
-                "cannot duplicate a descriptor",
-                e.raw_os_error().unwrap_or(libc::EIO),
-            )
-        })?);
-        prepared.exec_file_keep_open = is_script;
+        if is_script {
+            // Exec by the canonical path, checked for this identity in the child just before
+            // execve, so the interpreter sees the script's real path as `$0`.
+            prepared.program_c =
+                std::ffi::CString::new(canonical.as_os_str().as_encoded_bytes())
+                    .map_err(|_| deny("its canonical path contains a NUL byte".to_owned()))?;
+            prepared.exec_identity = Some((id.dev, id.ino));
+            prepared.exec_file = None;
+        } else {
+            prepared.exec_file = Some(file.into());
+            prepared.exec_identity = None;
+        }
         Ok(())
     }
 
@@ -218,11 +226,11 @@ impl<C: ProcessCapability> PolicyLayer<C> {
         let dir = match cwd {
             Some(d) => d.to_path_buf(),
             None => std::env::current_dir().map_err(|e| {
-                ProcessError::denied(format!("cannot read the current directory: {e}"))
+                ProcessError::denied_by_policy(format!("cannot read the current directory: {e}"))
             })?,
         };
         let canonical = std::fs::canonicalize(&dir).map_err(|e| {
-            ProcessError::denied(format!(
+            ProcessError::denied_by_policy(format!(
                 "working directory {}: cannot resolve it ({e})",
                 dir.display()
             ))
@@ -230,7 +238,7 @@ impl<C: ProcessCapability> PolicyLayer<C> {
         if roots.iter().any(|r| canonical.starts_with(r)) {
             Ok(())
         } else {
-            Err(ProcessError::denied(format!(
+            Err(ProcessError::denied_by_policy(format!(
                 "working directory {} (canonical {}) is not under an allowed directory of the policy ([commands] allowed_cwd)",
                 dir.display(),
                 canonical.display()
@@ -245,7 +253,7 @@ impl<C: ProcessCapability> PolicyLayer<C> {
         if signal == Signal::CONT || self.policy.is_signal_allowed(signal) {
             Ok(())
         } else {
-            Err(ProcessError::denied(format!(
+            Err(ProcessError::denied_by_policy(format!(
                 "signal {signal} is not allowed by the policy ([commands] allowed_signals)"
             )))
         }

@@ -47,6 +47,8 @@ pub(crate) enum Stage {
     Fd(RawFd),
     /// `execve`/`execveat` in the child.
     Exec,
+    /// The file at the path is no longer the one the policy checked (scripts).
+    Identity,
 }
 
 /// A spawn failure: the stage and the errno.
@@ -76,9 +78,9 @@ pub(crate) struct RawRlimit {
 pub(crate) struct SpawnSpec<'a> {
     pub program: &'a CStr,
     pub exec_fd: Option<BorrowedFd<'a>>,
-    /// Keep a copy of `exec_fd` open across exec (scripts: the interpreter opens
-    /// `/dev/fd/N`).
-    pub exec_keep_open: bool,
+    /// Exec by path only if the file there has this (device, inode), checked in the child
+    /// just before `execve`.
+    pub exec_identity: Option<(u64, u64)>,
     pub argv: &'a [CString],
     pub envp: &'a [CString],
     pub cwd: Option<&'a CStr>,
@@ -130,7 +132,9 @@ pub(crate) fn pidfd_supported() -> bool {
 struct ChildArgs {
     program: *const c_char,
     exec_fd: c_int,
-    exec_keep_open: c_int,
+    check_identity: c_int,
+    check_dev: u64,
+    check_ino: u64,
     argv: *const *const c_char,
     envp: *const *const c_char,
     cwd: *const c_char,
@@ -153,6 +157,7 @@ const STAGE_RLIMIT: c_int = 2;
 const STAGE_CHDIR: c_int = 3;
 const STAGE_FD: c_int = 4;
 const STAGE_EXEC: c_int = 5;
+const STAGE_IDENTITY: c_int = 6;
 
 /// Size of the child's stack. The child function only makes system calls with a few words of
 /// locals; 64 KiB leaves a wide margin even in debug builds.
@@ -177,7 +182,9 @@ pub(crate) fn spawn(spec: &SpawnSpec<'_>) -> Result<Spawned, SpawnError> {
     let mut args = ChildArgs {
         program: spec.program.as_ptr(),
         exec_fd: spec.exec_fd.map_or(-1, |fd| fd.as_raw_fd()),
-        exec_keep_open: spec.exec_keep_open as c_int,
+        check_identity: spec.exec_identity.is_some() as c_int,
+        check_dev: spec.exec_identity.map_or(0, |i| i.0),
+        check_ino: spec.exec_identity.map_or(0, |i| i.1),
         argv: argv_ptrs.as_ptr(),
         envp: envp_ptrs.as_ptr(),
         cwd: spec.cwd.map_or(ptr::null(), CStr::as_ptr),
@@ -219,6 +226,7 @@ pub(crate) fn spawn(spec: &SpawnSpec<'_>) -> Result<Spawned, SpawnError> {
             STAGE_RLIMIT => Stage::Rlimit(args.err_arg as usize),
             STAGE_CHDIR => Stage::Chdir,
             STAGE_FD => Stage::Fd(args.err_arg),
+            STAGE_IDENTITY => Stage::Identity,
             _ => Stage::Exec,
         };
         return Err(SpawnError {
@@ -394,23 +402,31 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
         );
         // 7. Exec: the checked file by descriptor when we have one, else the resolved path.
         if a.exec_fd >= 0 {
-            let mut fd = a.exec_fd;
-            if a.exec_keep_open != 0 {
-                // A copy without close-on-exec, above every target, made after close_range.
-                fd = libc::fcntl(a.exec_fd, libc::F_DUPFD, a.temp_base);
-                if fd < 0 {
-                    return child_fail(a, STAGE_EXEC, 0);
-                }
-            }
             libc::syscall(
                 libc::SYS_execveat,
-                fd,
+                a.exec_fd,
                 c"".as_ptr(),
                 a.argv,
                 a.envp,
                 libc::AT_EMPTY_PATH,
             );
         } else {
+            if a.check_identity != 0 {
+                // The file at the path must still be the one the policy checked.
+                let fd = libc::open(a.program, libc::O_PATH | libc::O_CLOEXEC);
+                if fd < 0 {
+                    return child_fail(a, STAGE_EXEC, 0);
+                }
+                let mut st: libc::stat = std::mem::zeroed();
+                let ok = libc::fstat(fd, &mut st) == 0
+                    && st.st_dev == a.check_dev
+                    && st.st_ino == a.check_ino;
+                libc::close(fd);
+                if !ok {
+                    a.err_errno = libc::ESTALE;
+                    return child_fail_errno(a, STAGE_IDENTITY, 0);
+                }
+            }
             libc::execve(a.program, a.argv, a.envp);
         }
         child_fail(a, STAGE_EXEC, 0)
