@@ -6,8 +6,8 @@ use std::os::unix::ffi::OsStrExt;
 
 use reml_process::units::{parse_duration, parse_size};
 use reml_process::{
-    run_process_forwarding, Command, Environment, NativeProcessCapability, ProcessGroup,
-    ProcessOutcome, RunOptions, Signal, SignalForwarder, StdioSpec, FORWARDED_SIGNALS,
+    run_process_supervised, Command, Environment, NativeProcessCapability, ProcessGroup,
+    ProcessOutcome, RunEvent, RunOptions, Signal, SignalForwarder, StdioSpec, FORWARDED_SIGNALS,
 };
 use serde_json::json;
 
@@ -23,6 +23,11 @@ pub fn main(args: RunArgs) -> i32 {
             return EXIT_OWN_FAILURE;
         }
     };
+    // Whole-tree termination (spec §7): orphans of the job come back to us instead of init,
+    // so a timed-out job's daemons and setsid escapees are found and ended. We spawn nothing
+    // else, so every adopted orphan is the job's. Best effort: without it only orphans that
+    // stayed in the job's group are reached.
+    let _ = reml_process::set_child_subreaper(true);
     match build(&args) {
         Ok((command, options)) => execute(&args, &command, &options, &forwarder),
         Err(message) => {
@@ -101,6 +106,7 @@ fn build(args: &RunArgs) -> Result<(Command, RunOptions), String> {
         kill_after,
         collect_output: collect,
         max_output_bytes,
+        job_control: true,
         ..RunOptions::default()
     };
     Ok((command, options))
@@ -138,12 +144,13 @@ fn execute(
     forwarder: &SignalForwarder,
 ) -> i32 {
     let cap = NativeProcessCapability::new();
-    let outcome = run_process_forwarding(
+    let outcome = run_process_supervised(
         &cap,
         command,
         &Environment::default(),
         options,
         Some(forwarder),
+        &report_event,
     );
     if let Some(e) = &outcome.error {
         error_line(&e.message);
@@ -157,6 +164,18 @@ fn execute(
         let _ = std::io::stdout().flush();
     }
     outcome.exit_status()
+}
+
+/// One line on stderr for what happens while the child runs (a stop is never silent).
+fn report_event(event: &RunEvent) {
+    if let RunEvent::Stopped {
+        program,
+        pid,
+        signal,
+    } = event
+    {
+        error_line(format_args!("{program} (pid {pid}) stopped by {signal}"));
+    }
 }
 
 /// The `--json` object of contract.md §1.

@@ -9,6 +9,7 @@ pub mod capability;
 pub mod command;
 pub mod effect;
 pub mod error;
+pub mod jobcontrol;
 pub mod native;
 pub mod outcome;
 pub mod prepare;
@@ -16,6 +17,7 @@ pub mod shm;
 pub mod signal;
 pub mod status;
 pub mod supervise;
+pub mod tree;
 pub mod units;
 pub mod wait;
 
@@ -29,11 +31,16 @@ pub use error::{
     Diagnostic, IntoDiagnostic, ProcessError, ProcessErrorKind, Severity, ThreadError,
     ThreadErrorKind,
 };
+pub use jobcontrol::TerminalGuard;
 pub use native::NativeProcessCapability;
-pub use outcome::{run_process, run_process_forwarding, Cause, ProcessOutcome, RunOptions};
+pub use outcome::{
+    run_process, run_process_forwarding, run_process_supervised, Cause, ProcessOutcome, RunEvent,
+    RunOptions,
+};
 pub use prepare::{resolve_program, PreparedCommand};
 pub use shm::SharedMemory;
 pub use signal::Signal;
 pub use status::{ExitStatus, Termination};
 pub use supervise::{SignalForwarder, FORWARDED_SIGNALS};
-pub use wait::{CollectedOutput, WaitOptions};
+pub use tree::{is_child_subreaper, set_child_subreaper};
+pub use wait::{CollectedOutput, WaitEvent, WaitOptions};

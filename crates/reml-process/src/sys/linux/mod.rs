@@ -2,5 +2,7 @@
 
 pub(crate) mod process;
 pub(crate) mod signals;
+pub(crate) mod terminal;
+pub(crate) mod tree;
 
 pub(crate) use process::arg_max;
