@@ -1,0 +1,97 @@
+//! `reml-process run` on a terminal (spec §7, issue 6): the child's group gets the terminal
+//! foreground and reads its input through it, the terminal comes back to the shell with its
+//! state restored (also when the child is killed by the time limit), and `^Z` stops the job
+//! the way a job-control shell expects. Driven through util-linux `script` (a pseudo-
+//! terminal); skipped, visibly, where it (or `bash`, for the `^Z` test) is missing.
+
+mod common;
+
+use common::{have, helper, reml_process, under_pty};
+
+fn stty_lines(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter(|l| l.matches(':').count() > 10)
+        .collect()
+}
+
+#[test]
+fn child_reads_the_terminal_and_the_shell_gets_it_back_restored() {
+    let cmd = format!(
+        "stty -g; {run} run -- sh -c 'stty -echo; {h} fg; read x; echo got:$x'; echo rc=$?; stty -g; {h} fg",
+        run = reml_process().display(),
+        h = helper().display()
+    );
+    let Some((text, ok)) = under_pty(&cmd, &[("foreground", "hello\n")]) else {
+        return;
+    };
+    assert!(ok, "{text}");
+    assert!(text.contains("got:hello"), "{text}");
+    assert!(text.contains("rc=0"), "{text}");
+    let stty = stty_lines(&text);
+    assert_eq!(stty.len(), 2, "{text}");
+    assert_eq!(stty[0], stty[1], "terminal state restored:\n{text}");
+    let after = text.split("rc=0").nth(1).unwrap();
+    assert!(
+        after.contains("foreground"),
+        "the shell has the terminal back:\n{text}"
+    );
+}
+
+#[test]
+fn terminal_is_restored_when_the_time_limit_kills_the_child() {
+    let cmd = format!(
+        "stty -g; {run} run --timeout 800ms --kill-after 300ms -- sh -c 'stty raw -echo; exec {h} ignore-term 100'; echo rc=$?; stty -g; {h} fg",
+        run = reml_process().display(),
+        h = helper().display()
+    );
+    let Some((text, ok)) = under_pty(&cmd, &[]) else {
+        return;
+    };
+    assert!(ok, "{text}");
+    assert!(text.contains("rc=124"), "{text}");
+    let stty = stty_lines(&text);
+    assert_eq!(stty.len(), 2, "{text}");
+    assert_eq!(
+        stty[0], stty[1],
+        "terminal state restored after KILL:\n{text}"
+    );
+    let after = text.split("rc=124").nth(1).unwrap();
+    assert!(after.contains("foreground"), "{text}");
+}
+
+/// In an interactive bash: `^Z` stops the job (reported on stderr), bash sees `run` stopped
+/// as a job, `fg` brings it back with the terminal, and the child reads its line.
+#[test]
+fn ctrl_z_and_fg_under_an_interactive_shell() {
+    if !have("bash") {
+        eprintln!("SKIPPED: bash is not installed");
+        return;
+    }
+    let line = format!(
+        "{run} run -- sh -c 'echo READY; read x; echo got:$x'\n",
+        run = reml_process().display()
+    );
+    let Some((text, ok)) = under_pty(
+        "env PS1='PROMPT> ' bash --norc --noprofile -i",
+        &[
+            ("PROMPT> ", line.as_str()),
+            ("READY", "\x1a"),
+            ("Stopped", "fg\n"),
+            ("sh -c", "hello\n"),
+            ("got:hello", "echo rc=$?\n"),
+            ("rc=0", "exit\n"),
+        ],
+    ) else {
+        return;
+    };
+    assert!(ok, "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains("stopped by SIGTSTP"))
+        .unwrap_or_else(|| panic!("no stop line:\n{text}"));
+    assert!(
+        line.trim_start_matches("^Z").starts_with("reml-process: ") && line.contains("sh (pid "),
+        "{line}"
+    );
+    assert!(text.contains("got:hello"), "{text}");
+}
