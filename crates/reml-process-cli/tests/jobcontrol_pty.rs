@@ -98,3 +98,45 @@ fn ctrl_z_and_fg_under_an_interactive_shell() {
     );
     assert!(text.contains("got:hello"), "{text}");
 }
+
+/// The job runs its own job control (`sh -c 'set -m; …'` gives the terminal to a group of
+/// its own) and is killed by the time limit: the terminal is left to a group with no process
+/// in it, and `run` still takes it back, restored.
+#[test]
+fn terminal_comes_back_from_a_group_the_job_created() {
+    let cmd = format!(
+        "stty -g; {run} run --timeout 800ms --kill-after 200ms -- sh -c 'set -m; stty -echo; {h} ignore-term 100'; echo rc=$?; stty -g; {h} fg",
+        run = reml_process().display(),
+        h = helper().display()
+    );
+    let Some((text, ok)) = under_pty(&cmd, &[]) else {
+        return;
+    };
+    assert!(ok, "{text}");
+    assert!(text.contains("rc=124"), "{text}");
+    let stty = stty_lines(&text);
+    assert_eq!(stty.len(), 2, "{text}");
+    assert_eq!(stty[0], stty[1], "{text}");
+    let after = text.split("rc=124").nth(1).unwrap();
+    assert!(after.contains("foreground"), "{text}");
+}
+
+/// A child that changes the terminal and ends at once (possibly before `run` has handed
+/// it the terminal itself): the terminal still comes back, restored.
+#[test]
+fn terminal_comes_back_from_a_child_that_ends_at_once() {
+    let cmd = format!(
+        "stty -g; {run} run -- sh -c 'stty -echo'; echo rc=$?; stty -g; {h} fg",
+        run = reml_process().display(),
+        h = helper().display()
+    );
+    let Some((text, ok)) = under_pty(&cmd, &[]) else {
+        return;
+    };
+    assert!(ok, "{text}");
+    let stty = stty_lines(&text);
+    assert_eq!(stty.len(), 2, "{text}");
+    assert_eq!(stty[0], stty[1], "{text}");
+    let after = text.split("rc=0").nth(1).unwrap();
+    assert!(after.contains("foreground"), "{text}");
+}

@@ -76,20 +76,22 @@ impl TerminalGuard {
         })
     }
 
-    /// Makes `pgid` the terminal's foreground group (`tcsetpgrp`, `SIGTTOU` blocked).
+    /// Makes `pgid` the terminal's foreground group (`tcsetpgrp`, `SIGTTOU` blocked), and
+    /// records it as the holder [`reclaim`](Self::reclaim) takes the terminal back from —
+    /// also when the call fails, since a child spawned with [`crate::Command::foreground`]
+    /// may have taken it itself (and then, if it already ended, `EPERM` is our answer).
     ///
     /// # Errors
-    /// `SpawnFailed` with the errno (`EPERM`: `pgid` is not a group of our session; `ENOTTY`:
-    /// the terminal is no longer our controlling terminal).
+    /// `SpawnFailed` with the errno (`EPERM`: `pgid` is not a group of our session — it may
+    /// have ended already; `ENOTTY`: the terminal is no longer our controlling terminal).
     pub fn hand_over(&mut self, pgid: i32) -> Result<(), ProcessError> {
+        self.holder = Some(pgid);
         sys::set_foreground_pgrp(self.fd.as_fd(), pgid).map_err(|e| {
             ProcessError::from_errno(
                 format!("cannot give the terminal to process group {pgid} (tcsetpgrp)"),
                 e.raw_os_error().unwrap_or(libc::EIO),
             )
-        })?;
-        self.holder = Some(pgid);
-        Ok(())
+        })
     }
 
     /// The group that holds the foreground through this guard, if any.
@@ -103,9 +105,10 @@ impl TerminalGuard {
     }
 
     /// Takes the foreground back for our group and restores the attributes saved by
-    /// [`acquire`](Self::acquire) — when the foreground is still the child's group (or
-    /// ours). When someone else holds it (our shell moved us to the background meanwhile),
-    /// the terminal is theirs and is left alone. Idempotent.
+    /// [`acquire`](Self::acquire) — when the foreground is still the child's group, ours, or
+    /// a group with no process left (one the job created and gave the terminal to, then
+    /// ended). When a live group other than the child's holds it (our shell moved us to the
+    /// background meanwhile), the terminal is theirs and is left alone. Idempotent.
     ///
     /// # Errors
     /// `SpawnFailed` with the errno when the terminal refuses (hung up: `EIO`, `ENOTTY`).
@@ -113,7 +116,12 @@ impl TerminalGuard {
         let holder = self.holder.take();
         let fg = sys::foreground_pgrp(self.fd.as_fd());
         let ours = match fg {
-            Ok(g) => g == self.our_pgrp || Some(g) == holder,
+            Ok(g) => {
+                g == self.our_pgrp
+                    || Some(g) == holder
+                    || crate::sys::imp::process::kill_group(g, 0)
+                        .is_err_and(|e| e.raw_os_error() == Some(libc::ESRCH))
+            }
             // No foreground group (ENOTTY after a hangup): nothing to take back.
             Err(_) => false,
         };

@@ -280,9 +280,14 @@ pub fn run_process_supervised(
         pgid = info.pgid;
     }
     if let Some(guard) = terminal.as_mut() {
-        // The child took the foreground itself before exec; making sure costs nothing.
-        if pgid.map_or(true, |g| guard.hand_over(g).is_err()) {
-            terminal = None;
+        // The child took the foreground itself before exec; making sure costs nothing. A
+        // failure (the child already ended) still leaves the guard to take the terminal
+        // back at the end.
+        match pgid {
+            Some(g) => {
+                let _ = guard.hand_over(g);
+            }
+            None => terminal = None,
         }
     }
     let wait = WaitOptions {

@@ -227,24 +227,27 @@ impl TreeState {
             .then_some(g)
     }
 
-    /// Opens a pidfd for `pid` and keeps it when the process is a child of `parent` (or an
-    /// adopted orphan of ours, `adopted`).
-    fn open_member(&self, pid: i32, parent: i32, adopted: bool) -> Option<Member> {
+    /// Opens a pidfd for `pid` and keeps it when the process is a child of `parent`, or an
+    /// orphan of the tree adopted by us (`parent` is then our own pid).
+    fn open_member(&self, pid: i32, parent: i32) -> Option<Member> {
         // The pidfd first, then the checks: if the pid is recycled in between, the pidfd
         // names the old process, which has ended, so nothing we do through it reaches the
         // newcomer.
         let fd = sys::pidfd_open(pid).ok()?;
         let st = sys::stat(pid)?;
         let me = sys::getpid();
-        if adopted {
+        if st.ppid == me {
+            // Our own child: only an orphan reparented to us (exit signal SIGCHLD, not one
+            // of the library's own children with exit signal 0) that we did not already
+            // have when the job was spawned — and only when we were a subreaper then.
             let pre_existing = self
                 .baseline
                 .as_ref()
-                .is_some_and(|b| b.contains(&(pid, st.starttime)));
-            if st.ppid != me || st.exit_signal == 0 || pre_existing || pid == self.root.pid {
+                .map_or(true, |b| b.contains(&(pid, st.starttime)));
+            if st.exit_signal == 0 || pre_existing || pid == self.root.pid {
                 return None;
             }
-        } else if st.ppid != parent && st.ppid != me {
+        } else if st.ppid != parent {
             // Orphaned to someone else in the meantime, or a recycled pid: not ours to touch.
             return None;
         }
@@ -275,11 +278,10 @@ impl TreeState {
         for _ in 0..MAX_DEPTH {
             if self.baseline.is_some() {
                 for pid in sys::children(me) {
-                    if seen.contains(&pid) {
+                    if !seen.insert(pid) {
                         continue;
                     }
-                    if let Some(m) = self.open_member(pid, me, true) {
-                        seen.insert(pid);
+                    if let Some(m) = self.open_member(pid, me) {
                         self.members.push(m);
                         frontier.push(Node::Member(self.members.len() - 1));
                     }
@@ -312,7 +314,7 @@ impl TreeState {
                 }
                 for c in kids {
                     if seen.insert(c) {
-                        if let Some(m) = self.open_member(c, pid, false) {
+                        if let Some(m) = self.open_member(c, pid) {
                             self.members.push(m);
                             next.push(Node::Member(self.members.len() - 1));
                         }
