@@ -10,9 +10,9 @@ use std::sync::Arc;
 use reml_process::audit::{AuditSink, JsonLinesSink, NullSink, Redactor, StderrSink};
 use reml_process::policy::{verify_capability_security, Policy};
 use reml_process::{
-    audited_process, resolve_program, AuditSettings, Command, Environment, NativeProcessCapability,
-    PolicyLayer, ProcessGroup, ProcessOutcome, RunOptions, Signal, SignalForwarder, StdioSpec,
-    FORWARDED_SIGNALS,
+    audited_process_supervised, resolve_program, AuditSettings, Command, Environment,
+    NativeProcessCapability, PolicyLayer, ProcessGroup, ProcessOutcome, RunEvent, RunOptions,
+    Signal, SignalForwarder, StdioSpec, FORWARDED_SIGNALS,
 };
 use serde_json::json;
 
@@ -32,6 +32,11 @@ pub fn main(args: RunArgs) -> i32 {
             return EXIT_OWN_FAILURE;
         }
     };
+    // Whole-tree termination (spec §7): orphans of the job come back to us instead of init,
+    // so a timed-out job's daemons and setsid escapees are found and ended. We spawn nothing
+    // else, so every adopted orphan is the job's. Best effort: without it only orphans that
+    // stayed in the job's group are reached.
+    let _ = reml_process::set_child_subreaper(true);
     match build(&args) {
         Ok((command, options)) => execute(&args, &command, &options, &forwarder),
         Err(message) => {
@@ -104,6 +109,7 @@ fn build(args: &RunArgs) -> Result<(Command, RunOptions), String> {
         kill_after,
         collect_output: collect,
         max_output_bytes,
+        job_control: true,
         ..RunOptions::default()
     };
     Ok((command, options))
@@ -254,11 +260,27 @@ fn execute(
         // Policy, then native; audit around both.
         Some(policy) => {
             let guarded = PolicyLayer::new(native, Arc::new(policy));
-            audited_process(&guarded, &audit, command, &env, &options, Some(forwarder))
+            audited_process_supervised(
+                &guarded,
+                &audit,
+                command,
+                &env,
+                &options,
+                Some(forwarder),
+                &report_event,
+            )
         }
         // The program cannot be resolved, so no policy can name it: the spawn fails (and is
         // audited) before anything runs.
-        None => audited_process(&native, &audit, command, &env, &options, Some(forwarder)),
+        None => audited_process_supervised(
+            &native,
+            &audit,
+            command,
+            &env,
+            &options,
+            Some(forwarder),
+            &report_event,
+        ),
     };
     if let Some(e) = &outcome.error {
         error_line(naming_program(
@@ -301,6 +323,18 @@ fn naming_program(program: &str, message: &str) -> String {
         message.to_owned()
     } else {
         format!("{program}: {message}")
+    }
+}
+
+/// One line on stderr for what happens while the child runs (a stop is never silent).
+fn report_event(event: &RunEvent) {
+    if let RunEvent::Stopped {
+        program,
+        pid,
+        signal,
+    } = event
+    {
+        error_line(format_args!("{program} (pid {pid}) stopped by {signal}"));
     }
 }
 

@@ -13,7 +13,7 @@ use crate::status::{ExitStatus, Termination};
 use crate::thread::{
     CpuSet, ThreadCapability, ThreadHandle, ThreadOptions, ThreadResult, ThreadStart,
 };
-use crate::wait::{CollectedOutput, WaitOptions};
+use crate::wait::{CollectedOutput, WaitEvent, WaitOptions};
 
 /// A handle to a spawned process (spec §1 `ProcessHandle`).
 ///
@@ -57,6 +57,10 @@ pub struct ProcessInfo {
     pub spawned_at: Instant,
     /// How it ended, once a wait has observed it.
     pub termination: Option<Termination>,
+    /// The signal that stopped it (`SIGTSTP`, `SIGTTIN`, `SIGTTOU`, `SIGSTOP`), as last
+    /// observed by [`ProcessCapability::wait_event`]; `None` once a wait has seen it continue
+    /// or end, and for a process no `wait_event` has watched stop (spec §7, job control).
+    pub stopped: Option<Signal>,
 }
 
 /// Which standard stream of a child.
@@ -126,6 +130,95 @@ pub trait ProcessCapability: Send + Sync {
     /// group with no member left is `Ok(())`.
     fn kill_process_group(&self, handle: ProcessHandle, signal: Signal)
         -> Result<(), ProcessError>;
+
+    /// Sends `signal` to the process **and every descendant** (spec §7, whole-tree
+    /// termination; `effect {process, signal}`): the processes of its group, the tree found
+    /// from it through `/proc`, and — when this process is a child subreaper — the orphans
+    /// of the tree that were reparented to us. Returns the pids signalled (for `KILL`, those
+    /// of the first round). See [`crate::tree`] for the mechanisms and what each guarantees.
+    ///
+    /// The tree is frozen (`SIGSTOP`) while it is listed, and continued (`SIGCONT`) after
+    /// any signal other than `KILL` and `STOP`, so stopped processes act on it. With `KILL`
+    /// the walk repeats until nothing is left alive (bounded), and adopted orphans are
+    /// reaped. The process itself is never reaped here: wait for it as usual. Children this
+    /// process had before the spawn are never touched. Signalling a tree that has ended
+    /// returns an empty list.
+    ///
+    /// The default implementation (for layers that do not override it) signals the group
+    /// when the child leads or joined one, else the process.
+    ///
+    /// # Errors
+    /// `InvalidCommand` for a stale handle; an OS refusal to signal the process itself as in
+    /// `kill_process`. Descendants that cannot be signalled (gone, `EPERM`) are skipped.
+    ///
+    /// # Platform-specific behavior
+    /// Linux with pidfds (5.3+); without, only the group or the process is signalled.
+    fn kill_process_tree(
+        &self,
+        handle: ProcessHandle,
+        signal: Signal,
+    ) -> Result<Vec<i32>, ProcessError> {
+        let info = self.process_info(handle)?;
+        if info.termination.is_some() {
+            return Ok(Vec::new());
+        }
+        if info.pgid.is_some() {
+            self.kill_process_group(handle, signal)?;
+        } else {
+            self.kill_process(handle, signal)?;
+        }
+        Ok(vec![info.pid])
+    }
+
+    /// The pids of the process's tree that are still running or stopped (not ended): the
+    /// process first when it is, then every descendant found as in
+    /// [`kill_process_tree`](Self::kill_process_tree), without signalling anything. Adopted
+    /// orphans of the tree that have ended are reaped by this call.
+    ///
+    /// The default implementation reports the process alone, while no wait has seen it end.
+    ///
+    /// # Errors
+    /// `InvalidCommand` for a stale handle.
+    fn process_tree(&self, handle: ProcessHandle) -> Result<Vec<i32>, ProcessError> {
+        let info = self.process_info(handle)?;
+        Ok(if info.termination.is_none() {
+            vec![info.pid]
+        } else {
+            Vec::new()
+        })
+    }
+
+    /// Waits like [`wait_with_options`](Self::wait_with_options) but also returns when the
+    /// process **stops** (spec §7, job control: a stop is reported, never a silent hang) or,
+    /// with `options.report_output_cap`, when a collected stream passes its cap. A normal
+    /// exit and a death by signal are both `Ok(WaitEvent::Ended(..))`.
+    ///
+    /// A stop does not wake a pidfd, so while the process runs stops are polled with
+    /// `waitid(WSTOPPED | WCONTINUED | WNOHANG)` (which never reaps) every
+    /// `options.check_interval`. Each stop is reported once. The timeout covers one call.
+    ///
+    /// The default implementation (for layers that do not override it) reports only the
+    /// end, through `wait_with_options`.
+    ///
+    /// # Errors
+    /// `TimedOut` when `timeout` expired (the process keeps running); `InvalidCommand` for a
+    /// stale handle; as `wait_with_options` otherwise (never `TerminatedBySignal`).
+    fn wait_event(
+        &self,
+        handle: ProcessHandle,
+        options: &WaitOptions,
+    ) -> Result<WaitEvent, ProcessError> {
+        match self.wait_with_options(handle, options) {
+            Ok(status) => Ok(WaitEvent::Ended(Termination::Exited(status))),
+            Err(e) if e.kind == crate::ProcessErrorKind::TerminatedBySignal => {
+                match self.process_info(handle)?.termination {
+                    Some(t) => Ok(WaitEvent::Ended(t)),
+                    None => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
 
     /// Waits for the process to end (spec §1 `wait_process`, `effect {process, io.blocking}`).
     ///
@@ -269,6 +362,15 @@ macro_rules! forward_process_capability {
             }
             fn wait_process(&self, handle: ProcessHandle, timeout: Option<Duration>) -> Result<ExitStatus, ProcessError> {
                 (**self).wait_process(handle, timeout)
+            }
+            fn kill_process_tree(&self, handle: ProcessHandle, signal: Signal) -> Result<Vec<i32>, ProcessError> {
+                (**self).kill_process_tree(handle, signal)
+            }
+            fn process_tree(&self, handle: ProcessHandle) -> Result<Vec<i32>, ProcessError> {
+                (**self).process_tree(handle)
+            }
+            fn wait_event(&self, handle: ProcessHandle, options: &WaitOptions) -> Result<WaitEvent, ProcessError> {
+                (**self).wait_event(handle, options)
             }
             fn wait_with_options(&self, handle: ProcessHandle, options: &WaitOptions) -> Result<ExitStatus, ProcessError> {
                 (**self).wait_with_options(handle, options)

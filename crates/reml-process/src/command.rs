@@ -280,6 +280,9 @@ pub struct Command {
     pub stderr: StdioSpec,
     /// The process group the child joins.
     pub process_group: ProcessGroup,
+    /// Job control (spec §7): the child makes its process group the foreground group of the
+    /// terminal on its stdin before it execs. See [`Command::foreground`].
+    pub foreground: bool,
     /// Resource limits set in the child before exec.
     pub rlimits: Vec<Rlimit>,
     /// Extra descriptors handed to the child (spec §7); needs `effect {memory}` and the
@@ -299,6 +302,7 @@ impl Command {
             stdout: StdioSpec::Inherit,
             stderr: StdioSpec::Inherit,
             process_group: ProcessGroup::Inherit,
+            foreground: false,
             rlimits: Vec::new(),
             fd_mappings: Vec::new(),
         }
@@ -365,6 +369,21 @@ impl Command {
     /// Sets the process group (spec §7).
     pub fn process_group(&mut self, group: ProcessGroup) -> &mut Self {
         self.process_group = group;
+        self
+    }
+
+    /// Job control (spec §7): when `on`, the child gives its process group the terminal
+    /// foreground (`tcsetpgrp` on its stdin, with `SIGTTOU` blocked) itself, just before it
+    /// execs — as a job-control shell's child does — so a program that reads the terminal
+    /// at once is never stopped by `SIGTTIN`.
+    ///
+    /// Only meaningful with [`ProcessGroup::New`] or [`ProcessGroup::Join`] and a stdin that
+    /// is the caller's controlling terminal; otherwise the request fails silently in the
+    /// child (`ENOTTY`, `EPERM`) and the spawn goes on. **The caller takes the terminal back
+    /// afterwards**: [`crate::jobcontrol::TerminalGuard`] does it, and `run_process` does it
+    /// when `RunOptions::job_control` is on (which sets this flag itself).
+    pub fn foreground(&mut self, on: bool) -> &mut Self {
+        self.foreground = on;
         self
     }
 

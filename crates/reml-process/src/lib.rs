@@ -10,6 +10,7 @@ pub mod capability;
 pub mod command;
 pub mod effect;
 pub mod error;
+pub mod jobcontrol;
 pub mod layer;
 pub mod native;
 pub mod outcome;
@@ -21,6 +22,7 @@ pub mod signal;
 pub mod status;
 pub mod supervise;
 pub mod thread;
+pub mod tree;
 pub mod units;
 pub mod wait;
 
@@ -39,11 +41,12 @@ pub use error::{
     Diagnostic, IntoDiagnostic, ProcessError, ProcessErrorKind, Severity, ThreadError,
     ThreadErrorKind,
 };
+pub use jobcontrol::TerminalGuard;
 pub use layer::{AuditLayer, PolicyLayer};
 pub use native::NativeProcessCapability;
 pub use outcome::{
-    audited_process, run_process, run_process_forwarding, AuditSettings, Cause, ProcessOutcome,
-    RunOptions,
+    audited_process, audited_process_supervised, run_process, run_process_forwarding,
+    run_process_supervised, AuditSettings, Cause, ProcessOutcome, RunEvent, RunOptions,
 };
 pub use policy::{
     verify_capability_security, Finding, Policy, PolicyError, PolicyErrorKind, Review, StageId,
@@ -61,4 +64,5 @@ pub use thread::{
     CpuSet, NativeThreadCapability, ThreadCapability, ThreadHandle, ThreadInfo, ThreadOptions,
     ThreadPriority, ThreadResult, ThreadStart,
 };
-pub use wait::{CollectedOutput, WaitOptions};
+pub use tree::{is_child_subreaper, set_child_subreaper};
+pub use wait::{CollectedOutput, WaitEvent, WaitOptions};

@@ -18,7 +18,8 @@ use crate::prepare::PreparedCommand;
 use crate::signal::Signal;
 use crate::status::{ExitStatus, Termination};
 use crate::sys::imp::process as sys;
-use crate::wait::{CollectedOutput, WaitOptions};
+use crate::tree::TreeState;
+use crate::wait::{CollectedOutput, WaitEvent, WaitOptions};
 
 static NEXT_OWNER: AtomicU32 = AtomicU32::new(1);
 
@@ -60,6 +61,10 @@ struct Entry {
     spawned_at: Instant,
     /// The cached end, once reaped. Held briefly: reaping and (fallback) pid signalling.
     end: Mutex<Option<Termination>>,
+    /// The signal that stopped it, as last seen by `wait_event`.
+    stopped: Mutex<Option<Signal>>,
+    /// Its descendants, for whole-tree termination (spec §7).
+    tree: Mutex<TreeState>,
     io: Mutex<Io>,
 }
 
@@ -314,7 +319,9 @@ impl ProcessCapability for NativeProcessCapability {
             ProcessGroup::New => sys::Pgroup::New,
             ProcessGroup::Join(id) => sys::Pgroup::Join(id),
         };
+        let in_group = cmd.process_group != ProcessGroup::Inherit;
         let spec = sys::SpawnSpec {
+            foreground: cmd.foreground && in_group,
             program: &prepared.program_c,
             exec_fd: prepared.exec_file.as_ref().map(|f| f.as_fd()),
             exec_identity: prepared.exec_identity,
@@ -325,6 +332,9 @@ impl ProcessCapability for NativeProcessCapability {
             pgroup,
             rlimits: &rlimits,
         };
+        // Our children just before the spawn (when we are a child subreaper): never
+        // attributed to this child's tree.
+        let baseline = crate::tree::baseline();
         let child = sys::spawn(&spec).map_err(|e| spawn_error(&prepared, e))?;
         // The child's ends close here, in the parent, so end-of-file reaches our ends.
         drop((in_child, out_child, err_child));
@@ -333,19 +343,22 @@ impl ProcessCapability for NativeProcessCapability {
             ProcessGroup::New => Some(child.pid),
             ProcessGroup::Join(id) => Some(id),
         };
+        let child = Arc::new(child);
         Ok(self.insert(Entry {
             command_line: prepared.command_line(),
             program: prepared.program,
             pgid,
             spawned_at: Instant::now(),
             end: Mutex::new(None),
+            stopped: Mutex::new(None),
+            tree: Mutex::new(TreeState::new(child.clone(), pgid, baseline)),
             io: Mutex::new(Io {
                 stdin: in_ours,
                 stdout: out_ours,
                 stderr: err_ours,
                 ..Io::default()
             }),
-            child: Arc::new(child),
+            child,
         }))
     }
 
@@ -388,13 +401,65 @@ impl ProcessCapability for NativeProcessCapability {
         }
     }
 
+    fn kill_process_tree(
+        &self,
+        handle: ProcessHandle,
+        signal: Signal,
+    ) -> Result<Vec<i32>, ProcessError> {
+        let entry = self.entry(handle)?;
+        let mut tree = lock(&entry.tree);
+        if tree.walkable() {
+            return Ok(tree.signal(signal));
+        }
+        drop(tree);
+        // No pidfd (kernels before 5.2): the group, or the process alone.
+        if lock(&entry.end).is_some() {
+            return Ok(Vec::new());
+        }
+        if entry.pgid.is_some() {
+            self.kill_process_group(handle, signal)?;
+        } else {
+            self.kill_process(handle, signal)?;
+        }
+        Ok(vec![entry.child.pid])
+    }
+
+    fn process_tree(&self, handle: ProcessHandle) -> Result<Vec<i32>, ProcessError> {
+        let entry = self.entry(handle)?;
+        let mut tree = lock(&entry.tree);
+        if tree.walkable() {
+            return Ok(tree.live());
+        }
+        drop(tree);
+        Ok(if lock(&entry.end).is_none() {
+            vec![entry.child.pid]
+        } else {
+            Vec::new()
+        })
+    }
+
+    fn wait_event(
+        &self,
+        handle: ProcessHandle,
+        options: &WaitOptions,
+    ) -> Result<WaitEvent, ProcessError> {
+        let entry = self.entry(handle)?;
+        Ok(match wait_entry(&entry, options, true)? {
+            Waited::Ended(t) => WaitEvent::Ended(t),
+            Waited::Stopped(sig) => WaitEvent::Stopped(sig),
+            Waited::Capped(stream) => WaitEvent::OutputCapped(stream),
+        })
+    }
+
     fn wait_with_options(
         &self,
         handle: ProcessHandle,
         options: &WaitOptions,
     ) -> Result<ExitStatus, ProcessError> {
         let entry = self.entry(handle)?;
-        let end = wait_entry(&entry, options)?;
+        let Waited::Ended(end) = wait_entry(&entry, options, false)? else {
+            unreachable!("stops and caps are reported only by wait_event")
+        };
         match end {
             Termination::Exited(status) => Ok(status),
             Termination::Signaled {
@@ -443,6 +508,7 @@ impl ProcessCapability for NativeProcessCapability {
     fn process_info(&self, handle: ProcessHandle) -> Result<ProcessInfo, ProcessError> {
         let entry = self.entry(handle)?;
         let termination = *lock(&entry.end);
+        let stopped = *lock(&entry.stopped);
         Ok(ProcessInfo {
             pid: entry.child.pid,
             pgid: entry.pgid,
@@ -450,6 +516,7 @@ impl ProcessCapability for NativeProcessCapability {
             command_line: entry.command_line.clone(),
             spawned_at: entry.spawned_at,
             termination,
+            stopped,
         })
     }
 
@@ -499,9 +566,17 @@ fn orphan(entry: Arc<Entry>) {
     crate::reaper::adopt(entry.child.clone());
 }
 
+/// What one wait saw (stops and caps only with `report`).
+enum Waited {
+    Ended(Termination),
+    Stopped(Signal),
+    Capped(StdStream),
+}
+
 /// The wait loop: poll the pidfd (and the pipes when collecting) until the child ends, the
-/// pipes reach end-of-file or linger runs out, or the deadline passes.
-fn wait_entry(entry: &Entry, options: &WaitOptions) -> Result<Termination, ProcessError> {
+/// pipes reach end-of-file or linger runs out, or the deadline passes; with `report`, also
+/// until the child stops or (with `report_output_cap`) a stream passes its cap.
+fn wait_entry(entry: &Entry, options: &WaitOptions, report: bool) -> Result<Waited, ProcessError> {
     let start = Instant::now();
     let deadline = options.timeout.map(|t| start + t);
     // Close our end of stdin unless the caller took it (C3).
@@ -518,7 +593,15 @@ fn wait_entry(entry: &Entry, options: &WaitOptions) -> Result<Termination, Proce
             (None, None, CollectedOutput::default())
         }
     };
-    let result = wait_loop(entry, options, deadline, &mut out, &mut err, &mut output);
+    let result = wait_loop(
+        entry,
+        options,
+        report,
+        deadline,
+        &mut out,
+        &mut err,
+        &mut output,
+    );
     {
         let mut io = lock(&entry.io);
         // Pipes still open (timed out, or linger ran out) go back for a later wait; a pipe at
@@ -557,6 +640,7 @@ fn reap(entry: &Entry) -> Result<Option<Termination>, ProcessError> {
         Ok(Some(t)) => {
             let t = convert(t);
             *end = Some(t);
+            *lock(&entry.stopped) = None;
             Ok(Some(t))
         }
         Ok(None) => Ok(None),
@@ -640,11 +724,12 @@ fn read_stream(
 fn wait_loop(
     entry: &Entry,
     options: &WaitOptions,
+    report: bool,
     deadline: Option<Instant>,
     out: &mut Option<OwnedFd>,
     err: &mut Option<OwnedFd>,
     output: &mut CollectedOutput,
-) -> Result<Termination, ProcessError> {
+) -> Result<Waited, ProcessError> {
     let mut ended = reap(entry)?;
     let mut linger_until: Option<Instant> = None;
     let mut scratch = vec![
@@ -659,14 +744,26 @@ fn wait_loop(
     loop {
         if let Some(t) = ended {
             if out.is_none() && err.is_none() {
-                return Ok(t);
+                return Ok(Waited::Ended(t));
             }
             let until = *linger_until.get_or_insert_with(|| {
                 let l = Instant::now() + options.output_linger;
                 deadline.map_or(l, |d| d.min(l))
             });
             if Instant::now() >= until {
-                return Ok(t);
+                return Ok(Waited::Ended(t));
+            }
+        }
+        if report && ended.is_none() {
+            // A stop does not wake the pidfd: ask (never reaps; each event once).
+            match sys::try_wait_job_state(&entry.child) {
+                Ok(Some(sys::WaitEvent::Stopped(n))) => {
+                    let sig = Signal::new(n).unwrap_or(Signal::STOP);
+                    *lock(&entry.stopped) = Some(sig);
+                    return Ok(Waited::Stopped(sig));
+                }
+                Ok(Some(sys::WaitEvent::Continued)) => *lock(&entry.stopped) = None,
+                _ => {}
             }
         }
         let now = Instant::now();
@@ -696,7 +793,7 @@ fn wait_loop(
         } else {
             None
         };
-        if ended.is_none() && pidfd.is_none() {
+        if ended.is_none() && (pidfd.is_none() || report) {
             let tick = now + options.check_interval.max(Duration::from_millis(1));
             limit = Some(limit.map_or(tick, |l| l.min(tick)));
         }
@@ -731,6 +828,7 @@ fn wait_loop(
         let ready = |i: Option<usize>| i.is_some_and(|i| !fds[i].revents().is_empty());
         let (out_ready, err_ready) = (ready(out_idx), ready(err_idx));
         drop(fds);
+        let capped_before = (output.stdout_truncated, output.stderr_truncated);
         if out_ready {
             let keep = read_stream(
                 out.as_ref().expect("polled"),
@@ -755,6 +853,14 @@ fn wait_loop(
             );
             if !keep {
                 *err = None;
+            }
+        }
+        if report && options.report_output_cap {
+            if output.stdout_truncated && !capped_before.0 {
+                return Ok(Waited::Capped(StdStream::Stdout));
+            }
+            if output.stderr_truncated && !capped_before.1 {
+                return Ok(Waited::Capped(StdStream::Stderr));
             }
         }
         if ended.is_none() {

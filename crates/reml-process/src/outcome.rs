@@ -1,4 +1,4 @@
-//! Spawn, wait with a time limit, end the whole group on expiry, collect, report: the one-call
+//! Spawn, wait with a time limit, end the whole tree on expiry, collect, report: the one-call
 //! template behind `audited_process` (spec §7) and `reml-process run` (`contract.md` §1).
 
 use std::time::{Duration, Instant};
@@ -6,12 +6,15 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::capability::{ProcessCapability, ProcessHandle};
-use crate::command::{Command, Environment, ProcessGroup};
+use crate::command::{Command, Environment, ProcessGroup, StdioSpec};
 use crate::error::{ProcessError, ProcessErrorKind};
+use crate::jobcontrol::TerminalGuard;
 use crate::signal::Signal;
 use crate::status::Termination;
 use crate::supervise::SignalForwarder;
-use crate::wait::{CollectedOutput, WaitOptions, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_OUTPUT_LINGER};
+use crate::wait::{
+    CollectedOutput, WaitEvent, WaitOptions, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_OUTPUT_LINGER,
+};
 
 /// Why a process ended (`contract.md` §1 `cause`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -19,13 +22,19 @@ use crate::wait::{CollectedOutput, WaitOptions, DEFAULT_MAX_OUTPUT_BYTES, DEFAUL
 pub enum Cause {
     /// It exited by itself (any exit code).
     Exited,
-    /// A signal that was not ours ended it.
+    /// A signal that was not ours ended it (other than `SIGXCPU`).
     Signaled,
-    /// Our time limit expired and we ended it (whichever signal finally did).
+    /// Our time limit expired and we ended it (whichever signal finally did, or its own exit
+    /// during the grace period).
     TimedOut,
-    /// The policy ended it because it overflowed its output cap.
+    /// A collected stream passed its cap and we ended the job
+    /// ([`RunOptions::kill_on_output_cap`], which the policy may turn on).
     OutputCapped,
-    /// `SIGXCPU` from its CPU-time limit (`RLIMIT_CPU`) ended it.
+    /// `SIGXCPU` from its CPU-time limit (`RLIMIT_CPU` soft limit) ended it.
+    ///
+    /// The kernel checks the hard limit first: when soft = hard it sends `SIGKILL` at the
+    /// limit instead, which is indistinguishable from any other `SIGKILL` and reported as
+    /// `Signaled`. Give the hard limit a margin above the soft one.
     CpuLimit,
     /// It never started: the spawn was refused or failed.
     NotStarted,
@@ -60,9 +69,26 @@ pub struct RunOptions {
     pub max_output_bytes: u64,
     /// Linger after exit for pipes a descendant holds (default 200 ms).
     pub output_linger: Duration,
+    /// End the job, as for an expired time limit (`signal` to the whole tree, `kill_after`,
+    /// then `KILL`), as soon as a collected stream passes `max_output_bytes`; the cause is
+    /// then [`Cause::OutputCapped`]. Default `false`: bytes past the cap are counted and
+    /// dropped and the child runs on. For the security policy layer.
+    pub kill_on_output_cap: bool,
+    /// Job control (spec §7; see [`crate::jobcontrol`]). When on, and the child leads or
+    /// joins its own process group, inherits our stdin, and that stdin is a terminal whose
+    /// foreground group is ours: the child's group gets the terminal foreground for the run,
+    /// and we take it back with the terminal attributes restored when the run ends, however
+    /// it ends. When the job is stopped from the terminal (`SIGTSTP`, `SIGTTIN`, `SIGTTOU`)
+    /// we take the terminal back, stop our own process group the same way (so our shell
+    /// sees its job stop), and when continued in the foreground give the terminal back and
+    /// continue the job. Default `false` (it changes process-wide terminal state);
+    /// `reml-process run` turns it on.
+    pub job_control: bool,
 }
 
 impl Default for RunOptions {
+    /// No limit, `TERM` then `KILL` after 2 s, no collection, 16 MiB cap, 200 ms linger,
+    /// output cap not enforced, no job control.
     fn default() -> Self {
         RunOptions {
             timeout: None,
@@ -71,8 +97,28 @@ impl Default for RunOptions {
             collect_output: false,
             max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
             output_linger: DEFAULT_OUTPUT_LINGER,
+            kill_on_output_cap: false,
+            job_control: false,
         }
     }
+}
+
+/// Something that happened while a job ran, for supervisors that report it
+/// ([`run_process_supervised`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RunEvent {
+    /// The child was stopped by `signal` (`SIGTSTP`, `SIGTTIN`, `SIGTTOU`, `SIGSTOP`). The
+    /// time limit keeps running; on expiry the stopped job is continued so it receives the
+    /// signal. `reml-process run` prints `reml-process: PROGRAM (pid N) stopped by SIGTSTP`.
+    Stopped {
+        /// The resolved program path.
+        program: String,
+        /// The child's pid.
+        pid: i32,
+        /// The signal that stopped it.
+        signal: Signal,
+    },
 }
 
 /// Everything known about one run (the `--json` object of `contract.md` §1).
@@ -88,7 +134,7 @@ pub struct ProcessOutcome {
     pub termination: Option<Termination>,
     /// Whether our time limit expired.
     pub timed_out: bool,
-    /// Why it ended.
+    /// Why it ended (`contract.md` §1 `cause`; also for the audit end record).
     pub cause: Cause,
     /// From spawn to the end of the wait, milliseconds.
     pub duration: Duration,
@@ -136,16 +182,20 @@ pub fn exit_status_for_error(e: &ProcessError) -> i32 {
     }
 }
 
-/// Runs `command` to its end: spawn, wait with `options.timeout`, and on expiry send
-/// `options.signal` to the child's whole process group (or to the child when it stays in
-/// ours), wait `kill_after`, then `KILL`; collect output; release the handle.
+/// Runs `command` to its end: spawn, wait with `options.timeout`, and on expiry end the
+/// **whole tree** ([`ProcessCapability::kill_process_tree`]): `options.signal` to the
+/// child's group and every descendant (stopped ones are continued so they act on it), wait
+/// `kill_after` — the whole of it, even when the child itself ends early while descendants
+/// still run — then `KILL` to whatever is left, repeated until nothing is; collect output;
+/// release the handle.
 ///
 /// Never returns an error: a failure to start is an outcome with cause `not_started` and
 /// `error` set.
 ///
 /// # Caveats
-/// Descendants that left the child's process group survive the group signals; whole-tree
-/// termination is spec §7 work (issue 6).
+/// Which descendants can be found is described in [`crate::tree`]: descendants orphaned
+/// before the limit expired are found only when this process is a child subreaper
+/// ([`crate::tree::set_child_subreaper`]) or when they stayed in the child's group.
 pub fn run_process(
     cap: &dyn ProcessCapability,
     command: &Command,
@@ -157,7 +207,8 @@ pub fn run_process(
 
 /// [`run_process`], forwarding every signal `forwarder` receives while the child runs to the
 /// child — to its whole process group when it leads one (`contract.md` §1, "run behaves as a
-/// well-mannered supervisor"). A forwarded signal that ends the child is not ours: the cause
+/// well-mannered supervisor"), followed by `SIGCONT` (as coreutils `timeout` does) so a
+/// stopped child acts on it. A forwarded signal that ends the child is not ours: the cause
 /// is `signaled` and the exit status 128+N.
 pub fn run_process_forwarding(
     cap: &dyn ProcessCapability,
@@ -165,6 +216,21 @@ pub fn run_process_forwarding(
     env: &Environment,
     options: &RunOptions,
     forwarder: Option<&SignalForwarder>,
+) -> ProcessOutcome {
+    run_process_supervised(cap, command, env, options, forwarder, &|_| {})
+}
+
+/// [`run_process_forwarding`], reporting what happens while the job runs to `on_event`
+/// (called on the waiting thread): a stop of the child is a [`RunEvent::Stopped`] — never
+/// a silent hang. Stops are noticed within 50 ms (see
+/// [`ProcessCapability::wait_event`]).
+pub fn run_process_supervised(
+    cap: &dyn ProcessCapability,
+    command: &Command,
+    env: &Environment,
+    options: &RunOptions,
+    forwarder: Option<&SignalForwarder>,
+    on_event: &(dyn Fn(&RunEvent) + Sync),
 ) -> ProcessOutcome {
     let start = Instant::now();
     let mut outcome = ProcessOutcome {
@@ -182,6 +248,23 @@ pub fn run_process_forwarding(
         output: CollectedOutput::default(),
         error: None,
     };
+    // Job control: only for a child in its own group reading our terminal, and only while
+    // we hold the terminal's foreground ourselves.
+    let mut terminal = None;
+    let foreground_command;
+    let mut command = command;
+    if options.job_control
+        && command.process_group != ProcessGroup::Inherit
+        && command.stdin == StdioSpec::Inherit
+    {
+        if let Some(guard) = TerminalGuard::acquire() {
+            let mut c = command.clone();
+            c.foreground = true;
+            foreground_command = c;
+            command = &foreground_command;
+            terminal = Some(guard);
+        }
+    }
     let handle = match cap.spawn_process(command, env) {
         Ok(h) => h,
         Err(e) => {
@@ -191,26 +274,43 @@ pub fn run_process_forwarding(
         }
     };
     outcome.pid = Some(handle.pid());
+    let mut pgid = None;
     if let Ok(info) = cap.process_info(handle) {
         outcome.program = info.program.to_string_lossy().into_owned();
+        pgid = info.pgid;
+    }
+    if let Some(guard) = terminal.as_mut() {
+        // The child took the foreground itself before exec; making sure costs nothing. A
+        // failure (the child already ended) still leaves the guard to take the terminal
+        // back at the end.
+        match pgid {
+            Some(g) => {
+                let _ = guard.hand_over(g);
+            }
+            None => terminal = None,
+        }
     }
     let wait = WaitOptions {
         timeout: options.timeout,
         collect_output: options.collect_output,
         max_output_bytes: options.max_output_bytes,
         output_linger: options.output_linger,
+        report_output_cap: options.kill_on_output_cap,
         ..WaitOptions::default()
     };
     let group = command.process_group != ProcessGroup::Inherit;
-    let wait_to_end = |outcome: &mut ProcessOutcome| match cap.wait_with_options(handle, &wait) {
-        Err(e) if e.kind == ProcessErrorKind::TimedOut => {
-            outcome.timed_out = true;
-            end_after_timeout(cap, handle, group, options, &wait)
-        }
-        other => other.map(|_| ()),
+    let mut job = Job {
+        cap,
+        handle,
+        options,
+        wait,
+        deadline: options.timeout.map(|t| Instant::now() + t),
+        terminal,
+        program: outcome.program.clone(),
+        ending: Ending::ByItself,
     };
     let result = match forwarder {
-        None => wait_to_end(&mut outcome),
+        None => job.wait_to_end(on_event),
         Some(fwd) => std::thread::scope(|scope| {
             scope.spawn(|| {
                 fwd.run(|sig| {
@@ -219,13 +319,24 @@ pub fn run_process_forwarding(
                     } else {
                         cap.kill_process(handle, sig)
                     };
+                    if sig != Signal::KILL && sig != Signal::CONT {
+                        let _ = if group {
+                            cap.kill_process_group(handle, Signal::CONT)
+                        } else {
+                            cap.kill_process(handle, Signal::CONT)
+                        };
+                    }
                 })
             });
-            let r = wait_to_end(&mut outcome);
+            let r = job.wait_to_end(on_event);
             fwd.stop();
             r
         }),
     };
+    // The terminal back to us, with its attributes, now that the whole job is over.
+    drop(job.terminal.take());
+    outcome.timed_out = job.ending == Ending::TimedOut;
+    let capped = job.ending == Ending::OutputCapped;
     if let Err(e) = result {
         if e.kind != ProcessErrorKind::TerminatedBySignal {
             outcome.error = Some(e);
@@ -238,69 +349,154 @@ pub fn run_process_forwarding(
     if let Ok(out) = cap.take_output(handle) {
         outcome.output = out;
     }
-    outcome.cause = match (outcome.timed_out, outcome.termination) {
-        (true, _) => Cause::TimedOut,
-        (false, Some(Termination::Exited(_))) => Cause::Exited,
-        (false, Some(Termination::Signaled { signal, .. })) if signal == Signal::XCPU => {
+    outcome.cause = match (outcome.timed_out, capped, outcome.termination) {
+        (true, _, _) => Cause::TimedOut,
+        (false, true, _) => Cause::OutputCapped,
+        (false, false, Some(Termination::Exited(_))) => Cause::Exited,
+        (false, false, Some(Termination::Signaled { signal, .. })) if signal == Signal::XCPU => {
             Cause::CpuLimit
         }
-        (false, Some(Termination::Signaled { .. })) => Cause::Signaled,
-        (false, None) => Cause::NotStarted,
+        (false, false, Some(Termination::Signaled { .. })) => Cause::Signaled,
+        (false, false, None) => Cause::NotStarted,
     };
     let _ = cap.release_process(handle);
     outcome
 }
 
-fn signal_job(
-    cap: &dyn ProcessCapability,
-    handle: ProcessHandle,
-    group: bool,
-    signal: Signal,
-) -> Result<(), ProcessError> {
-    if group {
-        // A stopped process only acts on TERM after CONT; KILL needs no help.
-        let r = cap.kill_process_group(handle, signal);
-        if signal != Signal::KILL && signal != Signal::CONT {
-            let _ = cap.kill_process_group(handle, Signal::CONT);
-        }
-        r
-    } else {
-        let r = cap.kill_process(handle, signal);
-        if signal != Signal::KILL && signal != Signal::CONT {
-            let _ = cap.kill_process(handle, Signal::CONT);
-        }
-        r
-    }
+/// How a job came to its end, as far as we had a hand in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ending {
+    /// It ended by itself (or by a signal not ours).
+    ByItself,
+    /// Our time limit expired and we ended it.
+    TimedOut,
+    /// A collected stream passed its cap and we ended it.
+    OutputCapped,
 }
 
-fn end_after_timeout(
-    cap: &dyn ProcessCapability,
+/// One supervised job: waiting with stops reported, and ending it.
+struct Job<'a> {
+    cap: &'a dyn ProcessCapability,
     handle: ProcessHandle,
-    group: bool,
-    options: &RunOptions,
-    wait: &WaitOptions,
-) -> Result<(), ProcessError> {
-    signal_job(cap, handle, group, options.signal)?;
-    let grace = WaitOptions {
-        timeout: Some(options.kill_after),
-        ..wait.clone()
-    };
-    match cap.wait_with_options(handle, &grace) {
-        Err(e) if e.kind == ProcessErrorKind::TimedOut => {}
-        other => {
-            if group {
-                // The leader is gone; members that survived the first signal get KILL.
-                let _ = cap.kill_process_group(handle, Signal::KILL);
+    options: &'a RunOptions,
+    wait: WaitOptions,
+    deadline: Option<Instant>,
+    terminal: Option<TerminalGuard>,
+    program: String,
+    ending: Ending,
+}
+
+impl Job<'_> {
+    /// Waits until the child ends, reporting stops; ends the whole tree when the time limit
+    /// expires or (with `kill_on_output_cap`) a stream passes its cap.
+    fn wait_to_end(&mut self, on_event: &(dyn Fn(&RunEvent) + Sync)) -> Result<(), ProcessError> {
+        loop {
+            let options = WaitOptions {
+                timeout: self
+                    .deadline
+                    .map(|d| d.saturating_duration_since(Instant::now())),
+                ..self.wait.clone()
+            };
+            match self.cap.wait_event(self.handle, &options) {
+                Ok(WaitEvent::Ended(_)) => return Ok(()),
+                Ok(WaitEvent::Stopped(signal)) => {
+                    on_event(&RunEvent::Stopped {
+                        program: self.program.clone(),
+                        pid: self.handle.pid(),
+                        signal,
+                    });
+                    self.pass_stop_on(signal);
+                }
+                Ok(WaitEvent::OutputCapped(_)) => {
+                    self.ending = Ending::OutputCapped;
+                    return self.end_tree();
+                }
+                Err(e) if e.kind == ProcessErrorKind::TimedOut => {
+                    self.ending = Ending::TimedOut;
+                    return self.end_tree();
+                }
+                Err(e) => return Err(e),
             }
-            return other.map(|_| ());
         }
     }
-    signal_job(cap, handle, group, Signal::KILL)?;
-    let last = WaitOptions {
-        timeout: Some(Duration::from_secs(10)),
-        ..wait.clone()
-    };
-    cap.wait_with_options(handle, &last).map(|_| ())
+
+    /// Job control: the job was stopped from the terminal while it held the foreground. Take
+    /// the terminal back and stop our own process group the same way, so our shell sees its
+    /// job stop (the kernel discards the signal when our group is orphaned, i.e. no
+    /// job-control shell is above us, and we go on at once). Once we run again: give the
+    /// terminal back if we are in the foreground, and continue the job.
+    fn pass_stop_on(&mut self, signal: Signal) {
+        let Some(terminal) = self.terminal.as_mut() else {
+            return;
+        };
+        let Some(pgid) = terminal.holder() else {
+            return;
+        };
+        if ![Signal::TSTP, Signal::TTIN, Signal::TTOU].contains(&signal) {
+            return;
+        }
+        let _ = terminal.suspend();
+        crate::sys::imp::terminal::stop_own_group(signal.number());
+        if terminal.we_are_foreground() {
+            let _ = terminal.resume(pgid);
+        }
+        let _ = self.cap.kill_process_tree(self.handle, Signal::CONT);
+    }
+
+    /// Ends the whole tree: `options.signal` (stopped processes are continued), the grace
+    /// period — all of it while any process of the tree is alive, even when the child itself
+    /// has ended — then `KILL` until nothing is left.
+    fn end_tree(&mut self) -> Result<(), ProcessError> {
+        let (cap, handle) = (self.cap, self.handle);
+        let grace_end = Instant::now() + self.options.kill_after;
+        let _ = cap.kill_process_tree(handle, self.options.signal);
+        let grace = WaitOptions {
+            timeout: Some(self.options.kill_after),
+            report_output_cap: false,
+            ..self.wait.clone()
+        };
+        let first = cap.wait_with_options(handle, &grace);
+        let child_ended = !matches!(&first, Err(e) if e.kind == ProcessErrorKind::TimedOut);
+        if child_ended {
+            // Descendants keep their grace period; keep draining what they write meanwhile.
+            while Instant::now() < grace_end {
+                if cap
+                    .process_tree(handle)
+                    .map_or(true, |live| live.is_empty())
+                {
+                    break;
+                }
+                let slice = grace_end
+                    .saturating_duration_since(Instant::now())
+                    .min(Duration::from_millis(20));
+                let began = Instant::now();
+                let drain = WaitOptions {
+                    timeout: Some(slice),
+                    output_linger: slice,
+                    report_output_cap: false,
+                    ..self.wait.clone()
+                };
+                let _ = cap.wait_with_options(handle, &drain);
+                if began.elapsed() < Duration::from_millis(5) {
+                    std::thread::sleep(slice.min(Duration::from_millis(10)));
+                }
+            }
+        }
+        let killed = cap.kill_process_tree(handle, Signal::KILL);
+        let last = WaitOptions {
+            timeout: Some(Duration::from_secs(10)),
+            output_linger: Duration::from_millis(50),
+            report_output_cap: false,
+            ..self.wait.clone()
+        };
+        // Reaps the child if it was still running, and reads what the tree wrote last.
+        let end = cap.wait_with_options(handle, &last);
+        if child_ended {
+            return first.map(|_| ());
+        }
+        killed?;
+        end.map(|_| ())
+    }
 }
 
 /// Where and how [`audited_process`] records.
@@ -334,11 +530,25 @@ pub fn audited_process(
     options: &RunOptions,
     forwarder: Option<&SignalForwarder>,
 ) -> ProcessOutcome {
+    audited_process_supervised(cap, audit, command, env, options, forwarder, &|_| {})
+}
+
+/// [`audited_process`], reporting stops and other events to `on_event` like
+/// [`run_process_supervised`].
+pub fn audited_process_supervised(
+    cap: &dyn ProcessCapability,
+    audit: &AuditSettings,
+    command: &Command,
+    env: &Environment,
+    options: &RunOptions,
+    forwarder: Option<&SignalForwarder>,
+    on_event: &(dyn Fn(&RunEvent) + Sync),
+) -> ProcessOutcome {
     let layer = crate::layer::AuditLayer::new(
         cap,
         audit.sink.clone(),
         audit.redactor.clone(),
         audit.required,
     );
-    run_process_forwarding(&layer, command, env, options, forwarder)
+    run_process_supervised(&layer, command, env, options, forwarder, on_event)
 }

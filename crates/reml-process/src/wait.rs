@@ -2,6 +2,10 @@
 
 use std::time::Duration;
 
+use crate::capability::StdStream;
+use crate::signal::Signal;
+use crate::status::Termination;
+
 /// The default cap per collected stream: 16 MiB.
 pub const DEFAULT_MAX_OUTPUT_BYTES: u64 = 16 << 20;
 
@@ -16,7 +20,9 @@ pub struct WaitOptions {
     /// handle stays valid.
     pub timeout: Option<Duration>,
     /// The longest delay between the child's exit and the wait noticing it, for back-ends
-    /// that must poll (no pidfd). On Linux with pidfd exit is event-driven and this is unused.
+    /// that must poll (no pidfd). On Linux with pidfd exit is event-driven and this is not
+    /// needed for it; `wait_event` also uses it as the longest delay before it notices a
+    /// stop (a stop does not wake a pidfd, so it is polled with `waitid(WSTOPPED | WNOHANG)`).
     pub check_interval: Duration,
     /// Buffer the stdout and stderr that were set to `StdioSpec::Pipe` (needs
     /// `effect {memory}`). Both are drained at the same time, so a child filling one never
@@ -28,10 +34,15 @@ pub struct WaitOptions {
     /// After the child exits, how long to keep reading pipes that a descendant still holds
     /// open. Bounded by `timeout` too.
     pub output_linger: Duration,
+    /// For `wait_event` only: return [`WaitEvent::OutputCapped`] as soon as a collected
+    /// stream passes `max_output_bytes` (the process keeps running; the caller decides what
+    /// to do, e.g. `RunOptions::kill_on_output_cap`). `wait_with_options` ignores it.
+    pub report_output_cap: bool,
 }
 
 impl Default for WaitOptions {
-    /// No time limit, 50 ms check interval, no collection, 16 MiB cap, 200 ms linger.
+    /// No time limit, 50 ms check interval, no collection, 16 MiB cap, 200 ms linger, output
+    /// cap not reported.
     fn default() -> Self {
         WaitOptions {
             timeout: None,
@@ -39,6 +50,7 @@ impl Default for WaitOptions {
             collect_output: false,
             max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
             output_linger: DEFAULT_OUTPUT_LINGER,
+            report_output_cap: false,
         }
     }
 }
@@ -57,6 +69,22 @@ impl WaitOptions {
         self.collect_output = true;
         self
     }
+}
+
+/// What [`ProcessCapability::wait_event`](crate::ProcessCapability::wait_event) observed
+/// (spec §7, job control).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitEvent {
+    /// The process ended and has been reaped (a normal exit or a signal: both are events
+    /// here, not errors).
+    Ended(Termination),
+    /// The process was stopped by this signal (`SIGTSTP`, `SIGTTIN`, `SIGTTOU`, `SIGSTOP`)
+    /// and is still alive. Each stop is reported once; `ProcessInfo::stopped` keeps it until
+    /// a wait sees the process continue or end.
+    Stopped(Signal),
+    /// A collected stream passed `max_output_bytes` (only with
+    /// `WaitOptions::report_output_cap`); the process is still running.
+    OutputCapped(StdStream),
 }
 
 /// Output collected by `wait_with_options(collect_output = true)`.

@@ -17,6 +17,8 @@
 //! | `ignore-term SECS` | ignores SIGTERM, prints `ready`, sleeps |
 //! | `tree N SECS` | forks N grandchildren that sleep SECS, prints their pids, sleeps SECS |
 //! | `setsid-child SECS` | forks a child that calls setsid() and sleeps; prints its pid; sleeps |
+//! | `double-fork SECS` | daemon style: forks a child that forks a grandchild and exits at once; the grandchild calls setsid(), prints its pid, moves its stdio to /dev/null and sleeps SECS; the original process reaps the child and sleeps SECS |
+//! | `fg` | prints `foreground` when its process group is the foreground group of the terminal on stdin, `background` when not, `no-tty` without one |
 //! | `spin` | burns CPU forever |
 //! | `echo ARGS…` | prints its arguments joined by spaces |
 //! | `read-fd N LEN` | prints LEN bytes read at offset 0 of descriptor N (`pread`) |
@@ -160,6 +162,50 @@ fn main() {
             println!("{pid}");
             let _ = std::io::stdout().flush();
             sleep(a(1));
+        }
+        "double-fork" => {
+            // SAFETY: fork in a single-threaded helper; each child only makes system calls,
+            // prints with std (no lock is held across fork: we are single-threaded) and exits.
+            let child = unsafe { libc::fork() };
+            if child == 0 {
+                // SAFETY: as above.
+                let grandchild = unsafe { libc::fork() };
+                if grandchild == 0 {
+                    // SAFETY: setsid/getpid/open/dup2 in the grandchild, plain values only.
+                    unsafe {
+                        libc::setsid();
+                        println!("{}", libc::getpid());
+                        let _ = std::io::stdout().flush();
+                        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+                        for fd in 0..3 {
+                            libc::dup2(null, fd);
+                        }
+                    }
+                    sleep(a(1));
+                    std::process::exit(0);
+                }
+                // SAFETY: _exit without running destructors, as a daemonizing parent does.
+                unsafe { libc::_exit(0) };
+            }
+            // SAFETY: waiting for our own child with a valid status pointer.
+            unsafe {
+                let mut status = 0;
+                libc::waitpid(child, &mut status, 0);
+            }
+            sleep(a(1));
+        }
+        "fg" => {
+            // SAFETY: isatty/tcgetpgrp/getpgrp on descriptor 0; no memory is passed.
+            let answer = unsafe {
+                if libc::isatty(0) == 0 {
+                    "no-tty"
+                } else if libc::tcgetpgrp(0) == libc::getpgrp() {
+                    "foreground"
+                } else {
+                    "background"
+                }
+            };
+            println!("{answer}");
         }
         "spin" => {
             let mut x: u64 = 0;

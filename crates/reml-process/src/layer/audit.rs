@@ -39,7 +39,7 @@ use crate::status::{ExitStatus, Termination};
 use crate::thread::{
     CpuSet, ThreadCapability, ThreadHandle, ThreadInfo, ThreadOptions, ThreadResult, ThreadStart,
 };
-use crate::wait::{CollectedOutput, WaitOptions};
+use crate::wait::{CollectedOutput, WaitEvent, WaitOptions};
 
 #[derive(Clone, Debug)]
 struct Tracked {
@@ -337,6 +337,41 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
         let r = self.inner.wait_with_options(handle, options);
         self.after_wait(handle, &r);
         r
+    }
+
+    fn wait_event(
+        &self,
+        handle: ProcessHandle,
+        options: &WaitOptions,
+    ) -> Result<WaitEvent, ProcessError> {
+        self.gate("wait").map_err(ProcessError::denied)?;
+        let r = self.inner.wait_event(handle, options);
+        match &r {
+            Ok(WaitEvent::Ended(t)) => self.record_end(handle, *t),
+            Err(e) if e.kind == ProcessErrorKind::TimedOut => {
+                if let Some(t) = lock(&self.processes).get_mut(&handle) {
+                    t.timed_out = true;
+                }
+            }
+            _ => {}
+        }
+        r
+    }
+
+    fn kill_process_tree(
+        &self,
+        handle: ProcessHandle,
+        signal: Signal,
+    ) -> Result<Vec<i32>, ProcessError> {
+        self.gate("kill").map_err(ProcessError::denied)?;
+        let r = self.inner.kill_process_tree(handle, signal);
+        let unit = r.as_ref().map(|_| ()).map_err(Clone::clone);
+        self.after_kill(handle, signal, &unit, true);
+        r
+    }
+
+    fn process_tree(&self, handle: ProcessHandle) -> Result<Vec<i32>, ProcessError> {
+        self.inner.process_tree(handle)
     }
 
     fn take_output(&self, handle: ProcessHandle) -> Result<CollectedOutput, ProcessError> {

@@ -50,7 +50,7 @@ use crate::status::ExitStatus;
 use crate::thread::{
     CpuSet, ThreadCapability, ThreadHandle, ThreadInfo, ThreadOptions, ThreadResult, ThreadStart,
 };
-use crate::wait::{CollectedOutput, WaitOptions};
+use crate::wait::{CollectedOutput, WaitEvent, WaitOptions};
 
 /// The security policy around an inner capability (see the module docs).
 pub struct PolicyLayer<C: ProcessCapability> {
@@ -259,6 +259,22 @@ impl<C: ProcessCapability> PolicyLayer<C> {
         }
     }
 
+    /// The effect check of a wait, and its options capped by `max_wall_time` and
+    /// `max_output_bytes`.
+    fn checked_wait(&self, options: &WaitOptions) -> Result<WaitOptions, ProcessError> {
+        self.check_effects(Operation::WaitWithOptions {
+            collect_output: options.collect_output,
+        })?;
+        let mut opts = options.clone();
+        if let Some(max) = self.policy.limits.max_wall_time {
+            opts.timeout = Some(opts.timeout.map_or(max, |t| t.min(max)));
+        }
+        if let Some(max) = self.policy.limits.max_output_bytes {
+            opts.max_output_bytes = opts.max_output_bytes.min(max);
+        }
+        Ok(opts)
+    }
+
     fn spawn_checked(&self, prepared: PreparedCommand) -> Result<ProcessHandle, ProcessError> {
         self.check_live()?;
         let h = self.inner.spawn_prepared(prepared)?;
@@ -360,17 +376,30 @@ impl<C: ProcessCapability> ProcessCapability for PolicyLayer<C> {
         handle: ProcessHandle,
         options: &WaitOptions,
     ) -> Result<ExitStatus, ProcessError> {
-        self.check_effects(Operation::WaitWithOptions {
-            collect_output: options.collect_output,
-        })?;
-        let mut opts = options.clone();
-        if let Some(max) = self.policy.limits.max_wall_time {
-            opts.timeout = Some(opts.timeout.map_or(max, |t| t.min(max)));
-        }
-        if let Some(max) = self.policy.limits.max_output_bytes {
-            opts.max_output_bytes = opts.max_output_bytes.min(max);
-        }
+        let opts = self.checked_wait(options)?;
         self.inner.wait_with_options(handle, &opts)
+    }
+
+    fn wait_event(
+        &self,
+        handle: ProcessHandle,
+        options: &WaitOptions,
+    ) -> Result<WaitEvent, ProcessError> {
+        let opts = self.checked_wait(options)?;
+        self.inner.wait_event(handle, &opts)
+    }
+
+    fn kill_process_tree(
+        &self,
+        handle: ProcessHandle,
+        signal: Signal,
+    ) -> Result<Vec<i32>, ProcessError> {
+        self.check_signal(signal)?;
+        self.inner.kill_process_tree(handle, signal)
+    }
+
+    fn process_tree(&self, handle: ProcessHandle) -> Result<Vec<i32>, ProcessError> {
+        self.inner.process_tree(handle)
     }
 
     fn take_output(&self, handle: ProcessHandle) -> Result<CollectedOutput, ProcessError> {

@@ -89,6 +89,9 @@ pub(crate) struct SpawnSpec<'a> {
     pub fd_map: &'a [(RawFd, RawFd)],
     pub pgroup: Pgroup,
     pub rlimits: &'a [RawRlimit],
+    /// Make the child's process group the foreground group of the terminal on its stdin
+    /// (`TIOCSPGRP` in the child, before exec; errors ignored: stdin may be no terminal).
+    pub foreground: bool,
 }
 
 /// A child just created.
@@ -146,6 +149,7 @@ struct ChildArgs {
     pgroup_id: c_int,
     rlimits: *const RawRlimit,
     rlimits_len: usize,
+    foreground: c_int,
     err_stage: c_int,
     err_arg: c_int,
     err_errno: c_int,
@@ -195,6 +199,7 @@ pub(crate) fn spawn(spec: &SpawnSpec<'_>) -> Result<Spawned, SpawnError> {
         pgroup_id,
         rlimits: spec.rlimits.as_ptr(),
         rlimits_len: spec.rlimits.len(),
+        foreground: c_int::from(spec.foreground),
         err_stage: STAGE_NONE,
         err_arg: 0,
         err_errno: 0,
@@ -391,6 +396,14 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
             u32::MAX,
             libc::CLOSE_RANGE_CLOEXEC,
         );
+        // 5b. Job control: take the terminal's foreground for our group ourselves, as a
+        //     job-control shell's child does, so a program that reads the terminal at once
+        //     never meets SIGTTIN before the parent's own tcsetpgrp. SIGTTOU is blocked here
+        //     (the whole mask still is), so the kernel allows the call from the background.
+        if a.foreground != 0 {
+            let pgrp: libc::pid_t = libc::getpgrp();
+            libc::ioctl(0, libc::TIOCSPGRP, &pgrp as *const libc::pid_t);
+        }
         // 6. Empty signal mask (the parent blocked everything around clone).
         let empty: u64 = 0;
         libc::syscall(
@@ -530,6 +543,16 @@ fn waitid(child: &Spawned, flags: c_int) -> io::Result<Option<WaitEvent>> {
         libc::CLD_STOPPED | libc::CLD_TRAPPED => WaitEvent::Stopped(status),
         _ => WaitEvent::Continued,
     }))
+}
+
+/// A stop or a continue of the child not reported before (`WSTOPPED | WCONTINUED |
+/// WNOHANG`, never `WEXITED`: this never reaps). Each event is reported once: `waitid`
+/// consumes it. `Ok(None)`: nothing new, or the child has ended (or is already reaped).
+pub(crate) fn try_wait_job_state(child: &Spawned) -> io::Result<Option<WaitEvent>> {
+    match waitid(child, libc::WSTOPPED | libc::WCONTINUED | libc::WNOHANG) {
+        Err(e) if e.raw_os_error() == Some(libc::ECHILD) => Ok(None),
+        other => other,
+    }
 }
 
 /// Reaps the child if it has ended (`WNOHANG`). `Ok(None)`: still running.

@@ -1,0 +1,193 @@
+//! The descendants of a process on Linux: found through `/proc`, held and signalled through
+//! pidfds, adopted orphans reaped through pidfds.
+//!
+//! Every read of `/proc/PID/...` for a process we hold a pidfd for is bracketed by checks that
+//! the pidfd has not become readable (the process has not exited): a process that has not
+//! exited cannot have been reaped, so its pid cannot have been reused, so what we read is
+//! about the process the pidfd names.
+//!
+//! # References
+//! proc(5) (`/proc/PID/stat`, `/proc/PID/task/TID/children`), pidfd_open(2),
+//! pidfd_send_signal(2), waitid(2) (`P_PIDFD`), prctl(2) (`PR_SET_CHILD_SUBREAPER`).
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::ptr;
+
+use rustix::event::{PollFd, PollFlags};
+
+/// The fields of `/proc/PID/stat` the tree walk needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stat {
+    /// Field 3: the state letter (`R`, `S`, `D`, `T`, `t`, `Z`, `X`, …).
+    pub state: char,
+    /// Field 4: the parent's process id (its thread-group id).
+    pub ppid: i32,
+    /// Field 5: the process group.
+    pub pgid: i32,
+    /// Field 22: start time, clock ticks after boot. With the pid, it names one process.
+    pub starttime: u64,
+    /// Field 38: the signal the parent gets when this process ends (0 for the children this
+    /// library creates, `SIGCHLD` for ordinary children and for every reparented orphan).
+    pub exit_signal: i32,
+}
+
+/// Reads `/proc/PID/stat`; `None` when the process does not exist (or is unreadable).
+pub(crate) fn stat(pid: i32) -> Option<Stat> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&text)
+}
+
+/// Parses the text of `/proc/PID/stat`. The command name (field 2) may contain spaces and
+/// parentheses, so fields are counted after its last `)`.
+fn parse_stat(text: &str) -> Option<Stat> {
+    let rest = text.get(text.rfind(')')? + 1..)?;
+    // Field 3 is the first after the name; index 0 here.
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let field = |n: usize| f.get(n - 3).copied();
+    Some(Stat {
+        state: field(3)?.chars().next()?,
+        ppid: field(4)?.parse().ok()?,
+        pgid: field(5)?.parse().ok()?,
+        starttime: field(22)?.parse().ok()?,
+        exit_signal: field(38)?.parse().ok()?,
+    })
+}
+
+/// The children of every thread of process `pid` (`/proc/PID/task/*/children`), in no
+/// particular order, without duplicates. Empty when the process is gone.
+pub(crate) fn children(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        let Ok(list) = std::fs::read_to_string(task.path().join("children")) else {
+            continue;
+        };
+        out.extend(
+            list.split_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok()),
+        );
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Our own process id.
+pub(crate) fn getpid() -> i32 {
+    rustix::process::getpid().as_raw_nonzero().get()
+}
+
+/// Our own process group.
+pub(crate) fn getpgrp() -> i32 {
+    rustix::process::getpgrp().as_raw_nonzero().get()
+}
+
+/// `pidfd_open(pid, 0)`: a close-on-exec pidfd for `pid`.
+///
+/// # Errors
+/// `ESRCH` when there is no such process; `ENOSYS` before Linux 5.3; `EMFILE`.
+pub(crate) fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
+    let pid =
+        rustix::process::Pid::from_raw(pid).ok_or(io::Error::from_raw_os_error(libc::ESRCH))?;
+    rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).map_err(Into::into)
+}
+
+/// `pidfd_send_signal(fd, sig, NULL, 0)`. `sig` 0 only checks that the process exists (a
+/// zombie exists; a reaped process does not: `ESRCH`).
+pub(crate) fn pidfd_signal(fd: BorrowedFd<'_>, sig: i32) -> io::Result<()> {
+    // SAFETY: pidfd_send_signal with a pidfd borrowed from a live OwnedFd, a NULL siginfo
+    // (the kernel fills in one for SI_USER) and flags 0; no memory is passed.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd.as_raw_fd(),
+            sig,
+            ptr::null::<libc::siginfo_t>(),
+            0u32,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Whether the process of a pidfd has exited (the pidfd polls readable: it is a zombie or
+/// already reaped).
+pub(crate) fn pidfd_exited(fd: BorrowedFd<'_>) -> bool {
+    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    let zero = rustix::event::Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    match rustix::event::poll(&mut fds, Some(&zero)) {
+        Ok(n) => n > 0 && !fds[0].revents().is_empty(),
+        // Cannot tell: say "not exited", so callers never trust a /proc read they cannot
+        // bracket (they only act on processes they hold a pidfd for).
+        Err(_) => false,
+    }
+}
+
+/// Reaps the process of `fd` if it is our child and has ended: `waitid(P_PIDFD, fd,
+/// WEXITED | WNOHANG | __WALL)`. `Ok(true)` when reaped now; `Ok(false)` when it is still
+/// running; `ECHILD` when it is not our child (or was reaped by someone else).
+pub(crate) fn reap_pidfd(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    let flags = rustix::process::WaitIdOptions::EXITED
+        | rustix::process::WaitIdOptions::NOHANG
+        | rustix::process::WaitIdOptions::from_bits_retain(libc::__WALL as u32);
+    loop {
+        match rustix::process::waitid(rustix::process::WaitId::PidFd(fd.as_fd()), flags) {
+            Ok(status) => return Ok(status.is_some()),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// `prctl(PR_SET_CHILD_SUBREAPER, on)` for the calling process.
+pub(crate) fn set_child_subreaper(on: bool) -> io::Result<()> {
+    let me = on.then(rustix::process::getpid);
+    rustix::process::set_child_subreaper(me).map_err(Into::into)
+}
+
+/// `prctl(PR_GET_CHILD_SUBREAPER)` for the calling process.
+pub(crate) fn is_child_subreaper() -> io::Result<bool> {
+    Ok(rustix::process::child_subreaper()?.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_of_self_parses() {
+        let s = stat(getpid()).expect("own stat");
+        assert_eq!(s.pgid, getpgrp());
+        assert_eq!(
+            s.ppid,
+            rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get())
+        );
+        assert!(s.starttime > 0);
+    }
+
+    #[test]
+    fn stat_with_a_hostile_name() {
+        let text = "42 (a) b (c) S 7 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 12345 \
+                    0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0";
+        let s = parse_stat(text).unwrap();
+        assert_eq!(
+            s,
+            Stat {
+                state: 'S',
+                ppid: 7,
+                pgid: 42,
+                starttime: 12345,
+                exit_signal: 17
+            }
+        );
+    }
+}
