@@ -4,7 +4,6 @@
 //! the way a job-control shell expects. Driven through util-linux `script` (a pseudo-
 //! terminal); skipped, visibly, where it (or `bash`, for the `^Z` test) is missing.
 
-#[path = "tree_common/mod.rs"]
 mod common;
 
 use common::{have, helper, reml_process, under_pty};

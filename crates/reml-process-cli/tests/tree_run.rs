@@ -4,7 +4,6 @@
 //! child `run` had before is left alone; a stopped child is reported; `--json` says why the
 //! child ended (`cause`).
 
-#[path = "tree_common/mod.rs"]
 mod common;
 
 use assert_cmd::Command;

@@ -600,9 +600,8 @@ const PIDFD_INFO_EXIT: u64 = 1 << 3;
 /// `_IOWR(PIDFS_IOCTL_MAGIC = 0xFF, 11, struct pidfd_info)` with the 64-byte struct.
 const PIDFD_GET_INFO: u64 = (3 << 30) | (64 << 16) | (0xFF << 8) | 11;
 
-/// The exit status of a (possibly already reaped) child, from its pidfd. `Ok(None)` when the
-/// kernel does not offer `PIDFD_INFO_EXIT` or has no exit information (still running).
-fn pidfd_exit_status(fd: BorrowedFd<'_>) -> io::Result<Option<Termination>> {
+/// `ioctl(fd, PIDFD_GET_INFO)` asking for `PIDFD_INFO_EXIT`.
+fn pidfd_get_exit_info(fd: BorrowedFd<'_>) -> io::Result<PidfdInfo> {
     let mut info = PidfdInfo {
         mask: PIDFD_INFO_EXIT,
         ..PidfdInfo::default()
@@ -616,17 +615,26 @@ fn pidfd_exit_status(fd: BorrowedFd<'_>) -> io::Result<Option<Termination>> {
             &mut info as *mut PidfdInfo,
         )
     };
-    if r != 0 {
-        let e = io::Error::last_os_error();
-        return match e.raw_os_error() {
+    if r == 0 {
+        Ok(info)
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// The exit status of a (possibly already reaped) child, from its pidfd. `Ok(None)` when the
+/// kernel does not offer `PIDFD_INFO_EXIT` or has no exit information (still running).
+fn pidfd_exit_status(fd: BorrowedFd<'_>) -> io::Result<Option<Termination>> {
+    match pidfd_get_exit_info(fd) {
+        Ok(info) if info.mask & PIDFD_INFO_EXIT != 0 => {
+            Ok(Some(decode_wait_status(info.exit_code)))
+        }
+        Ok(_) => Ok(None),
+        Err(e) => match e.raw_os_error() {
             Some(libc::ENOTTY | libc::EINVAL | libc::ESRCH) => Ok(None),
             _ => Err(e),
-        };
+        },
     }
-    if info.mask & PIDFD_INFO_EXIT == 0 {
-        return Ok(None);
-    }
-    Ok(Some(decode_wait_status(info.exit_code)))
 }
 
 /// Decodes a `wait(2)` status word.
@@ -662,22 +670,11 @@ pub(crate) fn pidfd_exit_info_supported() -> bool {
     }
     // SAFETY: the kernel just gave us this descriptor.
     let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
-    let mut info = PidfdInfo {
-        mask: PIDFD_INFO_EXIT,
-        ..PidfdInfo::default()
-    };
-    // SAFETY: as in `pidfd_exit_status`.
-    let r = unsafe {
-        libc::ioctl(
-            fd.as_raw_fd(),
-            PIDFD_GET_INFO as _,
-            &mut info as *mut PidfdInfo,
-        )
-    };
+    let r = pidfd_get_exit_info(fd.as_fd());
     // A running process answers the ioctl (without the EXIT bit) on kernels that know it;
     // older kernels answer ENOTTY. Kernels with PIDFD_GET_INFO but before PIDFD_INFO_EXIT
     // (6.13, 6.14) cannot be told apart here; on them a lost status is still an error.
-    let ok = r == 0;
+    let ok = r.is_ok();
     EXIT_INFO_STATE.store(if ok { PIDFD_YES } else { PIDFD_NO }, Ordering::Relaxed);
     ok
 }
