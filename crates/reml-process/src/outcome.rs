@@ -207,7 +207,8 @@ pub fn run_process(
 
 /// [`run_process`], forwarding every signal `forwarder` receives while the child runs to the
 /// child — to its whole process group when it leads one (`contract.md` §1, "run behaves as a
-/// well-mannered supervisor"), followed by `SIGCONT` (as coreutils `timeout` does) so a
+/// well-mannered supervisor"), and to every descendant of the child found by
+/// [`ProcessCapability::kill_process_tree`], followed by `SIGCONT` (as coreutils `timeout` does) so a
 /// stopped child acts on it. A forwarded signal that ends the child is not ours: the cause
 /// is `signaled` and the exit status 128+N.
 pub fn run_process_forwarding(
@@ -298,7 +299,6 @@ pub fn run_process_supervised(
         report_output_cap: options.kill_on_output_cap,
         ..WaitOptions::default()
     };
-    let group = command.process_group != ProcessGroup::Inherit;
     let mut job = Job {
         cap,
         handle,
@@ -313,18 +313,12 @@ pub fn run_process_supervised(
         None => job.wait_to_end(on_event),
         Some(fwd) => std::thread::scope(|scope| {
             scope.spawn(|| {
+                // A forwarded signal reaches the whole job, like our own time limit: the
+                // child's group and every descendant (also those that left it), then CONT.
                 fwd.run(|sig| {
-                    let _ = if group {
-                        cap.kill_process_group(handle, sig)
-                    } else {
-                        cap.kill_process(handle, sig)
-                    };
+                    let _ = cap.kill_process_tree(handle, sig);
                     if sig != Signal::KILL && sig != Signal::CONT {
-                        let _ = if group {
-                            cap.kill_process_group(handle, Signal::CONT)
-                        } else {
-                            cap.kill_process(handle, Signal::CONT)
-                        };
+                        let _ = cap.kill_process_tree(handle, Signal::CONT);
                     }
                 })
             });

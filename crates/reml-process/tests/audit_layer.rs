@@ -245,3 +245,39 @@ fn audited_process_records_the_whole_run() {
     assert_eq!(end.metadata["process.exit_status"], 4);
     assert_eq!(end.metadata["process.command"][0], "/usr/bin/sh");
 }
+
+#[test]
+fn passed_descriptors_and_timed_out_waits_are_recorded() {
+    let sink = Arc::new(MemorySink::new());
+    let cap = layer(&sink, false);
+    let shm = SharedMemory::create("audited", 64).unwrap();
+    let mut cmd = Command::new(helper());
+    cmd.args(["sleep", "30"]).pass_fd(shm.fd(), 3);
+    let h = cap.spawn_process(&cmd, &Environment::default()).unwrap();
+    let e = cap
+        .wait_process(h, Some(Duration::from_millis(50)))
+        .unwrap_err();
+    assert_eq!(e.kind, ProcessErrorKind::TimedOut);
+    cap.kill_process(h, Signal::KILL).unwrap();
+    cap.wait_process(h, None).unwrap_err();
+    let recs = sink.records();
+    let spawned = &recs[0];
+    assert_eq!(spawned.event, "process.spawned");
+    assert_eq!(
+        spawned.metadata["process.passed_fds"],
+        serde_json::json!([{"fd": 3, "kind": "memfd"}])
+    );
+    let events: Vec<&str> = recs.iter().map(|r| r.event.as_str()).collect();
+    assert_eq!(
+        events,
+        [
+            "process.spawned",
+            "process.wait",
+            "process.kill",
+            "process.timed_out"
+        ]
+    );
+    assert_eq!(recs[1].metadata["process.result"], "timed_out");
+    // The end after a timed-out wait and our KILL is the time-limit end, with the signal.
+    assert_eq!(recs[3].metadata["process.signal"], 9);
+}

@@ -7,7 +7,8 @@
 //! | `spawn_process` ok | `process.spawned` (pid, command, pgid, cwd, passed descriptors) |
 //! | `spawn_process` refused by the policy | `process.denied` (command, reason) |
 //! | `spawn_process` failed otherwise | `process.spawn_failed` (command, reason, errno) |
-//! | `kill_process[_group]` | `process.kill` (pid, command, signal) |
+//! | `kill_process[_group]`, `kill_process_tree` | `process.kill` (pid, command, signal) |
+//! | a wait whose time limit expires (the process keeps running) | `process.wait` with `process.result = "timed_out"` |
 //! | a wait that observes the end | exactly one end record: `process.timed_out` when a wait had timed out and we then signalled it, `process.killed` when we signalled it otherwise and a signal ended it, else `process.exited` — each with `process.exit_status` or `process.signal`, `process.duration_ms` and `process.cause` |
 //! | `release_process` | `process.released` (the last record when the end was never seen) |
 //! | shutdown (drop) with handles still held | `process.leaked` / `thread.leaked` |
@@ -161,13 +162,26 @@ impl<C: ProcessCapability> AuditLayer<C> {
                     self.record_end(handle, t);
                 }
             }
-            Err(e) if e.kind == ProcessErrorKind::TimedOut => {
-                if let Some(t) = lock(&self.processes).get_mut(&handle) {
-                    t.timed_out = true;
-                }
-            }
+            Err(e) if e.kind == ProcessErrorKind::TimedOut => self.wait_timed_out(handle),
             Err(_) => {}
         }
+    }
+
+    /// A wait whose time limit expired: the process keeps running (no end record); the wait
+    /// itself is recorded as `process.wait` with `process.result = "timed_out"`.
+    fn wait_timed_out(&self, handle: ProcessHandle) {
+        let t = {
+            let mut map = lock(&self.processes);
+            let Some(t) = map.get_mut(&handle) else {
+                return;
+            };
+            t.timed_out = true;
+            t.clone()
+        };
+        let ev = self
+            .process_event(&t, "process.wait", Severity::Info)
+            .with_metadata("process.result", "timed_out");
+        self.emit(ev);
     }
 
     fn spawn_failed(&self, program: String, command: Vec<String>, e: &ProcessError) {
@@ -348,11 +362,7 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
         let r = self.inner.wait_event(handle, options);
         match &r {
             Ok(WaitEvent::Ended(t)) => self.record_end(handle, *t),
-            Err(e) if e.kind == ProcessErrorKind::TimedOut => {
-                if let Some(t) = lock(&self.processes).get_mut(&handle) {
-                    t.timed_out = true;
-                }
-            }
+            Err(e) if e.kind == ProcessErrorKind::TimedOut => self.wait_timed_out(handle),
             _ => {}
         }
         r
