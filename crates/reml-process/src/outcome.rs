@@ -207,8 +207,8 @@ pub fn run_process(
 
 /// [`run_process`], forwarding every signal `forwarder` receives while the child runs to the
 /// child — to its whole process group when it leads one (`contract.md` §1, "run behaves as a
-/// well-mannered supervisor"), and to every descendant of the child found by
-/// [`ProcessCapability::kill_process_tree`], followed by `SIGCONT` (as coreutils `timeout` does) so a
+/// well-mannered supervisor") and then also to every descendant of the child found by
+/// [`ProcessCapability::kill_process_tree`] — followed by `SIGCONT` (as coreutils `timeout` does) so a
 /// stopped child acts on it. A forwarded signal that ends the child is not ours: the cause
 /// is `signaled` and the exit status 128+N.
 pub fn run_process_forwarding(
@@ -299,6 +299,7 @@ pub fn run_process_supervised(
         report_output_cap: options.kill_on_output_cap,
         ..WaitOptions::default()
     };
+    let group = command.process_group != ProcessGroup::Inherit;
     let mut job = Job {
         cap,
         handle,
@@ -313,12 +314,21 @@ pub fn run_process_supervised(
         None => job.wait_to_end(on_event),
         Some(fwd) => std::thread::scope(|scope| {
             scope.spawn(|| {
-                // A forwarded signal reaches the whole job, like our own time limit: the
-                // child's group and every descendant (also those that left it), then CONT.
+                // When the child leads its own group, a forwarded signal reaches the whole
+                // job like our own time limit: the group and every descendant (also those
+                // that left it). In our group (`--no-new-group`) only the child gets it
+                // (contract.md §1). Then CONT, so a stopped child acts on it.
+                let send = |sig| {
+                    let _ = if group {
+                        cap.kill_process_tree(handle, sig).map(|_| ())
+                    } else {
+                        cap.kill_process(handle, sig)
+                    };
+                };
                 fwd.run(|sig| {
-                    let _ = cap.kill_process_tree(handle, sig);
+                    send(sig);
                     if sig != Signal::KILL && sig != Signal::CONT {
-                        let _ = cap.kill_process_tree(handle, Signal::CONT);
+                        send(Signal::CONT);
                     }
                 })
             });
