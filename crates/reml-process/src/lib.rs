@@ -18,6 +18,7 @@ pub mod status;
 pub mod supervise;
 pub mod units;
 pub mod wait;
+pub mod waitset;
 
 mod reaper;
 mod sys;
@@ -37,3 +38,4 @@ pub use signal::Signal;
 pub use status::{ExitStatus, Termination};
 pub use supervise::{SignalForwarder, FORWARDED_SIGNALS};
 pub use wait::{CollectedOutput, WaitOptions};
+pub use waitset::{WaitSet, WaitSetResult};

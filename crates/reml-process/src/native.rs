@@ -387,22 +387,7 @@ impl ProcessCapability for NativeProcessCapability {
     ) -> Result<ExitStatus, ProcessError> {
         let entry = self.entry(handle)?;
         let end = wait_entry(&entry, options)?;
-        match end {
-            Termination::Exited(status) => Ok(status),
-            Termination::Signaled {
-                signal,
-                core_dumped,
-            } => Err(ProcessError::with_code(
-                ProcessErrorKind::TerminatedBySignal,
-                format!(
-                    "{} (pid {}) was killed by {signal}{}",
-                    entry.program.display(),
-                    handle.pid,
-                    if core_dumped { " (core dumped)" } else { "" }
-                ),
-                signal.number(),
-            )),
-        }
+        end_result(&entry, end)
     }
 
     fn take_output(&self, handle: ProcessHandle) -> Result<CollectedOutput, ProcessError> {
@@ -475,6 +460,90 @@ impl Drop for NativeProcessCapability {
         }
     }
 }
+
+/// What a wait returns for a child that ended: its exit status, or `TerminatedBySignal`.
+fn end_result(entry: &Entry, end: Termination) -> Result<ExitStatus, ProcessError> {
+    match end {
+        Termination::Exited(status) => Ok(status),
+        Termination::Signaled {
+            signal,
+            core_dumped,
+        } => Err(ProcessError::with_code(
+            ProcessErrorKind::TerminatedBySignal,
+            format!(
+                "{} (pid {}) was killed by {signal}{}",
+                entry.program.display(),
+                entry.child.pid,
+                if core_dumped { " (core dumped)" } else { "" }
+            ),
+            signal.number(),
+        )),
+    }
+}
+
+/// The `TimedOut` error of a wait whose limit `timeout` expired.
+fn timed_out_error(entry: &Entry, timeout: Duration) -> ProcessError {
+    ProcessError::new(
+        ProcessErrorKind::TimedOut,
+        format!(
+            "{} (pid {}) still running after {timeout:?}",
+            entry.program.display(),
+            entry.child.pid,
+        ),
+    )
+}
+
+// --- Waiting outside `wait_with_options` (issue 7): the wait set (`waitset.rs`) and the
+// --- async wait (`async_wait.rs`) reach the table through these crate-private accessors.
+
+/// One child being waited for by the wait set or the async wait, with the semantics of
+/// `wait_process`: our end of its stdin is closed when the wait starts, the end is reaped and
+/// cached in the capability, a signal is `TerminatedBySignal`.
+pub(crate) struct WaitTarget {
+    entry: Arc<Entry>,
+    handle: ProcessHandle,
+}
+
+impl NativeProcessCapability {
+    /// Starts waiting on `handle`: closes our end of its stdin unless taken (case C3).
+    ///
+    /// # Errors
+    /// `InvalidCommand` for a stale, released or foreign handle.
+    pub(crate) fn wait_target(&self, handle: ProcessHandle) -> Result<WaitTarget, ProcessError> {
+        let entry = self.entry(handle)?;
+        lock(&entry.io).stdin = None;
+        Ok(WaitTarget { entry, handle })
+    }
+}
+
+impl WaitTarget {
+    /// The handle this target waits on.
+    pub(crate) fn handle(&self) -> ProcessHandle {
+        self.handle
+    }
+
+    /// The child's pidfd: readable once it has ended. `None` without pidfd support, or once
+    /// the end is cached (then [`try_finish`](Self::try_finish) answers at once).
+    pub(crate) fn pidfd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        self.entry.child.pidfd.as_ref().map(|fd| fd.as_fd())
+    }
+
+    /// Reaps the child if it has ended (`WNOHANG`, never blocks). `None`: still running.
+    pub(crate) fn try_finish(&self) -> Option<Result<ExitStatus, ProcessError>> {
+        match reap(&self.entry) {
+            Ok(Some(end)) => Some(end_result(&self.entry, end)),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// The `TimedOut` error for a limit of `timeout` (the child keeps running).
+    pub(crate) fn timed_out(&self, timeout: Duration) -> ProcessError {
+        timed_out_error(&self.entry, timeout)
+    }
+}
+
+// --- end of the accessors for the wait set and the async wait.
 
 /// Hands the child of an entry whose handle is gone to the reaper, unless it is reaped.
 ///
@@ -661,15 +730,7 @@ fn wait_loop(
         if ended.is_none() {
             if let Some(d) = deadline {
                 if now >= d {
-                    return Err(ProcessError::new(
-                        ProcessErrorKind::TimedOut,
-                        format!(
-                            "{} (pid {}) still running after {:?}",
-                            entry.program.display(),
-                            entry.child.pid,
-                            options.timeout.unwrap_or_default()
-                        ),
-                    ));
+                    return Err(timed_out_error(entry, options.timeout.unwrap_or_default()));
                 }
             }
         }
