@@ -5,6 +5,8 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "tokio")]
+pub mod async_wait;
 pub mod capability;
 pub mod command;
 pub mod effect;
@@ -23,6 +25,8 @@ pub mod waitset;
 mod reaper;
 mod sys;
 
+#[cfg(feature = "tokio")]
+pub use async_wait::wait_async;
 pub use capability::{ProcessCapability, ProcessHandle, ProcessInfo, StdStream};
 pub use command::{Command, Environment, FdMapping, ProcessGroup, Resource, Rlimit, StdioSpec};
 pub use effect::{Effect, EffectSet, Operation};
