@@ -5,8 +5,8 @@
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags};
@@ -60,6 +60,14 @@ struct Entry {
     /// The cached end, once reaped. Held briefly: reaping and (fallback) pid signalling.
     end: Mutex<Option<Termination>>,
     io: Mutex<Io>,
+    /// A thread is blocked in a reaping `waitid` on the pidfd without holding `end` (the
+    /// fast path of an unbounded wait, `reap_blocking_fast`); `reaped` is notified when it
+    /// has stored the end.
+    blocking: AtomicBool,
+    reaped: Condvar,
+    /// Threads waiting on `reaped` (so the fast path skips the futex wake when there are
+    /// none, which is almost always).
+    reaped_waiters: AtomicU32,
 }
 
 #[derive(Default)]
@@ -331,6 +339,9 @@ impl ProcessCapability for NativeProcessCapability {
             pgid,
             spawned_at: Instant::now(),
             end: Mutex::new(None),
+            blocking: AtomicBool::new(false),
+            reaped: Condvar::new(),
+            reaped_waiters: AtomicU32::new(0),
             io: Mutex::new(Io {
                 stdin: in_ours,
                 stdout: out_ours,
@@ -605,12 +616,78 @@ fn merge_output(mut a: CollectedOutput, b: CollectedOutput) -> CollectedOutput {
     a
 }
 
+/// The fast path of a wait with no time limit and no pipe to read (issue 7: exit noticed as
+/// soon as a blocking `waitpid` would): one reaping `waitid(P_PIDFD, WEXITED)` that blocks
+/// until the child ends, without holding `end`, so `kill_process` stays free meanwhile (it
+/// signals through the pidfd, which never reaches a recycled pid). `None` when the path does
+/// not apply: no pidfd, or another thread is already blocked here (that one uses `reap`).
+fn reap_blocking_fast(entry: &Entry) -> Option<Result<Termination, ProcessError>> {
+    entry.child.pidfd.as_ref()?;
+    if entry.blocking.swap(true, Ordering::AcqRel) {
+        return None;
+    }
+    let cached = lock(&entry.end).is_some();
+    let result = if cached {
+        Err(io::Error::from_raw_os_error(libc::ECHILD))
+    } else {
+        sys::reap_blocking(&entry.child)
+    };
+    let mut end = lock(&entry.end);
+    entry.blocking.store(false, Ordering::Release);
+    // Waiters register under `end`, which we hold: none can be missed.
+    if entry.reaped_waiters.load(Ordering::Acquire) > 0 {
+        entry.reaped.notify_all();
+    }
+    if let Some(t) = *end {
+        // Cached before, or another waiter (a wait set, `reap`) reaped it first.
+        return Some(Ok(t));
+    }
+    match result {
+        Ok(t) => {
+            let t = convert(t);
+            *end = Some(t);
+            Some(Ok(t))
+        }
+        // ECHILD (released by someone else) and the rest: the ordinary path reports it,
+        // reading the status back from the pidfd where the kernel can.
+        Err(_) => {
+            drop(end);
+            Some(reap(entry).and_then(|t| {
+                t.ok_or_else(|| {
+                    ProcessError::from_errno(
+                        format!("cannot wait for pid {}", entry.child.pid),
+                        libc::ECHILD,
+                    )
+                })
+            }))
+        }
+    }
+}
+
 fn reap(entry: &Entry) -> Result<Option<Termination>, ProcessError> {
     let mut end = lock(&entry.end);
     if let Some(t) = *end {
         return Ok(Some(t));
     }
-    match sys::try_reap(&entry.child) {
+    let mut reaped = sys::try_reap(&entry.child);
+    if matches!(&reaped, Err(e) if e.raw_os_error() == Some(libc::ECHILD))
+        && entry.blocking.load(Ordering::Acquire)
+    {
+        // A thread in `reap_blocking_fast` reaped it and is about to store the end.
+        entry.reaped_waiters.fetch_add(1, Ordering::AcqRel);
+        end = entry
+            .reaped
+            .wait_while(end, |e| {
+                e.is_none() && entry.blocking.load(Ordering::Acquire)
+            })
+            .unwrap_or_else(|p| p.into_inner());
+        entry.reaped_waiters.fetch_sub(1, Ordering::AcqRel);
+        if let Some(t) = *end {
+            return Ok(Some(t));
+        }
+        reaped = sys::try_reap(&entry.child);
+    }
+    match reaped {
         Ok(Some(t)) => {
             let t = convert(t);
             *end = Some(t);
@@ -702,6 +779,11 @@ fn wait_loop(
     err: &mut Option<OwnedFd>,
     output: &mut CollectedOutput,
 ) -> Result<Termination, ProcessError> {
+    if out.is_none() && err.is_none() && deadline.is_none() {
+        if let Some(end) = reap_blocking_fast(entry) {
+            return end;
+        }
+    }
     let mut ended = reap(entry)?;
     let mut linger_until: Option<Instant> = None;
     let mut scratch = vec![
