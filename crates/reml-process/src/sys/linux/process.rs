@@ -277,52 +277,31 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
     unsafe {
         // 1. Default dispositions for every signal that is handled or ignored: no handler of
         //    the parent may run here, and the program starts as a fresh one would.
-        //    Which ones: the child's own `SigIgn` and `SigCgt` sets from /proc/self/status
-        //    (3 system calls, about half the cost of querying 62 signals one by one; exact,
-        //    since this table is the child's private copy and only the child changes it).
-        //    Without /proc, each signal is queried: the query reads only the handler, the
-        //    first word of the kernel's `struct sigaction` on every architecture.
-        //    An all-zero action is SIG_DFL with no flags and an empty mask. The buffers are
-        //    larger than the kernel's struct.
-        let dfl = [0usize; 8];
-        let set_default = |sig: c_int| {
-            libc::syscall(
+        //    The query reads only the handler, the first word of the kernel's
+        //    `struct sigaction` on every architecture; an all-zero action is SIG_DFL with no
+        //    flags and an empty mask. The buffer is larger than the kernel's struct.
+        for sig in 1..=64 {
+            if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+                continue;
+            }
+            let mut old = [0usize; 8];
+            if libc::syscall(
                 libc::SYS_rt_sigaction,
                 sig,
-                dfl.as_ptr(),
-                ptr::null_mut::<usize>(),
+                ptr::null::<usize>(),
+                old.as_mut_ptr(),
                 8usize,
-            );
-        };
-        match proc_handled_or_ignored() {
-            Some(set) => {
-                for sig in 1..=64 {
-                    if set & (1u64 << (sig - 1)) != 0
-                        && sig != libc::SIGKILL
-                        && sig != libc::SIGSTOP
-                    {
-                        set_default(sig);
-                    }
-                }
-            }
-            None => {
-                for sig in 1..=64 {
-                    if sig == libc::SIGKILL || sig == libc::SIGSTOP {
-                        continue;
-                    }
-                    let mut old = [0usize; 8];
-                    if libc::syscall(
-                        libc::SYS_rt_sigaction,
-                        sig,
-                        ptr::null::<usize>(),
-                        old.as_mut_ptr(),
-                        8usize,
-                    ) == 0
-                        && old[0] != libc::SIG_DFL
-                    {
-                        set_default(sig);
-                    }
-                }
+            ) == 0
+                && old[0] != libc::SIG_DFL
+            {
+                let dfl = [0usize; 8];
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    sig,
+                    dfl.as_ptr(),
+                    ptr::null_mut::<usize>(),
+                    8usize,
+                );
             }
         }
         // 2. Process group.
@@ -422,75 +401,6 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
             libc::execve(a.program, a.argv, a.envp);
         }
         child_fail(a, STAGE_EXEC, 0)
-    }
-}
-
-/// In the child: the signals whose disposition is "ignore" or a handler (`SigIgn | SigCgt`
-/// of /proc/self/status, bit `n - 1` for signal `n`). `None` when /proc cannot be read or
-/// the lines are not found (then the caller queries each signal).
-///
-/// Only raw system calls and stack memory: safe to run in the `CLONE_VM | CLONE_VFORK`
-/// child.
-fn proc_handled_or_ignored() -> Option<u64> {
-    let mut buf = [0u8; 4096];
-    // SAFETY: openat/read/close on a NUL-terminated path and a stack buffer of the given
-    // length; the descriptor is ours and closed before returning (close-on-exec anyway).
-    let n = unsafe {
-        let fd = libc::syscall(
-            libc::SYS_openat,
-            libc::AT_FDCWD,
-            c"/proc/self/status".as_ptr(),
-            libc::O_RDONLY | libc::O_CLOEXEC,
-        ) as c_int;
-        if fd < 0 {
-            return None;
-        }
-        let mut len = 0usize;
-        while len < buf.len() {
-            let r = libc::syscall(
-                libc::SYS_read,
-                fd,
-                buf.as_mut_ptr().add(len),
-                buf.len() - len,
-            );
-            if r <= 0 {
-                break;
-            }
-            len += r as usize;
-        }
-        libc::syscall(libc::SYS_close, fd);
-        len
-    };
-    let text = &buf[..n];
-    let ign = status_hex_field(text, b"SigIgn:")?;
-    let cgt = status_hex_field(text, b"SigCgt:")?;
-    Some(ign | cgt)
-}
-
-/// The hexadecimal value of the line `name\tHEX` in /proc/PID/status text.
-fn status_hex_field(text: &[u8], name: &[u8]) -> Option<u64> {
-    let mut rest = text;
-    loop {
-        if rest.starts_with(name) {
-            let mut v: u64 = 0;
-            let mut digits = 0;
-            for &b in rest[name.len()..]
-                .iter()
-                .skip_while(|&&b| b == b'\t' || b == b' ')
-            {
-                let d = match b {
-                    b'0'..=b'9' => b - b'0',
-                    b'a'..=b'f' => b - b'a' + 10,
-                    b'A'..=b'F' => b - b'A' + 10,
-                    _ => break,
-                };
-                v = v.checked_mul(16)? | d as u64;
-                digits += 1;
-            }
-            return (digits > 0 && digits <= 16).then_some(v);
-        }
-        let nl = rest.iter().position(|&b| b == b'\n')?;
-        rest = &rest[nl + 1..];
     }
 }
 
@@ -826,31 +736,3 @@ pub(crate) fn dup_inherited_fd(fd: RawFd) -> io::Result<OwnedFd> {
 
 /// `RLIM_INFINITY` as a u64.
 pub(crate) const RLIM_INFINITY: u64 = libc::RLIM_INFINITY;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn status_fields_are_parsed_as_hex() {
-        let text = b"Name:\tx\nSigQ:\t0/9\nSigPnd:\t0000000000000000\nSigIgn:\t0000000000001001\nSigCgt:\tffffffff80000000\n";
-        assert_eq!(status_hex_field(text, b"SigIgn:"), Some(0x1001));
-        assert_eq!(
-            status_hex_field(text, b"SigCgt:"),
-            Some(0xffff_ffff_8000_0000)
-        );
-        assert_eq!(status_hex_field(text, b"SigBlk:"), None);
-        assert_eq!(status_hex_field(b"SigIgn:\t\n", b"SigIgn:"), None);
-        assert_eq!(
-            status_hex_field(b"SigIgn:\t00000000000000001\n", b"SigIgn:"),
-            None
-        );
-    }
-
-    #[test]
-    fn our_own_status_is_readable() {
-        // The Rust runtime ignores SIGPIPE (13) at start in this test process.
-        let set = proc_handled_or_ignored().expect("/proc/self/status");
-        assert_ne!(set & (1 << 12), 0);
-    }
-}
