@@ -209,7 +209,7 @@ pub fn spawn_wait(cfg: &Cfg, report: &mut Report) -> Result<(), String> {
         idx_py = Some(methods.len());
         methods.push(Method::new("python3 subprocess.run", move |k| p.run(k)));
     }
-    interleave(&mut methods, cfg.pick(8, 40), cfg.pick(25, 50), 2)?;
+    interleave(&mut methods, cfg.pick(16, 80), cfg.pick(25, 40), 2)?;
     let s = rows_of(report, M, &mut methods);
     drop(methods);
     if let Some(r) = ratio(s[0], s[1]) {
@@ -335,7 +335,7 @@ pub fn spawn_wait_tiny(cfg: &Cfg, report: &mut Report) -> Result<(), String> {
                 })
             }),
         ];
-        interleave(&mut methods, cfg.pick(8, 40), cfg.pick(25, 50), 2)?;
+        interleave(&mut methods, cfg.pick(16, 80), cfg.pick(25, 40), 2)?;
         let s = rows_of(report, M, &mut methods);
         if let Some(r) = ratio(s[0], s[1]) {
             if let Some(row) = report
@@ -403,7 +403,7 @@ pub fn exit_notice(cfg: &Cfg, report: &mut Report) -> Result<(), String> {
             Ok(v)
         }),
     ];
-    interleave(&mut methods, cfg.pick(10, 30), cfg.pick(10, 20), 1)?;
+    interleave(&mut methods, cfg.pick(20, 60), 10, 1)?;
     let s = rows_of(report, M, &mut methods);
     report.key(
         "exit_notice_median_vs_waitpid",
@@ -471,7 +471,7 @@ pub fn collect(cfg: &Cfg, report: &mut Report) -> Result<(), String> {
         }),
         Method::new("native, cap 512 MiB (keeps all)", native(COLLECT_BYTES)),
     ];
-    interleave(&mut methods, cfg.pick(3, 10), 1, 1)?;
+    interleave(&mut methods, cfg.pick(3, 12), 1, 1)?;
     let s = rows_of(report, M, &mut methods);
     report.key(
         "collect_throughput_vs_std",
