@@ -9,6 +9,8 @@
 //! reml-process-bench [--quick] [--stress N] [--only spawn,tiny,exit,collect,rss,concurrent,thread]
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod child;
 mod measures;
 mod report;

@@ -279,7 +279,9 @@ fn spawn_error(prepared: &PreparedCommand, e: sys::SpawnError) -> ProcessError {
 impl ProcessCapability for NativeProcessCapability {
     fn spawn_prepared(&self, prepared: PreparedCommand) -> Result<ProcessHandle, ProcessError> {
         let cmd = &prepared.command;
-        if sys::sigchld_ignored() && !(sys::pidfd_supported() && sys::pidfd_exit_info_supported()) {
+        // The cached kernel probes first: on kernels that keep the status for us the
+        // `sigaction` query is skipped (one system call per spawn).
+        if !(sys::pidfd_supported() && sys::pidfd_exit_info_supported()) && sys::sigchld_ignored() {
             return Err(ProcessError::unsupported(format!(
                 "{}: not spawned: this process ignores SIGCHLD, so the kernel would discard the \
                  child's exit status, and this kernel cannot keep it for us (pidfd \
