@@ -588,6 +588,13 @@ fn wait_entry(entry: &Entry, options: &WaitOptions) -> Result<Termination, Proce
             (None, None, CollectedOutput::default())
         }
     };
+    if !options.collect_output && deadline.is_none() {
+        // Nothing was taken from `io`, so nothing to put back: return as soon as the
+        // reaping `waitid` does (the exit-notice path of issue 7).
+        if let Some(end) = reap_blocking_fast(entry) {
+            return end;
+        }
+    }
     let result = wait_loop(entry, options, deadline, &mut out, &mut err, &mut output);
     {
         let mut io = lock(&entry.io);
