@@ -535,8 +535,9 @@ impl WaitTarget {
         self.handle
     }
 
-    /// The child's pidfd: readable once it has ended. `None` without pidfd support, or once
-    /// the end is cached (then [`try_finish`](Self::try_finish) answers at once).
+    /// The child's pidfd, readable once the child has ended (and still after it is reaped).
+    /// `None` without pidfd support (kernels before 5.2): then poll
+    /// [`try_finish`](Self::try_finish).
     pub(crate) fn pidfd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
         self.entry.child.pidfd.as_ref().map(|fd| fd.as_fd())
     }
