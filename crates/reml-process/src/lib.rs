@@ -5,6 +5,8 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "tokio")]
+pub mod async_wait;
 pub mod audit;
 pub mod capability;
 pub mod command;
@@ -25,10 +27,13 @@ pub mod thread;
 pub mod tree;
 pub mod units;
 pub mod wait;
+pub mod waitset;
 
 mod reaper;
 mod sys;
 
+#[cfg(feature = "tokio")]
+pub use async_wait::wait_async;
 pub use audit::{
     verify_log, AuditContext, AuditError, AuditErrorKind, AuditEvent, AuditRecord, AuditSink,
     FilteredSink, JsonLinesSink, MemorySink, MultiSink, NullSink, Redactor, StderrSink,
@@ -66,3 +71,4 @@ pub use thread::{
 };
 pub use tree::{is_child_subreaper, set_child_subreaper};
 pub use wait::{CollectedOutput, WaitEvent, WaitOptions};
+pub use waitset::{WaitSet, WaitSetResult};

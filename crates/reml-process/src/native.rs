@@ -5,8 +5,8 @@
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags};
@@ -66,6 +66,14 @@ struct Entry {
     /// Its descendants, for whole-tree termination (spec §7).
     tree: Mutex<TreeState>,
     io: Mutex<Io>,
+    /// A thread is blocked in a reaping `waitid` on the pidfd without holding `end` (the
+    /// fast path of an unbounded wait, `reap_blocking_fast`); `reaped` is notified when it
+    /// has stored the end.
+    blocking: AtomicBool,
+    reaped: Condvar,
+    /// Threads waiting on `reaped` (so the fast path skips the futex wake when there are
+    /// none, which is almost always).
+    reaped_waiters: AtomicU32,
 }
 
 #[derive(Default)]
@@ -283,7 +291,9 @@ fn spawn_error(prepared: &PreparedCommand, e: sys::SpawnError) -> ProcessError {
 impl ProcessCapability for NativeProcessCapability {
     fn spawn_prepared(&self, prepared: PreparedCommand) -> Result<ProcessHandle, ProcessError> {
         let cmd = &prepared.command;
-        if sys::sigchld_ignored() && !(sys::pidfd_supported() && sys::pidfd_exit_info_supported()) {
+        // The cached kernel probes first: on kernels that keep the status for us the
+        // `sigaction` query is skipped (one system call per spawn).
+        if !(sys::pidfd_supported() && sys::pidfd_exit_info_supported()) && sys::sigchld_ignored() {
             return Err(ProcessError::unsupported(format!(
                 "{}: not spawned: this process ignores SIGCHLD, so the kernel would discard the \
                  child's exit status, and this kernel cannot keep it for us (pidfd \
@@ -352,6 +362,9 @@ impl ProcessCapability for NativeProcessCapability {
             end: Mutex::new(None),
             stopped: Mutex::new(None),
             tree: Mutex::new(TreeState::new(child.clone(), pgid, baseline)),
+            blocking: AtomicBool::new(false),
+            reaped: Condvar::new(),
+            reaped_waiters: AtomicU32::new(0),
             io: Mutex::new(Io {
                 stdin: in_ours,
                 stdout: out_ours,
@@ -460,22 +473,7 @@ impl ProcessCapability for NativeProcessCapability {
         let Waited::Ended(end) = wait_entry(&entry, options, false)? else {
             unreachable!("stops and caps are reported only by wait_event")
         };
-        match end {
-            Termination::Exited(status) => Ok(status),
-            Termination::Signaled {
-                signal,
-                core_dumped,
-            } => Err(ProcessError::with_code(
-                ProcessErrorKind::TerminatedBySignal,
-                format!(
-                    "{} (pid {}) was killed by {signal}{}",
-                    entry.program.display(),
-                    handle.pid,
-                    if core_dumped { " (core dumped)" } else { "" }
-                ),
-                signal.number(),
-            )),
-        }
+        end_result(&entry, end)
     }
 
     fn take_output(&self, handle: ProcessHandle) -> Result<CollectedOutput, ProcessError> {
@@ -555,6 +553,91 @@ impl Drop for NativeProcessCapability {
     }
 }
 
+/// What a wait returns for a child that ended: its exit status, or `TerminatedBySignal`.
+fn end_result(entry: &Entry, end: Termination) -> Result<ExitStatus, ProcessError> {
+    match end {
+        Termination::Exited(status) => Ok(status),
+        Termination::Signaled {
+            signal,
+            core_dumped,
+        } => Err(ProcessError::with_code(
+            ProcessErrorKind::TerminatedBySignal,
+            format!(
+                "{} (pid {}) was killed by {signal}{}",
+                entry.program.display(),
+                entry.child.pid,
+                if core_dumped { " (core dumped)" } else { "" }
+            ),
+            signal.number(),
+        )),
+    }
+}
+
+/// The `TimedOut` error of a wait whose limit `timeout` expired.
+fn timed_out_error(entry: &Entry, timeout: Duration) -> ProcessError {
+    ProcessError::new(
+        ProcessErrorKind::TimedOut,
+        format!(
+            "{} (pid {}) still running after {timeout:?}",
+            entry.program.display(),
+            entry.child.pid,
+        ),
+    )
+}
+
+// --- Waiting outside `wait_with_options` (issue 7): the wait set (`waitset.rs`) and the
+// --- async wait (`async_wait.rs`) reach the table through these crate-private accessors.
+
+/// One child being waited for by the wait set or the async wait, with the semantics of
+/// `wait_process`: our end of its stdin is closed when the wait starts, the end is reaped and
+/// cached in the capability, a signal is `TerminatedBySignal`.
+pub(crate) struct WaitTarget {
+    entry: Arc<Entry>,
+    handle: ProcessHandle,
+}
+
+impl NativeProcessCapability {
+    /// Starts waiting on `handle`: closes our end of its stdin unless taken (case C3).
+    ///
+    /// # Errors
+    /// `InvalidCommand` for a stale, released or foreign handle.
+    pub(crate) fn wait_target(&self, handle: ProcessHandle) -> Result<WaitTarget, ProcessError> {
+        let entry = self.entry(handle)?;
+        lock(&entry.io).stdin = None;
+        Ok(WaitTarget { entry, handle })
+    }
+}
+
+impl WaitTarget {
+    /// The handle this target waits on.
+    pub(crate) fn handle(&self) -> ProcessHandle {
+        self.handle
+    }
+
+    /// The child's pidfd, readable once the child has ended (and still after it is reaped).
+    /// `None` without pidfd support (kernels before 5.2): then poll
+    /// [`try_finish`](Self::try_finish).
+    pub(crate) fn pidfd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        self.entry.child.pidfd.as_ref().map(|fd| fd.as_fd())
+    }
+
+    /// Reaps the child if it has ended (`WNOHANG`, never blocks). `None`: still running.
+    pub(crate) fn try_finish(&self) -> Option<Result<ExitStatus, ProcessError>> {
+        match reap(&self.entry) {
+            Ok(Some(end)) => Some(end_result(&self.entry, end)),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// The `TimedOut` error for a limit of `timeout` (the child keeps running).
+    pub(crate) fn timed_out(&self, timeout: Duration) -> ProcessError {
+        timed_out_error(&self.entry, timeout)
+    }
+}
+
+// --- end of the accessors for the wait set and the async wait.
+
 /// Hands the child of an entry whose handle is gone to the reaper, unless it is reaped.
 ///
 /// A thread still inside a wait on this entry holds its own reference; whoever reaps first
@@ -593,6 +676,14 @@ fn wait_entry(entry: &Entry, options: &WaitOptions, report: bool) -> Result<Wait
             (None, None, CollectedOutput::default())
         }
     };
+    if !options.collect_output && deadline.is_none() && !report {
+        // Nothing was taken from `io`, so nothing to put back: return as soon as the
+        // reaping `waitid` does (the exit-notice path of issue 7). Not when stops are to be
+        // reported: a blocking `waitid(WEXITED)` would sleep through them.
+        if let Some(end) = reap_blocking_fast(entry) {
+            return end.map(Waited::Ended);
+        }
+    }
     let result = wait_loop(
         entry,
         options,
@@ -631,12 +722,79 @@ fn merge_output(mut a: CollectedOutput, b: CollectedOutput) -> CollectedOutput {
     a
 }
 
+/// The fast path of a wait with no time limit and no pipe to read (issue 7: exit noticed as
+/// soon as a blocking `waitpid` would): one reaping `waitid(P_PIDFD, WEXITED)` that blocks
+/// until the child ends, without holding `end`, so `kill_process` stays free meanwhile (it
+/// signals through the pidfd, which never reaches a recycled pid). `None` when the path does
+/// not apply: no pidfd, or another thread is already blocked here (that one uses `reap`).
+fn reap_blocking_fast(entry: &Entry) -> Option<Result<Termination, ProcessError>> {
+    entry.child.pidfd.as_ref()?;
+    if entry.blocking.swap(true, Ordering::AcqRel) {
+        return None;
+    }
+    let cached = lock(&entry.end).is_some();
+    let result = if cached {
+        Err(io::Error::from_raw_os_error(libc::ECHILD))
+    } else {
+        sys::reap_blocking(&entry.child)
+    };
+    let mut end = lock(&entry.end);
+    entry.blocking.store(false, Ordering::Release);
+    // Waiters register under `end`, which we hold: none can be missed.
+    if entry.reaped_waiters.load(Ordering::Acquire) > 0 {
+        entry.reaped.notify_all();
+    }
+    if let Some(t) = *end {
+        // Cached before, or another waiter (a wait set, `reap`) reaped it first.
+        return Some(Ok(t));
+    }
+    match result {
+        Ok(t) => {
+            let t = convert(t);
+            *end = Some(t);
+            *lock(&entry.stopped) = None;
+            Some(Ok(t))
+        }
+        // ECHILD (released by someone else) and the rest: the ordinary path reports it,
+        // reading the status back from the pidfd where the kernel can.
+        Err(_) => {
+            drop(end);
+            Some(reap(entry).and_then(|t| {
+                t.ok_or_else(|| {
+                    ProcessError::from_errno(
+                        format!("cannot wait for pid {}", entry.child.pid),
+                        libc::ECHILD,
+                    )
+                })
+            }))
+        }
+    }
+}
+
 fn reap(entry: &Entry) -> Result<Option<Termination>, ProcessError> {
     let mut end = lock(&entry.end);
     if let Some(t) = *end {
         return Ok(Some(t));
     }
-    match sys::try_reap(&entry.child) {
+    let mut reaped = sys::try_reap(&entry.child);
+    if matches!(&reaped, Err(e) if e.raw_os_error() == Some(libc::ECHILD))
+        && entry.blocking.load(Ordering::Acquire)
+    {
+        // A thread in `reap_blocking_fast` reaped it and is about to store the end.
+        entry.reaped_waiters.fetch_add(1, Ordering::AcqRel);
+        end = entry
+            .reaped
+            .wait_while(end, |e| {
+                e.is_none() && entry.blocking.load(Ordering::Acquire)
+            })
+            .unwrap_or_else(|p| p.into_inner());
+        entry.reaped_waiters.fetch_sub(1, Ordering::AcqRel);
+        if let Some(t) = *end {
+            return Ok(Some(t));
+        }
+        reaped = sys::try_reap(&entry.child);
+    }
+    match reaped {
         Ok(Some(t)) => {
             let t = convert(t);
             *end = Some(t);
@@ -677,6 +835,10 @@ fn convert(t: sys::Termination) -> Termination {
 
 const READ_CHUNK: usize = 64 * 1024;
 
+/// The pipe buffer asked for collected streams, and the size of the buffer that drops bytes
+/// past the cap: 1 MiB (the default `/proc/sys/fs/pipe-max-size` for unprivileged users).
+const PIPE_BUFFER: usize = 1 << 20;
+
 /// Reads once from `fd` into the stream's buffer, keeping at most `cap` bytes. Returns
 /// `false` at end-of-file or on a read error other than EINTR/EAGAIN.
 fn read_stream(
@@ -685,7 +847,7 @@ fn read_stream(
     truncated: &mut bool,
     total: &mut u64,
     cap: u64,
-    scratch: &mut [u8],
+    scratch: &mut Vec<u8>,
 ) -> bool {
     let room = (cap as usize).saturating_sub(buf.len());
     let result = if room > 0 {
@@ -700,7 +862,10 @@ fn read_stream(
         }
         rustix::io::read(fd, rustix::buffer::spare_capacity(buf))
     } else {
-        match rustix::io::read(fd, &mut *scratch) {
+        if scratch.is_empty() {
+            scratch.resize(PIPE_BUFFER, 0);
+        }
+        match rustix::io::read(fd, &mut scratch[..]) {
             Ok(n) => {
                 if n > 0 {
                     *truncated = true;
@@ -730,16 +895,21 @@ fn wait_loop(
     err: &mut Option<OwnedFd>,
     output: &mut CollectedOutput,
 ) -> Result<Waited, ProcessError> {
+    if out.is_none() && err.is_none() && deadline.is_none() && !report {
+        if let Some(end) = reap_blocking_fast(entry) {
+            return end.map(Waited::Ended);
+        }
+    }
     let mut ended = reap(entry)?;
     let mut linger_until: Option<Instant> = None;
-    let mut scratch = vec![
-        0u8;
-        if out.is_some() || err.is_some() {
-            READ_CHUNK
-        } else {
-            0
-        }
-    ];
+    // Bytes past the cap are read into this buffer and dropped; allocated on first use.
+    let mut scratch: Vec<u8> = Vec::new();
+    // A larger pipe buffer (when the system allows it) lets each read return up to
+    // PIPE_BUFFER bytes instead of 64 KiB: fewer reads, polls and context switches for
+    // large outputs. Best effort: the pipe keeps its size where it cannot grow.
+    for fd in [out.as_ref(), err.as_ref()].into_iter().flatten() {
+        let _ = rustix::pipe::fcntl_setpipe_size(fd, PIPE_BUFFER);
+    }
     let cap = options.max_output_bytes;
     loop {
         if let Some(t) = ended {
@@ -770,15 +940,7 @@ fn wait_loop(
         if ended.is_none() {
             if let Some(d) = deadline {
                 if now >= d {
-                    return Err(ProcessError::new(
-                        ProcessErrorKind::TimedOut,
-                        format!(
-                            "{} (pid {}) still running after {:?}",
-                            entry.program.display(),
-                            entry.child.pid,
-                            options.timeout.unwrap_or_default()
-                        ),
-                    ));
+                    return Err(timed_out_error(entry, options.timeout.unwrap_or_default()));
                 }
             }
         }

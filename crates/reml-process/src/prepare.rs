@@ -5,8 +5,8 @@
 //! the file system (stdio files are opened later, by the backend, after the policy passed).
 
 use std::collections::BTreeMap;
-use std::ffi::{CString, OsStr, OsString};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::ffi::{CStr, CString, OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -172,7 +172,7 @@ pub struct PreparedCommand {
     /// The final environment of the child, after base, overrides and any policy filtering.
     pub env: BTreeMap<OsString, OsString>,
     pub(crate) argv: Vec<CString>,
-    pub(crate) envp: Vec<CString>,
+    pub(crate) envp: CStrBlock,
     pub(crate) program_c: CString,
     pub(crate) cwd_c: Option<CString>,
     /// Resource limits applied in the child (the command's, then the policy's).
@@ -306,16 +306,7 @@ impl PreparedCommand {
         let mut argv = Vec::with_capacity(command.args.len() + 1);
         argv.push(cstring(program_os));
         argv.extend(command.args.iter().map(|a| cstring(a)));
-        let envp: Vec<CString> = env
-            .iter()
-            .map(|(k, v)| {
-                let mut b = Vec::with_capacity(k.len() + v.len() + 2);
-                b.extend_from_slice(k.as_bytes());
-                b.push(b'=');
-                b.extend_from_slice(v.as_bytes());
-                CString::new(b).expect("validated: no NUL")
-            })
-            .collect();
+        let envp = CStrBlock::from_env(&env);
         check_exec_size(&argv, &envp)?;
         Ok(PreparedCommand {
             program_c: cstring(program.as_os_str()),
@@ -361,16 +352,43 @@ impl PreparedCommand {
     }
 
     fn rebuild_envp(&mut self) {
-        self.envp = self
-            .env
-            .iter()
-            .map(|(k, v)| {
-                let mut b = k.clone().into_vec();
-                b.push(b'=');
-                b.extend_from_slice(v.as_bytes());
-                CString::new(b).expect("validated: no NUL")
-            })
-            .collect();
+        self.envp = CStrBlock::from_env(&self.env);
+    }
+}
+
+/// NUL-terminated strings packed in one buffer: the child's environment as `execve` reads
+/// it, built with one allocation instead of one `CString` per variable (issue 7: spawn cost).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CStrBlock {
+    bytes: Vec<u8>,
+    /// Offset just past each string's NUL.
+    ends: Vec<usize>,
+}
+
+impl CStrBlock {
+    /// `KEY=VALUE` for each variable; keys and values are already validated (no NUL).
+    fn from_env(env: &BTreeMap<OsString, OsString>) -> CStrBlock {
+        let size = env.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+        let mut bytes = Vec::with_capacity(size);
+        let mut ends = Vec::with_capacity(env.len());
+        for (k, v) in env {
+            bytes.extend_from_slice(k.as_bytes());
+            bytes.push(b'=');
+            bytes.extend_from_slice(v.as_bytes());
+            bytes.push(0);
+            ends.push(bytes.len());
+        }
+        CStrBlock { bytes, ends }
+    }
+
+    /// The strings, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &CStr> + '_ {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let s = CStr::from_bytes_with_nul(&self.bytes[start..end]).expect("validated: no NUL");
+            start = end;
+            s
+        })
     }
 }
 
@@ -379,6 +397,10 @@ pub const MAX_PASSED_FDS: usize = 60;
 
 fn check_fd_mappings(command: &Command) -> Result<(), ProcessError> {
     let maps = &command.fd_mappings;
+    if maps.is_empty() {
+        // Nothing to check: skip the RLIMIT_NOFILE query (one system call per spawn).
+        return Ok(());
+    }
     if maps.len() > MAX_PASSED_FDS {
         return Err(ProcessError::invalid(format!(
             "{} descriptors to pass; at most {MAX_PASSED_FDS} per command",
@@ -448,12 +470,19 @@ fn check_env_value(k: &OsStr, v: &OsStr) -> Result<(), ProcessError> {
     Ok(())
 }
 
+/// The least `ARG_MAX` of any Linux kernel, bytes (32 pages of 4 KiB).
+const ARG_MAX_FLOOR: usize = 32 * 4096;
+
 /// Checks the `execve` limits: each string below `MAX_ARG_STRLEN`, and all strings plus
 /// their pointers below `ARG_MAX`.
-fn check_exec_size(argv: &[CString], envp: &[CString]) -> Result<(), ProcessError> {
-    for (what, list) in [("argument", argv), ("environment entry", envp)] {
+fn check_exec_size(argv: &[CString], envp: &CStrBlock) -> Result<(), ProcessError> {
+    let lists: [(&str, Vec<&CStr>); 2] = [
+        ("argument", argv.iter().map(CString::as_c_str).collect()),
+        ("environment entry", envp.iter().collect()),
+    ];
+    for (what, list) in &lists {
         for (i, s) in list.iter().enumerate() {
-            let len = s.as_bytes_with_nul().len();
+            let len = s.to_bytes_with_nul().len();
             if len > MAX_ARG_STRLEN {
                 return Err(ProcessError::with_code(
                     crate::ProcessErrorKind::InvalidCommand,
@@ -466,12 +495,18 @@ fn check_exec_size(argv: &[CString], envp: &[CString]) -> Result<(), ProcessErro
         }
     }
     let ptr = std::mem::size_of::<usize>();
-    let total: usize = argv
+    let total: usize = lists
         .iter()
-        .chain(envp)
-        .map(|s| s.as_bytes_with_nul().len() + ptr)
+        .flat_map(|(_, list)| list.iter())
+        .map(|s| s.to_bytes_with_nul().len() + ptr)
         .sum::<usize>()
         + 2 * ptr;
+    // The kernel always accepts at least 32 pages (`ARG_MAX` = 128 KiB, the floor of
+    // fs/exec.c's limit, whatever RLIMIT_STACK is): below that, skip the query
+    // (`sysconf(_SC_ARG_MAX)` costs a `getrlimit` system call per spawn).
+    if total <= ARG_MAX_FLOOR {
+        return Ok(());
+    }
     let arg_max = crate::sys::imp::arg_max();
     if total > arg_max {
         return Err(ProcessError::with_code(

@@ -1,5 +1,7 @@
 //! The Linux backend.
 
+#[cfg(feature = "tokio")]
+pub(crate) mod async_fd;
 pub(crate) mod process;
 pub(crate) mod signals;
 pub(crate) mod terminal;

@@ -82,7 +82,7 @@ pub(crate) struct SpawnSpec<'a> {
     /// just before `execve`.
     pub exec_identity: Option<(u64, u64)>,
     pub argv: &'a [CString],
-    pub envp: &'a [CString],
+    pub envp: &'a crate::prepare::CStrBlock,
     pub cwd: Option<&'a CStr>,
     /// `(source, target)` descriptor pairs: the child's `target` becomes a copy of our
     /// `source`. Includes stdio (targets 0, 1, 2) when they are not inherited.
@@ -175,7 +175,7 @@ const CHILD_STACK: usize = 64 * 1024;
 pub(crate) fn spawn(spec: &SpawnSpec<'_>) -> Result<Spawned, SpawnError> {
     let mut argv_ptrs: Vec<*const c_char> = spec.argv.iter().map(|s| s.as_ptr()).collect();
     argv_ptrs.push(ptr::null());
-    let mut envp_ptrs: Vec<*const c_char> = spec.envp.iter().map(|s| s.as_ptr()).collect();
+    let mut envp_ptrs: Vec<*const c_char> = spec.envp.iter().map(CStr::as_ptr).collect();
     envp_ptrs.push(ptr::null());
     let max_target = spec.fd_map.iter().map(|&(_, t)| t).max().unwrap_or(2);
     let (pgroup_kind, pgroup_id) = match spec.pgroup {
