@@ -29,7 +29,8 @@ static NEXT_OWNER: AtomicU32 = AtomicU32::new(1);
 ///
 /// # Platform-specific behavior
 /// - **Linux**: children are created with `clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD)` and
-///   exit signal 0 (see the `sys::linux::process` docs); exit is noticed by polling the pidfd
+///   exit signal 0, reset to `SIGCHLD` by the kernel at exec (see the `sys::linux::process`
+///   docs); exit is noticed by polling the pidfd
 ///   (event-driven, no sleeping); signals go through the pidfd. Without pidfd support
 ///   (kernels before 5.2) waiting polls `waitid(WNOHANG)` every `check_interval`.
 /// - **Other platforms**: every operation returns `Unsupported`.

@@ -36,8 +36,9 @@
 //! # Attribution with the subreaper on
 //! An adopted orphan carries no trace of its former ancestry, so the library attributes to a
 //! job every child of this process that is not one it had when the job was spawned
-//! (recorded at spawn, by pid and start time), and that this library did not create (ours
-//! have exit signal 0; reparented orphans have `SIGCHLD`). Hence:
+//! (recorded at spawn, by pid and start time), and that this library did not create (it
+//! keeps the pids of the children it holds; the exit signal cannot tell them apart, as the
+//! kernel resets it to `SIGCHLD` at exec). Hence:
 //! - children this process had before the job are never touched (a shell that `exec`s into
 //!   `reml-process run` may leave one: it survives, issue 9);
 //! - concurrent jobs of one process share their adopted orphans: a timed-out job also ends
@@ -237,14 +238,14 @@ impl TreeState {
         let st = sys::stat(pid)?;
         let me = sys::getpid();
         if st.ppid == me {
-            // Our own child: only an orphan reparented to us (exit signal SIGCHLD, not one
-            // of the library's own children with exit signal 0) that we did not already
-            // have when the job was spawned — and only when we were a subreaper then.
+            // Our own child: only an orphan reparented to us (not one of the children this
+            // library created, which it tracks by pid) that we did not already have when
+            // the job was spawned — and only when we were a subreaper then.
             let pre_existing = self
                 .baseline
                 .as_ref()
                 .map_or(true, |b| b.contains(&(pid, st.starttime)));
-            if st.exit_signal == 0 || pre_existing || pid == self.root.pid {
+            if sysproc::is_library_child(pid) || pre_existing || pid == self.root.pid {
                 return None;
             }
         } else if st.ppid != parent {

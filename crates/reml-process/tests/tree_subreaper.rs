@@ -189,3 +189,29 @@ fn orphans_of_a_job_that_ended_by_itself_are_left_running() {
     assert!(status.is_some(), "the orphan was our child to reap");
     assert_gone(&[orphan]);
 }
+
+/// Another child this library spawned after the job (a concurrent job's child) is not an
+/// adopted orphan of the job: the kernel gives every child exit signal `SIGCHLD` at exec, so
+/// the library tells its own children apart by pid, and a timed-out job never ends them.
+#[test]
+fn a_concurrent_library_child_is_not_taken_for_an_adopted_orphan() {
+    let _s = serial();
+    let cap = NativeProcessCapability::new();
+    let mut job = Command::new(helper());
+    job.args(["sleep", "30"]).process_group(ProcessGroup::New);
+    let a = cap.spawn_process(&job, &env()).unwrap();
+    // Spawned after `a`: not in a's baseline, and our direct child, like an adopted orphan.
+    let other = cap
+        .spawn_process(Command::new(helper()).args(["sleep", "30"]), &env())
+        .unwrap();
+    cap.kill_process_tree(a, Signal::KILL).unwrap();
+    cap.wait_process(a, Some(Duration::from_secs(10)))
+        .unwrap_err();
+    assert!(
+        alive(other.pid()),
+        "the other library child was ended with the job"
+    );
+    cap.kill_process(other, Signal::KILL).unwrap();
+    cap.wait_process(other, None).unwrap_err();
+    assert_no_zombie_children();
+}

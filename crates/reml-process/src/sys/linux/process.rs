@@ -10,13 +10,15 @@
 //! system calls (no allocation, no locks). An exec failure is written by the child into the
 //! shared argument block, so `spawn` reports it with the errno instead of a child exiting 127.
 //!
-//! The exit signal is **0**, not `SIGCHLD`:
-//! - a host whose `SIGCHLD` disposition is "ignore" does not make the kernel discard our
-//!   children's exit statuses (auto-reaping only applies to children whose exit signal is
-//!   `SIGCHLD`);
-//! - a host's `waitpid(-1, …)` (without `__WALL`) never reaps or steals our children, and no
-//!   `SIGCHLD` reaches the host for them. We wait with `__WALL` on our own pidfd or pid only,
-//!   so we never reap a child we did not create.
+//! The exit signal passed to `clone` is **0**, but the kernel resets it to `SIGCHLD` when the
+//! child execs (its exec changes its "execution domain"; `/proc/PID/stat` shows 17), so after
+//! exec our children are ordinary `SIGCHLD` children: a host's `waitpid(-1, …)` can reap them
+//! and a host that ignores `SIGCHLD` makes the kernel auto-reap them. Exit statuses survive
+//! both because we hold a pidfd: `try_reap` reads the status back with `PIDFD_INFO_EXIT`
+//! (Linux 6.15+); on older kernels such a lost status is an `Unsupported` error, never a made-up
+//! one, and spawning under an ignored `SIGCHLD` is refused up front. In the other direction we
+//! wait with `__WALL` on our own pidfd or pid only, never on `-1`, so we never reap a child we
+//! did not create.
 //!
 //! `CLONE_PIDFD` (Linux 5.2+) returns a pidfd atomically with the child. It is probed on the
 //! first spawn; where the kernel refuses it (`EINVAL`), spawning continues without one and
@@ -98,6 +100,29 @@ pub(crate) struct SpawnSpec<'a> {
 pub(crate) struct Spawned {
     pub pid: i32,
     pub pidfd: Option<OwnedFd>,
+}
+
+/// The pids of the children this library created and still holds (until their `Spawned` is
+/// dropped, which happens only after they are reaped or handed to the reaper and reaped).
+/// The tree walk uses it to tell our own children from orphans adopted as a subreaper: the
+/// kernel resets every child's exit signal to `SIGCHLD` at exec, so that cannot tell them
+/// apart.
+static LIBRARY_CHILDREN: std::sync::Mutex<std::collections::BTreeSet<i32>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+fn library_children() -> std::sync::MutexGuard<'static, std::collections::BTreeSet<i32>> {
+    LIBRARY_CHILDREN.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Whether `pid` is a child this library created and has not yet let go of.
+pub(crate) fn is_library_child(pid: i32) -> bool {
+    library_children().contains(&pid)
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        library_children().remove(&self.pid);
+    }
 }
 
 /// How a child ended.
@@ -280,6 +305,7 @@ fn clone_child(
     } else {
         None
     };
+    library_children().insert(pid);
     Ok(Spawned { pid, pidfd })
 }
 
@@ -501,7 +527,8 @@ fn restore_signals(old: &u64) {
 }
 
 /// `waitid` for one of our children, by pidfd when we have one, else by pid; always with
-/// `__WALL` (our children have exit signal 0) and never for any other process.
+/// `__WALL` (a child is created with exit signal 0; the flag costs nothing after exec resets
+/// it to `SIGCHLD`) and never for any other process.
 ///
 /// `flags` are `WEXITED`, `WSTOPPED`, `WCONTINUED`, `WNOHANG`, `WNOWAIT` as needed. Returns
 /// `Ok(None)` with `WNOHANG` when nothing is ready.
