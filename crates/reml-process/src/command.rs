@@ -218,9 +218,13 @@ impl FdMapping {
     /// which this process inherited — for `reml-process run --pass-fd SRC:DST`.
     ///
     /// # Errors
-    /// `InvalidCommand` naming the number when it is not an open descriptor.
+    /// `InvalidCommand` naming the number when it is not an open descriptor; `Unsupported`
+    /// off Linux.
     pub fn from_inherited(source: RawFd, target: RawFd) -> Result<FdMapping, crate::ProcessError> {
         let fd = crate::sys::imp::process::dup_inherited_fd(source).map_err(|e| {
+            if e.raw_os_error().is_none() && e.kind() == std::io::ErrorKind::Unsupported {
+                return crate::ProcessError::from_io(format!("descriptor {source}"), &e);
+            }
             crate::ProcessError::with_code(
                 crate::ProcessErrorKind::InvalidCommand,
                 format!(

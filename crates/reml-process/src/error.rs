@@ -148,6 +148,20 @@ impl ProcessError {
         )
     }
 
+    /// An OS failure reported by the `sys` layer: [`from_errno`](Self::from_errno) with its
+    /// errno (`EIO` when it carries none), or `Unsupported` with `message: <reason>` when the
+    /// backend does not implement the operation on this platform (an `io::Error` of kind
+    /// `Unsupported` without an errno; the Linux backend never returns one).
+    pub(crate) fn from_io(message: impl fmt::Display, e: &std::io::Error) -> Self {
+        match e.raw_os_error() {
+            Some(errno) => Self::from_errno(message, errno),
+            None if e.kind() == std::io::ErrorKind::Unsupported => {
+                Self::unsupported(format!("{message}: {e}"))
+            }
+            None => Self::from_errno(message, libc::EIO),
+        }
+    }
+
     /// `Unsupported` because no capability is registered under `id` (registry chapter 3-8;
     /// `../shared/spec/README.md` §2): diagnostic code `system.capability.missing`.
     pub fn capability_missing(id: &str) -> Self {

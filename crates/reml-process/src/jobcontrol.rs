@@ -60,6 +60,9 @@ impl TerminalGuard {
     /// A guard for the terminal on our stdin, with its attributes saved — when stdin is a
     /// terminal and our process group is its foreground group; `None` otherwise (no
     /// terminal, or we run in the background), in which case nothing is handed over.
+    ///
+    /// # Platform-specific behavior
+    /// Linux only; elsewhere always `None` (job control is not implemented there).
     pub fn acquire() -> Option<TerminalGuard> {
         let fd = sys::stdin_terminal()?;
         let our_pgrp = getpgrp();
@@ -87,9 +90,9 @@ impl TerminalGuard {
     pub fn hand_over(&mut self, pgid: i32) -> Result<(), ProcessError> {
         self.holder = Some(pgid);
         sys::set_foreground_pgrp(self.fd.as_fd(), pgid).map_err(|e| {
-            ProcessError::from_errno(
+            ProcessError::from_io(
                 format!("cannot give the terminal to process group {pgid} (tcsetpgrp)"),
-                e.raw_os_error().unwrap_or(libc::EIO),
+                &e,
             )
         })
     }
@@ -131,10 +134,7 @@ impl TerminalGuard {
         let r1 = sys::set_foreground_pgrp(self.fd.as_fd(), self.our_pgrp);
         let r2 = sys::set_attributes(self.fd.as_fd(), &self.saved);
         r1.and(r2).map_err(|e| {
-            ProcessError::from_errno(
-                "cannot take the terminal back (tcsetpgrp/tcsetattr)",
-                e.raw_os_error().unwrap_or(libc::EIO),
-            )
+            ProcessError::from_io("cannot take the terminal back (tcsetpgrp/tcsetattr)", &e)
         })
     }
 

@@ -7,6 +7,17 @@
 
 #[cfg(feature = "tokio")]
 pub mod async_wait;
+// Windows (and any other non-Unix target) would get the `unsupported` backend, but the shared
+// layers are written against Unix: descriptors (`std::os::fd`) in the public API, byte paths
+// and permission bits (`std::os::unix`), rustix's Unix-only modules, Unix signal numbers.
+// Say so plainly, first, ahead of the compiler's errors about those (see `src/sys/mod.rs`).
+#[cfg(not(unix))]
+compile_error!(
+    "reml-process does not build for non-Unix targets yet: its shared layers use Unix \
+     descriptors, paths and signals (see crates/reml-process/src/sys/mod.rs); Linux is \
+     complete, other Unixes build and answer `Unsupported`"
+);
+
 pub mod audit;
 pub mod capability;
 pub mod command;

@@ -33,7 +33,9 @@ static NEXT_OWNER: AtomicU32 = AtomicU32::new(1);
 ///   docs); exit is noticed by polling the pidfd
 ///   (event-driven, no sleeping); signals go through the pidfd. Without pidfd support
 ///   (kernels before 5.2) waiting polls `waitid(WNOHANG)` every `check_interval`.
-/// - **Other platforms**: every operation returns `Unsupported`.
+/// - **Other platforms**: spawning returns `Unsupported` naming the platform, before any
+///   descriptor is opened or file created; so no handle ever exists, and the operations
+///   that take one answer as for a stale handle.
 ///
 /// # Caveats
 /// Dropping the capability does not kill its children: each one still running is handed to
@@ -207,8 +209,12 @@ fn open_stdio(
             Ok((Some(fd), None))
         }
         StdioSpec::Pipe => {
-            let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-                .map_err(|e| os_err("cannot create a pipe".into(), e))?;
+            #[cfg(reml_linux)]
+            let pipe = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC);
+            // Not reached: `spawn_prepared` refuses first where there is no backend.
+            #[cfg(not(reml_linux))]
+            let pipe: rustix::io::Result<(OwnedFd, OwnedFd)> = Err(rustix::io::Errno::NOSYS);
+            let (r, w) = pipe.map_err(|e| os_err("cannot create a pipe".into(), e))?;
             Ok(if read {
                 (Some(r), Some(w))
             } else {
@@ -291,6 +297,14 @@ fn spawn_error(prepared: &PreparedCommand, e: sys::SpawnError) -> ProcessError {
 
 impl ProcessCapability for NativeProcessCapability {
     fn spawn_prepared(&self, prepared: PreparedCommand) -> Result<ProcessHandle, ProcessError> {
+        if !crate::sys::imp::SUPPORTED {
+            // Before anything is opened or created (stdio files, pipes).
+            return Err(ProcessError::unsupported(format!(
+                "{}: not spawned: {}",
+                prepared.program.display(),
+                crate::sys::unsupported_message("process spawning")
+            )));
+        }
         let cmd = &prepared.command;
         // The cached kernel probes first: on kernels that keep the status for us the
         // `sigaction` query is skipped (one system call per spawn).
@@ -976,7 +990,8 @@ fn wait_loop(
             let d = l.saturating_duration_since(now);
             rustix::event::Timespec {
                 tv_sec: d.as_secs() as i64,
-                tv_nsec: d.subsec_nanos() as i64,
+                // i64, or c_long on 32-bit targets with a libc backend (the BSDs).
+                tv_nsec: d.subsec_nanos() as _,
             }
         });
         match rustix::event::poll(&mut fds, timeout.as_ref()) {

@@ -168,14 +168,10 @@ pub fn exit_status_for_error(e: &ProcessError) -> i32 {
         ProcessErrorKind::PermissionDenied => 126,
         ProcessErrorKind::SpawnFailed => match e.code {
             Some(libc::ENOENT) => 127,
-            Some(
-                libc::EACCES
-                | libc::ENOEXEC
-                | libc::EISDIR
-                | libc::ETXTBSY
-                | libc::ELIBBAD
-                | libc::EPERM,
-            ) => 126,
+            Some(libc::EACCES | libc::ENOEXEC | libc::EISDIR | libc::ETXTBSY | libc::EPERM) => 126,
+            // Linux only (a bad ELF interpreter).
+            #[cfg(reml_linux)]
+            Some(libc::ELIBBAD) => 126,
             _ => 125,
         },
         _ => 125,

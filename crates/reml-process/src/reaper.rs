@@ -3,24 +3,42 @@
 //!
 //! Started lazily on the first orphan. It waits on every orphan's pidfd with one `epoll`
 //! instance; orphans without a pidfd (kernels before 5.2) are polled every 100 ms.
+//!
+//! Linux only (`epoll`, `eventfd`). Elsewhere no child can be spawned, so there is never an
+//! orphan to adopt.
 
+#[cfg(reml_linux)]
 use std::os::fd::AsFd;
+#[cfg(reml_linux)]
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
+#[cfg(reml_linux)]
+use std::sync::{Mutex, OnceLock};
+#[cfg(reml_linux)]
 use std::time::Duration;
 
+#[cfg(reml_linux)]
 use rustix::event::epoll;
 
 use crate::sys::imp::process as sys;
 
+/// Where there is no backend no child exists, so nothing is ever adopted.
+#[cfg(not(reml_linux))]
+pub(crate) fn adopt(child: Arc<sys::Spawned>) {
+    drop(child);
+}
+
+#[cfg(reml_linux)]
 struct Reaper {
     tx: Mutex<Sender<Arc<sys::Spawned>>>,
     wake: rustix::fd::OwnedFd,
 }
 
+#[cfg(reml_linux)]
 static REAPER: OnceLock<Option<Reaper>> = OnceLock::new();
 
 /// Takes ownership of a child that nobody will wait for, and reaps it when it ends.
+#[cfg(reml_linux)]
 pub(crate) fn adopt(child: Arc<sys::Spawned>) {
     // Fast path: it may have ended already.
     if matches!(sys::try_reap(&child), Ok(Some(_)) | Err(_)) {
@@ -41,6 +59,7 @@ pub(crate) fn adopt(child: Arc<sys::Spawned>) {
     }
 }
 
+#[cfg(reml_linux)]
 fn start() -> Option<Reaper> {
     let wake = rustix::event::eventfd(
         0,
@@ -59,6 +78,7 @@ fn start() -> Option<Reaper> {
     })
 }
 
+#[cfg(reml_linux)]
 fn run(wake: rustix::fd::OwnedFd, rx: Receiver<Arc<sys::Spawned>>) {
     let Ok(ep) = epoll::create(epoll::CreateFlags::CLOEXEC) else {
         return;

@@ -35,7 +35,7 @@ impl SharedMemory {
     /// # Errors
     /// `InvalidCommand` when `name` contains a NUL byte or is longer than 249 bytes;
     /// `SpawnFailed` with the errno when the kernel refuses (`EMFILE`, `ENOMEM`, …);
-    /// `Unsupported` on platforms without `memfd_create`.
+    /// `Unsupported` off Linux.
     pub fn create(name: &str, size: u64) -> Result<SharedMemory, ProcessError> {
         if name.contains('\0') || name.len() > 249 {
             return Err(ProcessError::invalid(format!(
@@ -106,7 +106,7 @@ fn io_error(what: &str, e: std::io::Error) -> ProcessError {
     )
 }
 
-#[cfg(target_os = "linux")]
+#[cfg(reml_linux)]
 fn create_memfd(name: &str, size: u64) -> Result<SharedMemory, ProcessError> {
     use rustix::fs::{MemfdFlags, SealFlags};
     let err = |what: &str, e: rustix::io::Errno| {
@@ -125,10 +125,10 @@ fn create_memfd(name: &str, size: u64) -> Result<SharedMemory, ProcessError> {
     })
 }
 
-#[cfg(not(target_os = "linux"))]
-fn create_memfd(_name: &str, _size: u64) -> Result<SharedMemory, ProcessError> {
+#[cfg(not(reml_linux))]
+fn create_memfd(name: &str, _size: u64) -> Result<SharedMemory, ProcessError> {
     Err(ProcessError::unsupported(format!(
-        "shared memory objects (memfd) are not available on {}",
-        std::env::consts::OS
+        "cannot create shared memory `{name}`: {}",
+        crate::sys::unsupported_message("shared memory (memfd)")
     )))
 }

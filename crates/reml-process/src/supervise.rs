@@ -44,14 +44,15 @@ impl SignalForwarder {
     /// `Unsupported` off Linux.
     pub fn install(signals: &[Signal]) -> Result<SignalForwarder, ProcessError> {
         let numbers: Vec<i32> = signals.iter().map(|s| s.number()).collect();
-        let signalfd = crate::sys::imp::signals::block_and_open(&numbers).map_err(|e| {
-            ProcessError::from_errno(
-                "cannot receive signals (signalfd)",
-                e.raw_os_error().unwrap_or(libc::EIO),
-            )
-        })?;
-        let (stop_read, stop_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-            .map_err(|e| ProcessError::from_errno("cannot create a pipe", e.raw_os_error()))?;
+        let signalfd = crate::sys::imp::signals::block_and_open(&numbers)
+            .map_err(|e| ProcessError::from_io("cannot receive signals (signalfd)", &e))?;
+        #[cfg(reml_linux)]
+        let pipe = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC);
+        // Not reached: the backend refused the signalfd above.
+        #[cfg(not(reml_linux))]
+        let pipe: rustix::io::Result<(OwnedFd, OwnedFd)> = Err(rustix::io::Errno::NOSYS);
+        let (stop_read, stop_write) =
+            pipe.map_err(|e| ProcessError::from_errno("cannot create a pipe", e.raw_os_error()))?;
         Ok(SignalForwarder {
             signalfd,
             stop_read,
@@ -105,6 +106,9 @@ pub fn is_ignored(signal: Signal) -> bool {
 /// Process-wide: for a program like `reml-process run` that owns its process. A library host
 /// need not call it on Linux 6.15+, where exit statuses are read back from the pidfd; on older
 /// kernels spawning under an ignored `SIGCHLD` is refused with `Unsupported`.
+///
+/// # Platform-specific behavior
+/// Linux only; elsewhere `false` (nothing is changed).
 pub fn reset_sigchld_to_default() -> bool {
     crate::sys::imp::signals::default_sigchld()
 }

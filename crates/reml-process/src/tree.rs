@@ -110,9 +110,9 @@ const MAX_DEPTH: usize = 4096;
 /// prctl(2) `PR_SET_CHILD_SUBREAPER`.
 pub fn set_child_subreaper(enabled: bool) -> Result<(), ProcessError> {
     sys::set_child_subreaper(enabled).map_err(|e| {
-        ProcessError::from_errno(
+        ProcessError::from_io(
             "cannot change the child subreaper setting (prctl PR_SET_CHILD_SUBREAPER)",
-            e.raw_os_error().unwrap_or(libc::EIO),
+            &e,
         )
     })
 }
@@ -120,12 +120,12 @@ pub fn set_child_subreaper(enabled: bool) -> Result<(), ProcessError> {
 /// Whether this process is a child subreaper (`prctl(PR_GET_CHILD_SUBREAPER)`).
 ///
 /// # Errors
-/// `SpawnFailed` with the errno when `prctl` refuses.
+/// `SpawnFailed` with the errno when `prctl` refuses; `Unsupported` off Linux.
 pub fn is_child_subreaper() -> Result<bool, ProcessError> {
     sys::is_child_subreaper().map_err(|e| {
-        ProcessError::from_errno(
+        ProcessError::from_io(
             "cannot read the child subreaper setting (prctl PR_GET_CHILD_SUBREAPER)",
-            e.raw_os_error().unwrap_or(libc::EIO),
+            &e,
         )
     })
 }

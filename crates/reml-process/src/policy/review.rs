@@ -201,7 +201,9 @@ impl Serialize for Review {
 /// # Platform-specific behavior
 /// Linux: the CPUs of the machine come from `/sys/devices/system/cpu/possible`, else from
 /// `sched_getaffinity(2)` of the calling thread; the `open_files` ceiling from
-/// `/proc/sys/fs/nr_open`.
+/// `/proc/sys/fs/nr_open`. Elsewhere (no sysfs, no procfs) the CPUs are unknown, so
+/// `allowed_cpus` is not checked (an `Info` finding says so), nor `open_files` against a
+/// ceiling.
 pub fn verify_capability_security(policy: &Policy) -> Review {
     let mut r = Reviewer {
         findings: Vec::new(),
@@ -811,6 +813,11 @@ fn machine_cpus() -> Option<(CpuList, &'static str)> {
     {
         return Some((l, "/sys/devices/system/cpu/possible"));
     }
+    machine_cpus_from_affinity()
+}
+
+#[cfg(reml_linux)]
+fn machine_cpus_from_affinity() -> Option<(CpuList, &'static str)> {
     let set = rustix::thread::sched_getaffinity(None).ok()?;
     let ids = (0..rustix::thread::CpuSet::MAX_CPU)
         .filter(|&i| set.is_set(i))
@@ -818,6 +825,12 @@ fn machine_cpus() -> Option<(CpuList, &'static str)> {
     CpuList::from_ids(ids)
         .ok()
         .map(|l| (l, "sched_getaffinity"))
+}
+
+/// Off Linux the CPUs are not read from the scheduler: unknown (the review says so).
+#[cfg(not(reml_linux))]
+fn machine_cpus_from_affinity() -> Option<(CpuList, &'static str)> {
+    None
 }
 
 fn read_nr_open() -> Option<u64> {

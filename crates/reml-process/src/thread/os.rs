@@ -18,8 +18,8 @@ pub(crate) fn unsupported_error(operation: &str) -> ThreadError {
     ThreadError::new(
         ThreadErrorKind::Unsupported,
         format!(
-            "{operation}: thread control is not implemented on {}",
-            std::env::consts::OS
+            "{operation}: {}",
+            crate::sys::unsupported_message("thread control")
         ),
     )
 }

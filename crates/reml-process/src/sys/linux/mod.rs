@@ -9,3 +9,6 @@ pub(crate) mod tree;
 
 pub(crate) use process::arg_max;
 pub(crate) mod thread;
+
+/// Whether this backend can create and control processes (it can).
+pub(crate) const SUPPORTED: bool = true;

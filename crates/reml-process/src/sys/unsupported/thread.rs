@@ -6,7 +6,6 @@
 use std::ffi::CStr;
 use std::io;
 
-use super::PLATFORM;
 use crate::thread::SchedPolicy;
 
 /// Whether this backend implements thread control (it does not).
@@ -16,10 +15,7 @@ pub(crate) const SUPPORTED: bool = false;
 pub(crate) const AFFINITY_MASK_CPUS: usize = 0;
 
 fn unsupported() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::Unsupported,
-        format!("thread control is not implemented on {PLATFORM}"),
-    )
+    crate::sys::unsupported_error("thread control")
 }
 
 pub(crate) fn gettid() -> u32 {

@@ -1,0 +1,188 @@
+//! Process creation, waiting and signalling where there is no backend: the same names as
+//! `sys/linux/process.rs`. [`spawn`] always fails, so no [`Spawned`] ever exists here and the
+//! operations on one are unreachable; they fail with `Unsupported` all the same.
+//!
+//! `crate::native` checks [`super::SUPPORTED`] before anything else and answers
+//! `ProcessErrorKind::Unsupported` naming the platform, before a descriptor is opened or a
+//! file created.
+
+use std::ffi::{c_int, CStr, CString};
+use std::io;
+use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
+
+use crate::sys::unsupported_error;
+
+/// The stage of child setup that failed (the Linux backend's stages; only `Clone` is ever
+/// reported here).
+#[allow(dead_code)] // Same variants as the Linux backend, so shared code matches on them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// Creating the process.
+    Clone,
+    /// `setpgid` in the child.
+    SetPgid,
+    /// Applying resource limit number N.
+    Rlimit(usize),
+    /// `chdir` in the child.
+    Chdir,
+    /// Arranging descriptor N in the child.
+    Fd(RawFd),
+    /// `exec`.
+    Exec,
+    /// The file at the path is no longer the one the policy checked.
+    Identity,
+}
+
+/// A spawn failure: the stage and the errno.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SpawnError {
+    pub stage: Stage,
+    pub errno: i32,
+}
+
+/// Process group action in the child.
+#[allow(dead_code)] // Built by shared code; nothing here reads it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Pgroup {
+    Inherit,
+    New,
+    Join(i32),
+}
+
+/// One resource limit for the child.
+#[allow(dead_code)] // Built by shared code; nothing here reads it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RawRlimit {
+    pub resource: c_int,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+/// Everything the child would need (the Linux backend's fields).
+#[allow(dead_code)] // Built by shared code; nothing here reads it.
+pub(crate) struct SpawnSpec<'a> {
+    pub program: &'a CStr,
+    pub exec_fd: Option<BorrowedFd<'a>>,
+    pub exec_identity: Option<(u64, u64)>,
+    pub argv: &'a [CString],
+    pub envp: &'a crate::prepare::CStrBlock,
+    pub cwd: Option<&'a CStr>,
+    pub fd_map: &'a [(RawFd, RawFd)],
+    pub pgroup: Pgroup,
+    pub rlimits: &'a [RawRlimit],
+    pub foreground: bool,
+}
+
+/// A child just created. Never constructed here: [`spawn`] always fails.
+#[allow(dead_code)]
+pub(crate) struct Spawned {
+    pub pid: i32,
+    pub pidfd: Option<OwnedFd>,
+}
+
+/// How a child ended. Never constructed here.
+#[allow(dead_code)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Termination {
+    Exited(i32),
+    Signaled { signal: i32, core_dumped: bool },
+}
+
+/// What a wait reported. Never constructed here.
+#[allow(dead_code)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WaitEvent {
+    Ended(Termination),
+    Stopped(i32),
+    Continued,
+}
+
+/// No pidfds here: nothing to disable.
+pub(crate) fn disable_pidfd() {}
+
+/// No pidfds here.
+pub(crate) fn pidfd_supported() -> bool {
+    false
+}
+
+/// No pidfds here.
+pub(crate) fn pidfd_exit_info_supported() -> bool {
+    false
+}
+
+/// Always fails: `Stage::Clone` with `ENOSYS`. (Not reached through the public API, which
+/// refuses with `Unsupported` first.)
+pub(crate) fn spawn(_spec: &SpawnSpec<'_>) -> Result<Spawned, SpawnError> {
+    Err(SpawnError {
+        stage: Stage::Clone,
+        errno: libc::ENOSYS,
+    })
+}
+
+/// `Unsupported` (no child can exist).
+pub(crate) fn try_wait_job_state(_child: &Spawned) -> io::Result<Option<WaitEvent>> {
+    Err(unsupported_error("waiting for a process"))
+}
+
+/// `Unsupported` (no child can exist).
+/// `Unsupported` (no child can exist).
+pub(crate) fn reap_blocking(_child: &Spawned) -> io::Result<Termination> {
+    Err(unsupported_error("waiting for a process"))
+}
+
+/// Never true here: this backend creates no children.
+pub(crate) fn is_library_child(_pid: i32) -> bool {
+    false
+}
+
+pub(crate) fn try_reap(_child: &Spawned) -> io::Result<Option<Termination>> {
+    Err(unsupported_error("waiting for a process"))
+}
+
+/// `Unsupported` (no child can exist).
+pub(crate) fn send_signal(_child: &Spawned, _sig: i32) -> io::Result<()> {
+    Err(unsupported_error("signalling a process"))
+}
+
+/// `Unsupported`.
+pub(crate) fn kill_group(_pgid: i32, _sig: i32) -> io::Result<()> {
+    Err(unsupported_error("signalling a process group"))
+}
+
+/// The limit on arguments plus environment is not known here: `usize::MAX`, so preparing a
+/// command does not refuse it on this account. The spawn itself is refused.
+pub(crate) fn arg_max() -> usize {
+    usize::MAX
+}
+
+/// Not known here: `false`, so the spawn reaches the backend, which refuses it.
+pub(crate) fn sigchld_ignored() -> bool {
+    false
+}
+
+/// There are no resource numbers here: -1 (never passed to the OS: the spawn is refused).
+pub(crate) fn rlimit_resource(_r: crate::command::Resource) -> c_int {
+    -1
+}
+
+/// Not known here: `u64::MAX`, so preparing a command does not refuse descriptor targets on
+/// this account. The spawn itself is refused.
+pub(crate) fn nofile_soft_limit() -> u64 {
+    u64::MAX
+}
+
+/// `Unsupported`: passing descriptors to a child is not implemented here.
+pub(crate) fn dup_inherited_fd(_fd: RawFd) -> io::Result<OwnedFd> {
+    Err(unsupported_error(
+        "passing inherited descriptors to a child",
+    ))
+}
+
+/// Descriptors are not classified here: `"other"`. (Only called for the audit record of a
+/// successful spawn, which cannot happen here.)
+pub(crate) fn fd_kind(_fd: &OwnedFd) -> &'static str {
+    "other"
+}
+
+/// "No limit", as in the Linux backend.
+pub(crate) const RLIM_INFINITY: u64 = u64::MAX;
