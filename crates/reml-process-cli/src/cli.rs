@@ -113,11 +113,10 @@ pub struct RunArgs {
     /// Print one JSON object instead of passing output through.
     #[arg(long)]
     pub json: bool,
-    /// The program and its arguments.
-    ///
-    /// No `allow_hyphen_values`: an unknown option before the program (`run --bogus -- x`) is
-    /// a bad option (125), not a program named `--bogus` (127). After the program, or after
-    /// `--`, every word belongs to the command (`trailing_var_arg`).
+    /// The program and its arguments (after `--`, or after the program, every word belongs
+    /// to the command).
+    // No `allow_hyphen_values` here: an unknown option before the program (`run --bogus -- x`)
+    // is a bad option (125), not a program named `--bogus` (127).
     #[arg(required = true, trailing_var_arg = true, value_name = "PROGRAM")]
     pub command: Vec<OsString>,
 }

@@ -278,16 +278,31 @@ fn unprivileged_user_sees_what_it_cannot_execute() {
     }
     // 0700 root-owned: executable for root, not for nobody. As root, access(X_OK) says yes;
     // run the review as uid/gid 65534 to see the other side.
-    let d = layout();
+    // Everything the unprivileged user touches lives in a 0755 directory under /tmp (a
+    // checkout under /root would be closed to it): the layout, and a copy of the binary.
+    let d = tempfile::Builder::new()
+        .prefix("verify-cli-nobody-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    fs::set_permissions(d.path(), fs::Permissions::from_mode(0o755)).unwrap();
     let private = exe(&d.path().join("private"), 0o700);
     let public = exe(&d.path().join("public"), 0o755);
     let policy = clean_policy(d.path(), &[&private, &public]);
+    fs::set_permissions(&policy, fs::Permissions::from_mode(0o644)).unwrap();
+    let bin = d.path().join("reml-process");
+    fs::copy(BIN, &bin).unwrap();
+    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
 
     let out = verify(&policy).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "root: {}", stdout_of(&out));
 
-    let mut std_cmd = std::process::Command::new(BIN);
-    std_cmd.arg("verify").arg(&policy).uid(65534).gid(65534);
+    let mut std_cmd = std::process::Command::new(&bin);
+    std_cmd
+        .arg("verify")
+        .arg(&policy)
+        .uid(65534)
+        .gid(65534)
+        .current_dir("/");
     let out = Command::from_std(std_cmd).output().unwrap();
     let text = stdout_of(&out);
     assert_eq!(

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use reml_process::thread::{
     NativeThreadCapability, OsThreadState, ThreadCapability, ThreadOptions, ThreadPriority,
@@ -45,6 +46,21 @@ fn world_executable_copy(exe: &Path) -> (tempfile::TempDir, PathBuf) {
     (dir, copy)
 }
 
+/// `cmd.output()`, retried while the kernel answers `ETXTBSY`: the copy was just written,
+/// and a sibling test's fork may briefly hold a duplicate of that (close-on-exec) write
+/// descriptor until its exec, which makes exec of the copy fail with "Text file busy".
+fn output_retrying(cmd: &mut Command) -> std::process::Output {
+    let start = std::time::Instant::now();
+    loop {
+        match cmd.output() {
+            Err(e) if e.raw_os_error() == Some(26) && start.elapsed() < Duration::from_secs(10) => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other.unwrap(),
+        }
+    }
+}
+
 fn as_nobody(program: &Path) -> Command {
     let mut cmd = Command::new(program);
     cmd.uid(NOBODY).gid(NOBODY).current_dir("/");
@@ -58,17 +74,13 @@ fn unprivileged_realtime_and_high_are_refused_with_errno_and_never_run() {
     }
     let me = std::env::current_exe().unwrap();
     let (_dir, copy) = world_executable_copy(&me);
-    let out = as_nobody(&copy)
-        .env(CHILD_ENV, "1")
-        .args([
-            "--exact",
-            "unprivileged_child_scenarios",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
-        .output()
-        .unwrap();
+    let out = output_retrying(as_nobody(&copy).env(CHILD_ENV, "1").args([
+        "--exact",
+        "unprivileged_child_scenarios",
+        "--nocapture",
+        "--test-threads",
+        "1",
+    ]));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -183,10 +195,7 @@ fn unprivileged_probe_reports_the_errno_as_json() {
     };
     let (_dir, copy) = world_executable_copy(&probe);
     for (priority, errno) in [("realtime", "errno 1)"), ("high", "errno 13)")] {
-        let out = as_nobody(&copy)
-            .args(["--priority", priority, "--join"])
-            .output()
-            .unwrap();
+        let out = output_retrying(as_nobody(&copy).args(["--priority", priority, "--join"]));
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert!(!out.status.success(), "{json}");
         assert_eq!(json["ok"], false, "{json}");
@@ -196,10 +205,7 @@ fn unprivileged_probe_reports_the_errno_as_json() {
         assert!(msg.contains("start function was not run"), "{msg}");
     }
     // The same probe as nobody with an unprivileged priority works.
-    let out = as_nobody(&copy)
-        .args(["--priority", "low", "--join"])
-        .output()
-        .unwrap();
+    let out = output_retrying(as_nobody(&copy).args(["--priority", "low", "--join"]));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(out.status.success(), "{json}");
     assert_eq!(json["os"]["nice"], 10);

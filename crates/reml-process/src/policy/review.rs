@@ -18,7 +18,7 @@
 //! | `policy.command.not_executable` | error | the allow entry | no execute bit in the mode, or `faccessat(X_OK)` refuses (a `noexec` mount, not for our user) |
 //! | `policy.command.unresolvable` | error | the allow entry | another OS error while resolving (permission denied on a directory, a symlink loop) |
 //! | `policy.command.writable` | error | the allow entry | the resolved file is writable by its group or by others (`st_mode & 0o022`) |
-//! | `policy.command.dir_writable` | error | the allow entry | a directory above the resolved file, or above the path the entry was found at (where a symlink could be redirected), is writable by group or others — sticky directories such as `/tmp` included |
+//! | `policy.command.dir_writable` | error | the allow entry | a directory above the resolved file, or above the path the entry was found at (where a symlink could be redirected), is writable by group or others — except a sticky directory (such as `/tmp`) owned by root or us whose entry on the path is owned by root or us too, which others can neither remove nor rename |
 //! | `policy.command.untrusted_owner` | warning | the allow entry | the file or a directory above it is owned by a user other than root and ourselves |
 //! | `policy.command.launcher` | warning | the allow entry | the entry's name or the resolved file name is a shell, an interpreter, a launcher or a tool that runs commands from its arguments ([`launcher_kind`]) |
 //! | `policy.search_path.writable` | error | the directory | a bare name is allowed and a `search_path` directory (or one above it) is writable by group or others: a file planted there would be picked at the next resolution |
@@ -422,7 +422,7 @@ impl Reviewer {
                         continue;
                     }
                     seen_ids.push(id);
-                    self.command_dir(&name, &prog.path, &dir, &meta);
+                    self.command_dir(&name, &prog.path, &prog.found_at, &dir, &meta);
                 }
             }
         }
@@ -477,11 +477,36 @@ impl Reviewer {
         }
     }
 
-    fn command_dir(&mut self, name: &str, file: &Path, dir: &Path, meta: &std::fs::Metadata) {
+    /// The entry of `dir` through which `paths` pass (`dir/first-component`), if any.
+    fn entry_below(dir: &Path, paths: &[&Path]) -> Option<std::path::PathBuf> {
+        paths.iter().find_map(|p| {
+            let rest = p.strip_prefix(dir).ok()?;
+            let first = rest.components().next()?;
+            Some(dir.join(first))
+        })
+    }
+
+    fn command_dir(
+        &mut self,
+        name: &str,
+        file: &Path,
+        found_at: &Path,
+        dir: &Path,
+        meta: &std::fs::Metadata,
+    ) {
         let mode = mode_of(meta);
-        if mode & 0o022 != 0 {
+        // A sticky directory (like /tmp, mode 1777) owned by root or us is safe on the way
+        // when the entry of it that the path goes through is owned by root or us too: the
+        // sticky bit stops everyone else from removing or renaming that entry, so the path
+        // cannot be redirected (what they can do — create other entries — does not touch it).
+        let sticky_but_safe = mode & 0o1000 != 0
+            && self.trusted_owner(meta.uid())
+            && Self::entry_below(dir, &[file, found_at])
+                .and_then(|e| std::fs::symlink_metadata(e).ok())
+                .is_some_and(|m| self.trusted_owner(m.uid()));
+        if mode & 0o022 != 0 && !sticky_but_safe {
             let sticky = if mode & 0o1000 != 0 {
-                " (its sticky bit only stops others from removing or renaming entries they do not own; they can still create entries, and the owner of any entry on the path can swap it)"
+                " (it is sticky, but the entry the path goes through is not owned by root or us, so its owner can swap it)"
             } else {
                 ""
             };
