@@ -21,7 +21,7 @@
 //! | `policy.command.dir_writable` | error | the allow entry | a directory above the resolved file, or above the path the entry was found at (where a symlink could be redirected), is writable by group or others — except a sticky directory (such as `/tmp`) owned by root or us whose entry on the path is owned by root or us too, which others can neither remove nor rename |
 //! | `policy.command.untrusted_owner` | warning | the allow entry | the file or a directory above it is owned by a user other than root and ourselves |
 //! | `policy.command.launcher` | warning | the allow entry | the entry's name or the resolved file name is a shell, an interpreter, a launcher or a tool that runs commands from its arguments ([`launcher_kind`]) |
-//! | `policy.search_path.writable` | error | the directory | a bare name is allowed and a `search_path` directory (or one above it) is writable by group or others: a file planted there would be picked at the next resolution |
+//! | `policy.search_path.writable` | error | the directory | a bare name is allowed and a `search_path` directory is writable by group or others, or one above it is (a sticky one owned by root or us, whose entry on the path is trusted, excepted): a file planted there would be picked at the next resolution |
 //! | `policy.effect_scope.missing` | error | the effect tag | `effect_scope` lacks an effect the policy enables (see below) |
 //! | `policy.effect_scope.absent` | warning | `capability.effect_scope` | the key is absent, so every effect of the plugin is granted |
 //! | `policy.limits.zero` | warning | `limits.KEY` | a limit is 0 (no child can be spawned, every wait times out, …) |
@@ -562,7 +562,17 @@ impl Reviewer {
                     continue;
                 };
                 let mode = mode_of(&meta);
-                if mode & 0o022 != 0 {
+                // Above the search directory, a sticky directory owned by root or us is safe
+                // when the entry the path goes through is trusted too (see `command_dir`);
+                // the search directory itself must not be writable at all: planting a new
+                // file needs no rename.
+                let sticky_but_safe = d != dir.as_path()
+                    && mode & 0o1000 != 0
+                    && self.trusted_owner(meta.uid())
+                    && Self::entry_below(d, &[dir.as_path()])
+                        .and_then(|e| std::fs::symlink_metadata(e).ok())
+                        .is_some_and(|m| self.trusted_owner(m.uid()));
+                if mode & 0o022 != 0 && !sticky_but_safe {
                     let where_ = if d == dir.as_path() {
                         String::new()
                     } else {
