@@ -11,8 +11,8 @@ use reml_process::audit::{AuditSink, JsonLinesSink, NullSink, Redactor, StderrSi
 use reml_process::policy::{verify_capability_security, Policy};
 use reml_process::{
     audited_process_supervised, resolve_program, AuditSettings, Command, Environment,
-    NativeProcessCapability, PolicyLayer, ProcessGroup, ProcessOutcome, RunEvent, RunOptions,
-    Signal, SignalForwarder, StdioSpec, FORWARDED_SIGNALS,
+    NativeProcessCapability, PolicyLayer, ProcessCapability, ProcessGroup, ProcessOutcome,
+    RunEvent, RunOptions, Signal, SignalForwarder, StdioSpec, FORWARDED_SIGNALS,
 };
 use serde_json::json;
 
@@ -256,32 +256,25 @@ fn execute(
         redactor: Redactor::default(),
         required: false,
     });
-    let outcome = match policy {
-        // Policy, then native; audit around both.
+    // Policy, then native; audit around both. Without a policy the program cannot be
+    // resolved, so nothing can name it: the spawn fails (and is audited) before anything runs.
+    let guarded;
+    let cap: &dyn ProcessCapability = match policy {
         Some(policy) => {
-            let guarded = PolicyLayer::new(native, Arc::new(policy));
-            audited_process_supervised(
-                &guarded,
-                &audit,
-                command,
-                &env,
-                &options,
-                Some(forwarder),
-                &report_event,
-            )
+            guarded = PolicyLayer::new(native, Arc::new(policy));
+            &guarded
         }
-        // The program cannot be resolved, so no policy can name it: the spawn fails (and is
-        // audited) before anything runs.
-        None => audited_process_supervised(
-            &native,
-            &audit,
-            command,
-            &env,
-            &options,
-            Some(forwarder),
-            &report_event,
-        ),
+        None => &native,
     };
+    let outcome = audited_process_supervised(
+        cap,
+        &audit,
+        command,
+        &env,
+        &options,
+        Some(forwarder),
+        &report_event,
+    );
     if let Some(e) = &outcome.error {
         error_line(naming_program(
             &command.program.to_string_lossy(),

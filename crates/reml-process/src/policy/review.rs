@@ -477,6 +477,17 @@ impl Reviewer {
         }
     }
 
+    /// Whether `dir` (with `meta`) is a sticky directory owned by root or us whose entry on
+    /// the way to `paths` is owned by root or us too: then nobody else can remove or rename
+    /// that entry, so the path cannot be redirected through `dir` although it is writable.
+    fn sticky_but_safe(&self, dir: &Path, meta: &std::fs::Metadata, paths: &[&Path]) -> bool {
+        mode_of(meta) & 0o1000 != 0
+            && self.trusted_owner(meta.uid())
+            && Self::entry_below(dir, paths)
+                .and_then(|e| std::fs::symlink_metadata(e).ok())
+                .is_some_and(|m| self.trusted_owner(m.uid()))
+    }
+
     /// The entry of `dir` through which `paths` pass (`dir/first-component`), if any.
     fn entry_below(dir: &Path, paths: &[&Path]) -> Option<std::path::PathBuf> {
         paths.iter().find_map(|p| {
@@ -499,12 +510,7 @@ impl Reviewer {
         // when the entry of it that the path goes through is owned by root or us too: the
         // sticky bit stops everyone else from removing or renaming that entry, so the path
         // cannot be redirected (what they can do — create other entries — does not touch it).
-        let sticky_but_safe = mode & 0o1000 != 0
-            && self.trusted_owner(meta.uid())
-            && Self::entry_below(dir, &[file, found_at])
-                .and_then(|e| std::fs::symlink_metadata(e).ok())
-                .is_some_and(|m| self.trusted_owner(m.uid()));
-        if mode & 0o022 != 0 && !sticky_but_safe {
+        if mode & 0o022 != 0 && !self.sticky_but_safe(dir, meta, &[file, found_at]) {
             let sticky = if mode & 0o1000 != 0 {
                 " (it is sticky, but the entry the path goes through is not owned by root or us, so its owner can swap it)"
             } else {
@@ -566,12 +572,8 @@ impl Reviewer {
                 // when the entry the path goes through is trusted too (see `command_dir`);
                 // the search directory itself must not be writable at all: planting a new
                 // file needs no rename.
-                let sticky_but_safe = d != dir.as_path()
-                    && mode & 0o1000 != 0
-                    && self.trusted_owner(meta.uid())
-                    && Self::entry_below(d, &[dir.as_path()])
-                        .and_then(|e| std::fs::symlink_metadata(e).ok())
-                        .is_some_and(|m| self.trusted_owner(m.uid()));
+                let sticky_but_safe =
+                    d != dir.as_path() && self.sticky_but_safe(d, &meta, &[dir.as_path()]);
                 if mode & 0o022 != 0 && !sticky_but_safe {
                     let where_ = if d == dir.as_path() {
                         String::new()
