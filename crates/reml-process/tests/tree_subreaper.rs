@@ -13,7 +13,7 @@ use std::io::{BufRead, BufReader};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use common::{alive, eventually, helper, proc_state, zombie_children};
+use common::{alive, eventually, helper, limited, pids, proc_state, zombie_children};
 use reml_process::*;
 
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -29,23 +29,8 @@ fn env() -> Environment {
     Environment::default()
 }
 
-fn limited(timeout_ms: u64, grace_ms: u64) -> RunOptions {
-    RunOptions {
-        timeout: Some(Duration::from_millis(timeout_ms)),
-        kill_after: Duration::from_millis(grace_ms),
-        collect_output: true,
-        ..RunOptions::default()
-    }
-}
-
-fn pids(text: &[u8]) -> Vec<i32> {
-    String::from_utf8_lossy(text)
-        .split_whitespace()
-        .filter_map(|w| w.parse().ok())
-        .collect()
-}
-
-fn assert_gone(pids: &[i32]) {
+/// Stricter than `common::assert_gone`: gone from /proc altogether (reaped, not a zombie).
+fn assert_reaped(pids: &[i32]) {
     for &pid in pids {
         eventually(Duration::from_secs(10), &format!("pid {pid} gone"), || {
             proc_state(pid).is_none().then_some(())
@@ -77,7 +62,7 @@ fn double_forked_daemon_is_ended_and_reaped() {
     let daemon = pids(&outcome.output.stdout);
     assert_eq!(daemon.len(), 1, "{outcome:?}");
     // Gone entirely: not even a zombie of ours (the tree kill reaps adopted orphans).
-    assert_gone(&daemon);
+    assert_reaped(&daemon);
     assert_no_zombie_children();
 }
 
@@ -95,7 +80,7 @@ fn orphaned_setsid_escapee_is_ended() {
     assert_eq!(outcome.cause, Cause::TimedOut, "{outcome:?}");
     let escapee = pids(&outcome.output.stdout);
     assert_eq!(escapee.len(), 1, "{outcome:?}");
-    assert_gone(&escapee);
+    assert_reaped(&escapee);
     assert_no_zombie_children();
 }
 
@@ -117,7 +102,7 @@ fn pre_existing_child_survives_the_run_untouched() {
         .process_group(ProcessGroup::New);
     let outcome = run_process(&cap, &cmd, &env(), &limited(800, 300));
     assert_eq!(outcome.cause, Cause::TimedOut, "{outcome:?}");
-    assert_gone(&pids(&outcome.output.stdout));
+    assert_reaped(&pids(&outcome.output.stdout));
     // Not stopped, not killed, not reaped by us.
     assert_eq!(proc_state(host_pid), Some('S'), "host child state");
     host_child.kill().unwrap();
@@ -155,7 +140,7 @@ fn process_tree_includes_adopted_orphans() {
             .code,
         Some(9)
     );
-    assert_gone(&[daemon]);
+    assert_reaped(&[daemon]);
     cap.release_process(h).unwrap();
     assert_no_zombie_children();
 }
@@ -187,7 +172,7 @@ fn orphans_of_a_job_that_ended_by_itself_are_left_running() {
     )
     .unwrap();
     assert!(status.is_some(), "the orphan was our child to reap");
-    assert_gone(&[orphan]);
+    assert_reaped(&[orphan]);
 }
 
 /// Another child this library spawned after the job (a concurrent job's child) is not an

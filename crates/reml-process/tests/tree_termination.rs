@@ -7,39 +7,13 @@ mod common;
 
 use std::time::Duration;
 
-use common::{alive, eventually, helper};
+use common::{assert_gone, eventually, helper, limited, pids};
 use reml_process::*;
 
 fn env() -> Environment {
     Environment::default()
 }
 
-fn limited(timeout_ms: u64, grace_ms: u64) -> RunOptions {
-    RunOptions {
-        timeout: Some(Duration::from_millis(timeout_ms)),
-        kill_after: Duration::from_millis(grace_ms),
-        collect_output: true,
-        ..RunOptions::default()
-    }
-}
-
-fn pids(text: &[u8]) -> Vec<i32> {
-    String::from_utf8_lossy(text)
-        .split_whitespace()
-        .filter_map(|w| w.parse().ok())
-        .collect()
-}
-
-fn assert_gone(pids: &[i32]) {
-    for &pid in pids {
-        eventually(Duration::from_secs(10), &format!("pid {pid} gone"), || {
-            (!alive(pid)).then_some(())
-        });
-    }
-}
-
-/// A descendant that called `setsid` has left the child's group and session: the group
-/// signal misses it, the tree walk does not.
 #[test]
 fn setsid_escapee_is_ended_with_the_tree() {
     let cap = NativeProcessCapability::new();

@@ -97,3 +97,30 @@ pub fn rerun_with_signals(name: &str, ignored: &str, blocked: &str) -> String {
     );
     text
 }
+
+/// Run options with a time limit and grace period in milliseconds, collecting output.
+pub fn limited(timeout_ms: u64, grace_ms: u64) -> reml_process::RunOptions {
+    reml_process::RunOptions {
+        timeout: Some(Duration::from_millis(timeout_ms)),
+        kill_after: Duration::from_millis(grace_ms),
+        collect_output: true,
+        ..reml_process::RunOptions::default()
+    }
+}
+
+/// The whitespace-separated numbers in `text` (pids a helper printed).
+pub fn pids(text: &[u8]) -> Vec<i32> {
+    String::from_utf8_lossy(text)
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect()
+}
+
+/// Waits until none of `pids` is alive (a zombie left to its parent counts as ended).
+pub fn assert_gone(pids: &[i32]) {
+    for &pid in pids {
+        eventually(Duration::from_secs(10), &format!("pid {pid} gone"), || {
+            (!alive(pid)).then_some(())
+        });
+    }
+}
