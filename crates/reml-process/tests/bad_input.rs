@@ -202,3 +202,36 @@ fn exec_failure_is_reported_by_spawn_with_errno() {
     // The failed children were reaped by spawn itself: no zombie of ours exists.
     assert_eq!(common::zombie_children(), Vec::<i32>::new());
 }
+
+/// An executable still open for writing (`ETXTBSY`): the spawn retries for a short while (a
+/// sibling's forked child holding a just-written binary closes it at its exec), and reports
+/// the errno when the writer does not go away — never a hang.
+#[test]
+fn text_file_busy_is_retried_then_reported() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let prog = tmp.path().join("busy");
+    std::fs::copy(common::helper(), &prog).unwrap();
+    std::fs::set_permissions(&prog, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let cap = NativeProcessCapability::new();
+    let mut cmd = Command::new(&prog);
+    cmd.args(["exit", "4"]);
+    // Held open for writing for the whole spawn: ETXTBSY, reported with its errno.
+    let writer = std::fs::OpenOptions::new().write(true).open(&prog).unwrap();
+    let e = cap
+        .spawn_process(&cmd, &Environment::default())
+        .unwrap_err();
+    assert_eq!(e.code, Some(26), "{e:?}"); // ETXTBSY
+    assert!(e.message.contains("busy"), "{}", e.message);
+    assert_eq!(common::zombie_children(), Vec::<i32>::new());
+    // Released a few milliseconds into the spawn: the retry gets through.
+    let closer = std::thread::spawn(move || {
+        let mut w = writer;
+        w.flush().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        drop(w);
+    });
+    let h = cap.spawn_process(&cmd, &Environment::default()).unwrap();
+    closer.join().unwrap();
+    assert_eq!(cap.wait_process(h, None).unwrap().code(), 4);
+}

@@ -416,3 +416,20 @@ fn thread_limits_are_enforced() {
     .unwrap_err();
     assert!(e.message.contains("max_thread_priority"), "{}", e.message);
 }
+
+#[test]
+fn passed_descriptors_never_replace_the_checked_program() {
+    // The layer execs the checked program by descriptor; mapping passed descriptors onto
+    // every low number (where that descriptor most likely sits in our table) must not make
+    // the child exec one of them instead.
+    let f = fixture();
+    let cap = allow_tool(&f, "pass_fds = true\n");
+    let shm = SharedMemory::create("not-a-program", 16).unwrap();
+    let mut cmd = Command::new(&f.tool);
+    cmd.args(["exit", "3"]);
+    for target in 3..60 {
+        cmd.pass_fd(shm.fd(), target);
+    }
+    let h = cap.spawn_process(&cmd, &Environment::default()).unwrap();
+    assert_eq!(cap.wait_process(h, None).unwrap().code(), 3);
+}

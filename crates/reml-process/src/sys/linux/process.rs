@@ -390,38 +390,55 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
             }
             temps[i] = t;
         }
+        // The descriptor we exec moves above every target too, so no mapping can replace it
+        // (a passed descriptor whose target number equals it would otherwise be exec'd).
+        if a.exec_fd >= 0 {
+            let t = libc::fcntl(a.exec_fd, libc::F_DUPFD_CLOEXEC, a.temp_base);
+            if t < 0 {
+                return child_fail(a, STAGE_EXEC, 0);
+            }
+            a.exec_fd = t;
+        }
         for (i, &(_, dst)) in map.iter().enumerate() {
             if libc::dup2(temps[i], dst) < 0 {
                 return child_fail(a, STAGE_FD, dst);
             }
         }
-        // Everything else at 3 and above becomes close-on-exec, whoever opened it: the child
-        // holds 0, 1, 2 and the targets only. (close_range needs Linux 5.11; before that,
-        // descriptors this library creates are close-on-exec from birth anyway.)
-        let mut lo: u32 = 3;
-        let mut targets = [0 as c_int; 64];
+        // Everything else at 3 and above is closed now, whoever opened it: the child holds
+        // 0, 1, 2, the targets and the descriptor it execs. Closing (not only marking
+        // close-on-exec) matters: a descriptor open for writing on the very file we exec —
+        // another thread of ours writing a fresh binary — would make our own exec fail with
+        // ETXTBSY. (`close_range` needs Linux 5.9; where it is missing, mark close-on-exec
+        // (5.11) instead; before that, this library's descriptors are close-on-exec from
+        // birth anyway.)
+        let mut keep = [0 as c_int; 65];
         let mut n = 0;
         for &(_, dst) in map {
             if dst >= 3 {
-                targets[n] = dst;
+                keep[n] = dst;
                 n += 1;
             }
         }
-        let targets = &mut targets[..n];
-        targets.sort_unstable();
-        for &t in targets.iter() {
-            let t = t as u32;
-            if t > lo {
-                libc::syscall(libc::SYS_close_range, lo, t - 1, libc::CLOSE_RANGE_CLOEXEC);
-            }
-            lo = t + 1;
+        if a.exec_fd >= 3 {
+            keep[n] = a.exec_fd;
+            n += 1;
         }
-        libc::syscall(
-            libc::SYS_close_range,
-            lo,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        );
+        let keep = &mut keep[..n];
+        keep.sort_unstable();
+        let close = |lo: u32, hi: u32| {
+            if libc::syscall(libc::SYS_close_range, lo, hi, 0u32) != 0 {
+                libc::syscall(libc::SYS_close_range, lo, hi, libc::CLOSE_RANGE_CLOEXEC);
+            }
+        };
+        let mut lo: u32 = 3;
+        for &k in keep.iter() {
+            let k = k as u32;
+            if k > lo {
+                close(lo, k - 1);
+            }
+            lo = lo.max(k + 1);
+        }
+        close(lo, u32::MAX);
         // 5b. Job control: take the terminal's foreground for our group ourselves, as a
         //     job-control shell's child does, so a program that reads the terminal at once
         //     never meets SIGTTIN before the parent's own tcsetpgrp. SIGTTOU is blocked here
@@ -440,33 +457,47 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
             8usize,
         );
         // 7. Exec: the checked file by descriptor when we have one, else the resolved path.
-        if a.exec_fd >= 0 {
-            libc::syscall(
-                libc::SYS_execveat,
-                a.exec_fd,
-                c"".as_ptr(),
-                a.argv,
-                a.envp,
-                libc::AT_EMPTY_PATH,
-            );
-        } else {
-            if a.check_identity != 0 {
-                // The file at the path must still be the one the policy checked.
-                let fd = libc::open(a.program, libc::O_PATH | libc::O_CLOEXEC);
-                if fd < 0 {
-                    return child_fail(a, STAGE_EXEC, 0);
-                }
-                let mut st: libc::stat = std::mem::zeroed();
-                let ok = libc::fstat(fd, &mut st) == 0
-                    && st.st_dev == a.check_dev
-                    && st.st_ino == a.check_ino;
-                libc::close(fd);
-                if !ok {
-                    a.err_errno = libc::ESTALE;
-                    return child_fail_errno(a, STAGE_IDENTITY, 0);
-                }
+        //    ETXTBSY means someone still holds the file open for writing — typically a
+        //    sibling thread's child forked while that thread was writing this (freshly built
+        //    or copied) executable, which closes the descriptor at its own exec a moment
+        //    later. Retry for up to ~200 ms (1 ms apart) before reporting it.
+        if a.check_identity != 0 {
+            // The file at the path must still be the one the policy checked.
+            let fd = libc::open(a.program, libc::O_PATH | libc::O_CLOEXEC);
+            if fd < 0 {
+                return child_fail(a, STAGE_EXEC, 0);
             }
-            libc::execve(a.program, a.argv, a.envp);
+            let mut st: libc::stat = std::mem::zeroed();
+            let ok = libc::fstat(fd, &mut st) == 0
+                && st.st_dev == a.check_dev
+                && st.st_ino == a.check_ino;
+            libc::close(fd);
+            if !ok {
+                a.err_errno = libc::ESTALE;
+                return child_fail_errno(a, STAGE_IDENTITY, 0);
+            }
+        }
+        let pause = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 1_000_000,
+        };
+        for _ in 0..200 {
+            if a.exec_fd >= 0 {
+                libc::syscall(
+                    libc::SYS_execveat,
+                    a.exec_fd,
+                    c"".as_ptr(),
+                    a.argv,
+                    a.envp,
+                    libc::AT_EMPTY_PATH,
+                );
+            } else {
+                libc::execve(a.program, a.argv, a.envp);
+            }
+            if errno() != libc::ETXTBSY {
+                break;
+            }
+            libc::nanosleep(&pause, ptr::null_mut());
         }
         child_fail(a, STAGE_EXEC, 0)
     }
