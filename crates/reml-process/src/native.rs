@@ -1046,8 +1046,3 @@ fn wait_loop(
         }
     }
 }
-
-#[allow(dead_code)]
-fn io_errno(e: &io::Error) -> i32 {
-    e.raw_os_error().unwrap_or(libc::EIO)
-}
