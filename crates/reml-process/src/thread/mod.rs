@@ -57,8 +57,11 @@ pub trait ThreadCapability: Send + Sync {
     /// Creates a thread that runs `start` with its own handle (spec §1 `create_thread`,
     /// effects `{thread}`).
     ///
-    /// Returns once the thread runs and its name and priority are applied, before `start`
-    /// is called.
+    /// With a name or a priority, returns once the thread runs and they are applied, before
+    /// `start` is called (so a failure to apply them is this call's error and `start` never
+    /// runs). With neither, nothing can fail before `start`, and it returns as soon as the OS
+    /// thread exists, like `std::thread::spawn`; calls that need the thread's kernel id
+    /// (`thread_info`, the affinity calls) wait for it to start.
     ///
     /// # Errors
     /// `CreationFailed` when a name is empty or contains NUL, a stack size is impossible, the

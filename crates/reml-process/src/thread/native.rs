@@ -83,8 +83,12 @@ struct Entry {
     detached: bool,
     priority: Option<ThreadPriority>,
     stack_size: Option<usize>,
-    /// Set by the thread before it reports its setup, so known from `create_thread`'s return.
+    /// Set by the thread before it reports its setup: known from `create_thread`'s return, or
+    /// (when there was nothing to set up) once [`Entry::wait_started`] returns.
     tid: OnceLock<u32>,
+    /// The setup report not yet received: `create_thread` does not wait for it when there is
+    /// no name and no priority to apply (nothing can fail), which saves a round trip.
+    pending: Mutex<Option<mpsc::Receiver<Result<(), ThreadError>>>>,
     std_id: OnceLock<ThreadId>,
     state: Mutex<EntryState>,
     done: Condvar,
@@ -105,6 +109,17 @@ struct EntryState {
 }
 
 impl Entry {
+    /// Waits until the thread has started and recorded its tid (a no-op when
+    /// `create_thread` already waited). Holds the lock while waiting, so a second caller
+    /// waits for the first.
+    fn wait_started(&self) {
+        let mut pending = lock(&self.pending);
+        if let Some(rx) = pending.take() {
+            // The thread sends before its start function; a closed channel means it ended.
+            let _ = rx.recv();
+        }
+    }
+
     fn tid(&self) -> u32 {
         self.tid.get().copied().unwrap_or(0)
     }
@@ -415,10 +430,10 @@ fn thread_main(
         let _ = report.send(Err(e));
         return;
     }
-    if report.send(Ok(())).is_err() {
-        // `create_thread` always waits for this report; it cannot be gone.
-        return;
-    }
+    // Nobody may be listening any more: `create_thread` did not wait (nothing to apply) and
+    // the handle was released before anything asked for the tid. The thread runs all the
+    // same, like a released running thread.
+    let _ = report.send(Ok(()));
     drop(report);
     let outcome = match panic::catch_unwind(AssertUnwindSafe(|| start.run(entry.handle))) {
         Ok(result) => Outcome::Returned(result),
@@ -473,6 +488,7 @@ impl ThreadCapability for NativeThreadCapability {
             priority: options.priority,
             stack_size,
             tid: OnceLock::new(),
+            pending: Mutex::new(None),
             std_id: OnceLock::new(),
             state: Mutex::new(EntryState::default()),
             done: Condvar::new(),
@@ -482,6 +498,7 @@ impl ThreadCapability for NativeThreadCapability {
             os_name: os_name.map(|(_, c)| c),
             priority: options.priority,
         };
+        let nothing_to_apply = setup.os_name.is_none() && setup.priority.is_none();
 
         let mut builder = std::thread::Builder::new();
         if let Some(name) = &options.name {
@@ -511,6 +528,16 @@ impl ThreadCapability for NativeThreadCapability {
                 )));
             }
         };
+        if nothing_to_apply {
+            // Nothing to apply, so nothing can fail before the start function: do not wait
+            // for the thread to report (like `std::thread::spawn`); the report is received
+            // lazily by what needs the tid.
+            if !options.detached {
+                lock(&entry.state).join_handle = Some(join_handle);
+            }
+            *lock(&entry.pending) = Some(report_rx);
+            return Ok(handle);
+        }
         match report_rx.recv() {
             Ok(Ok(())) => {
                 let mut state = lock(&entry.state);
@@ -634,6 +661,7 @@ impl ThreadCapability for NativeThreadCapability {
         let invalid = |m: String| ThreadError::new(ThreadErrorKind::InvalidAffinity, m);
         let entry = self.lookup(handle, ThreadErrorKind::InvalidAffinity)?;
         Self::validate_cpus(&entry, cpus)?;
+        entry.wait_started();
         let state = lock(&entry.state);
         if state.finished {
             return Err(Self::finished_error(&entry, "set the CPU affinity"));
@@ -702,6 +730,7 @@ impl ThreadCapability for NativeThreadCapability {
             return Err(unsupported_error("get_thread_affinity"));
         }
         let entry = self.lookup(handle, ThreadErrorKind::InvalidAffinity)?;
+        entry.wait_started();
         let state = lock(&entry.state);
         if state.finished {
             return Err(Self::finished_error(&entry, "read the CPU affinity"));
@@ -748,6 +777,7 @@ impl ThreadCapability for NativeThreadCapability {
     /// See [`ThreadCapability::thread_info`].
     fn thread_info(&self, handle: ThreadHandle) -> Result<ThreadInfo, ThreadError> {
         let entry = self.lookup(handle, ThreadErrorKind::JoinFailed)?;
+        entry.wait_started();
         let state = lock(&entry.state);
         Ok(ThreadInfo {
             handle,
