@@ -448,6 +448,24 @@ fn thread_main(
     entry.done.notify_all();
 }
 
+/// The result of a join from the thread's stored outcome.
+fn join_result(entry: &Entry, outcome: Option<Outcome>) -> Result<ThreadResult, ThreadError> {
+    let fail = |m: String| ThreadError::new(ThreadErrorKind::JoinFailed, m);
+    match outcome {
+        Some(Outcome::Returned(result)) => Ok(ThreadResult {
+            handle: entry.handle,
+            tid: entry.tid(),
+            name: entry.name.clone(),
+            result,
+        }),
+        Some(Outcome::Panicked(msg)) => Err(fail(format!("{} panicked: {msg}", entry.describe()))),
+        None => Err(fail(format!(
+            "cannot join {}: its result was already taken",
+            entry.describe()
+        ))),
+    }
+}
+
 impl ThreadCapability for NativeThreadCapability {
     /// See [`ThreadCapability::create_thread`] and the type's documentation.
     fn create_thread(
@@ -587,6 +605,25 @@ impl ThreadCapability for NativeThreadCapability {
         // A limit too large for an Instant is no limit.
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut state = lock(&entry.state);
+        if deadline.is_none() && !state.joined && !state.released {
+            if let Some(jh) = state.join_handle.take() {
+                // No limit: join the OS thread directly (the outcome is stored before it
+                // exits), one wake-up instead of the condvar's and then the join's.
+                state.joined = true;
+                drop(state);
+                let _ = jh.join();
+                state = lock(&entry.state);
+                if state.released {
+                    return Err(fail(format!(
+                        "cannot join {}: its handle was released while waiting",
+                        entry.describe()
+                    )));
+                }
+                let outcome = state.outcome.take();
+                drop(state);
+                return join_result(&entry, outcome);
+            }
+        }
         loop {
             if state.joined {
                 return Err(fail(format!(
@@ -636,21 +673,7 @@ impl ThreadCapability for NativeThreadCapability {
             // The start function has ended; this waits for the OS thread to exit.
             let _ = jh.join();
         }
-        match outcome {
-            Some(Outcome::Returned(result)) => Ok(ThreadResult {
-                handle,
-                tid: entry.tid(),
-                name: entry.name.clone(),
-                result,
-            }),
-            Some(Outcome::Panicked(msg)) => {
-                Err(fail(format!("{} panicked: {msg}", entry.describe())))
-            }
-            None => Err(fail(format!(
-                "cannot join {}: its result was already taken",
-                entry.describe()
-            ))),
-        }
+        join_result(&entry, outcome)
     }
 
     /// See [`ThreadCapability::set_thread_affinity`] and the type's "Affinity" section.
