@@ -76,6 +76,10 @@
 
 use std::io;
 
+// Without a backend most of these are only built, never read.
+#[cfg_attr(not(reml_linux), allow(dead_code))]
+pub(crate) mod spawn_types;
+
 #[cfg(reml_linux)]
 pub(crate) mod linux;
 #[cfg(reml_linux)]

@@ -28,73 +28,15 @@
 //! clone(2), pidfd_open(2), pidfd_send_signal(2), waitid(2), execveat(2), close_range(2),
 //! setpgid(2), setrlimit(2), sigaction(2), sigprocmask(2).
 
-use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::ffi::{c_char, c_int, c_void, CStr};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-/// The stage of child setup that failed, for error messages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Stage {
-    /// `clone` itself (in the parent).
-    Clone,
-    /// `setpgid` in the child.
-    SetPgid,
-    /// `prlimit64` in the child; the payload is the index into `rlimits`.
-    Rlimit(usize),
-    /// `chdir` in the child.
-    Chdir,
-    /// Arranging descriptor `dst` (`fcntl`/`dup2`) in the child.
-    Fd(RawFd),
-    /// `execve`/`execveat` in the child.
-    Exec,
-    /// The file at the path is no longer the one the policy checked (scripts).
-    Identity,
-}
-
-/// A spawn failure: the stage and the errno.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct SpawnError {
-    pub stage: Stage,
-    pub errno: i32,
-}
-
-/// Process group action in the child.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Pgroup {
-    Inherit,
-    New,
-    Join(i32),
-}
-
-/// One resource limit for the child: `RLIMIT_*` number, soft, hard (`RLIM_INFINITY` = none).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct RawRlimit {
-    pub resource: c_int,
-    pub soft: u64,
-    pub hard: u64,
-}
-
-/// Everything the child needs, prepared in the parent.
-pub(crate) struct SpawnSpec<'a> {
-    pub program: &'a CStr,
-    pub exec_fd: Option<BorrowedFd<'a>>,
-    /// Exec by path only if the file there has this (device, inode), checked in the child
-    /// just before `execve`.
-    pub exec_identity: Option<(u64, u64)>,
-    pub argv: &'a [CString],
-    pub envp: &'a crate::prepare::CStrBlock,
-    pub cwd: Option<&'a CStr>,
-    /// `(source, target)` descriptor pairs: the child's `target` becomes a copy of our
-    /// `source`. Includes stdio (targets 0, 1, 2) when they are not inherited.
-    pub fd_map: &'a [(RawFd, RawFd)],
-    pub pgroup: Pgroup,
-    pub rlimits: &'a [RawRlimit],
-    /// Make the child's process group the foreground group of the terminal on its stdin
-    /// (`TIOCSPGRP` in the child, before exec; errors ignored: stdin may be no terminal).
-    pub foreground: bool,
-}
+pub(crate) use crate::sys::spawn_types::{
+    Pgroup, RawRlimit, SpawnError, SpawnSpec, Stage, Termination, WaitEvent,
+};
 
 /// A child just created.
 pub(crate) struct Spawned {
@@ -123,21 +65,6 @@ impl Drop for Spawned {
     fn drop(&mut self) {
         library_children().remove(&self.pid);
     }
-}
-
-/// How a child ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Termination {
-    Exited(i32),
-    Signaled { signal: i32, core_dumped: bool },
-}
-
-/// What `waitid` reported.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum WaitEvent {
-    Ended(Termination),
-    Stopped(i32),
-    Continued,
 }
 
 const PIDFD_UNKNOWN: u8 = 0;

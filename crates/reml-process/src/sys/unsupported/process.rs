@@ -6,95 +6,21 @@
 //! `ProcessErrorKind::Unsupported` naming the platform, before a descriptor is opened or a
 //! file created.
 
-use std::ffi::{c_int, CStr, CString};
+use std::ffi::c_int;
 use std::io;
-use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{OwnedFd, RawFd};
 
 use crate::sys::unsupported_error;
 
-/// The stage of child setup that failed (the Linux backend's stages; only `Clone` is ever
-/// reported here).
-#[allow(dead_code)] // Same variants as the Linux backend, so shared code matches on them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Stage {
-    /// Creating the process.
-    Clone,
-    /// `setpgid` in the child.
-    SetPgid,
-    /// Applying resource limit number N.
-    Rlimit(usize),
-    /// `chdir` in the child.
-    Chdir,
-    /// Arranging descriptor N in the child.
-    Fd(RawFd),
-    /// `exec`.
-    Exec,
-    /// The file at the path is no longer the one the policy checked.
-    Identity,
-}
-
-/// A spawn failure: the stage and the errno.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct SpawnError {
-    pub stage: Stage,
-    pub errno: i32,
-}
-
-/// Process group action in the child.
-#[allow(dead_code)] // Built by shared code; nothing here reads it.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Pgroup {
-    Inherit,
-    New,
-    Join(i32),
-}
-
-/// One resource limit for the child.
-#[allow(dead_code)] // Built by shared code; nothing here reads it.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct RawRlimit {
-    pub resource: c_int,
-    pub soft: u64,
-    pub hard: u64,
-}
-
-/// Everything the child would need (the Linux backend's fields).
-#[allow(dead_code)] // Built by shared code; nothing here reads it.
-pub(crate) struct SpawnSpec<'a> {
-    pub program: &'a CStr,
-    pub exec_fd: Option<BorrowedFd<'a>>,
-    pub exec_identity: Option<(u64, u64)>,
-    pub argv: &'a [CString],
-    pub envp: &'a crate::prepare::CStrBlock,
-    pub cwd: Option<&'a CStr>,
-    pub fd_map: &'a [(RawFd, RawFd)],
-    pub pgroup: Pgroup,
-    pub rlimits: &'a [RawRlimit],
-    pub foreground: bool,
-}
+pub(crate) use crate::sys::spawn_types::{
+    Pgroup, RawRlimit, SpawnError, SpawnSpec, Stage, Termination, WaitEvent,
+};
 
 /// A child just created. Never constructed here: [`spawn`] always fails.
 #[allow(dead_code)]
 pub(crate) struct Spawned {
     pub pid: i32,
     pub pidfd: Option<OwnedFd>,
-}
-
-/// How a child ended. Never constructed here.
-#[allow(dead_code)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Termination {
-    Exited(i32),
-    Signaled { signal: i32, core_dumped: bool },
-}
-
-/// What a wait reported. Never constructed here.
-#[allow(dead_code)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum WaitEvent {
-    Ended(Termination),
-    Stopped(i32),
-    Continued,
 }
 
 /// No pidfds here: nothing to disable.
