@@ -311,11 +311,7 @@ fn no_new_group_keeps_the_child_in_our_group() {
     let ids = parse_ids(&String::from_utf8_lossy(&out.stdout));
     assert_ne!(ids["pgid"], ids["pid"], "{ids:?}");
     // reml-process was started in the test's group; the child stays in it.
-    assert_eq!(
-        ids["pgid"],
-        rustix::process::getpgrp().as_raw_nonzero().get(),
-        "{ids:?}"
-    );
+    assert_eq!(ids["pgid"], own_pgrp(), "{ids:?}");
 }
 
 #[test]

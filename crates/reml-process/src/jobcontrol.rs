@@ -59,13 +59,18 @@ impl std::fmt::Debug for TerminalGuard {
 impl TerminalGuard {
     /// A guard for the terminal on our stdin, with its attributes saved — when stdin is a
     /// terminal and our process group is its foreground group; `None` otherwise (no
-    /// terminal, or we run in the background), in which case nothing is handed over.
+    /// terminal, we run in the background, or our group's leader is outside our pid
+    /// namespace so the group has no number we could hand the terminal back to), in which
+    /// case nothing is handed over.
     ///
     /// # Platform-specific behavior
     /// Linux only; elsewhere always `None` (job control is not implemented there).
     pub fn acquire() -> Option<TerminalGuard> {
         let fd = sys::stdin_terminal()?;
         let our_pgrp = getpgrp();
+        if our_pgrp <= 0 {
+            return None;
+        }
         if sys::foreground_pgrp(fd.as_fd()).ok()? != our_pgrp {
             return None;
         }

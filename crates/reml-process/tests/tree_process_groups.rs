@@ -40,14 +40,7 @@ fn ids(cap: &NativeProcessCapability, group: ProcessGroup) -> ((i32, i32, i32), 
 fn inherit_stays_in_our_group() {
     let cap = NativeProcessCapability::new();
     let ((_, pgid, sid), reported) = ids(&cap, ProcessGroup::Inherit);
-    assert_eq!(pgid, rustix::process::getpgrp().as_raw_nonzero().get());
-    assert_eq!(
-        sid,
-        rustix::process::getsid(None)
-            .unwrap()
-            .as_raw_nonzero()
-            .get()
-    );
+    assert_eq!((pgid, sid), common::own_group_and_session());
     assert_eq!(reported, None);
 }
 
@@ -58,13 +51,7 @@ fn new_leads_its_own_group_and_reports_it() {
     assert_eq!(pgid, pid);
     assert_eq!(reported, Some(pid));
     // Same session: a new group, not a new session.
-    assert_eq!(
-        sid,
-        rustix::process::getsid(None)
-            .unwrap()
-            .as_raw_nonzero()
-            .get()
-    );
+    assert_eq!(sid, common::own_group_and_session().1);
 }
 
 /// `Join(pgid)`: the child is in the leader's group, `process_info` says so, and

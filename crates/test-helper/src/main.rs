@@ -22,6 +22,7 @@
 //! | `spin` | burns CPU forever |
 //! | `echo ARGS…` | prints its arguments joined by spaces |
 //! | `read-fd N LEN` | prints LEN bytes read at offset 0 of descriptor N (`pread`) |
+//! | `pidns -- PROG ARGS…` | runs PROG as pid 2 of a new pid namespace with its own /proc, so its process group and session (ours) have no number there: `getpgrp()` and `getsid(0)` return 0, as under a CI runner's or a container's pid namespace. When the namespace cannot be made (no privilege) but our own group is already invisible, PROG runs directly; otherwise exits 97. Exits with PROG's code, or 128+N when PROG died of signal N |
 //! | `with-signals IGN BLOCK -- PROG ARGS…` | sets the comma-separated signal numbers IGN to "ignore" and blocks BLOCK (`-` for none), then execs PROG |
 
 use std::io::{Read, Write};
@@ -263,11 +264,109 @@ fn main() {
             );
             std::process::exit(127);
         }
+        "pidns" => {
+            assert_eq!(a(1), "--", "usage: pidns -- PROG ARGS");
+            // SAFETY: unshare(2) takes flags only; this helper is single-threaded, as
+            // CLONE_NEWNS requires.
+            if unsafe { libc::unshare(libc::CLONE_NEWPID | libc::CLONE_NEWNS) } != 0 {
+                let err = std::io::Error::last_os_error();
+                if own_pgrp() == 0 {
+                    exit_like(
+                        std::process::Command::new(&args[2])
+                            .args(&args[3..])
+                            .status(),
+                    );
+                }
+                eprintln!("rp-helper: pidns: unshare: {err}");
+                std::process::exit(97);
+            }
+            // The next child is pid 1 of the new namespace: it mounts its /proc and runs PROG.
+            let me = std::env::current_exe().expect("current_exe");
+            exit_like(
+                std::process::Command::new(me)
+                    .arg("pidns-init")
+                    .args(&args[1..])
+                    .status(),
+            );
+        }
+        "pidns-init" => {
+            // SAFETY: mount(2) with NUL-terminated literals; the namespace's mounts are made
+            // private first so the new /proc does not propagate to the host's.
+            unsafe {
+                let none = std::ptr::null::<libc::c_char>();
+                if libc::mount(
+                    none,
+                    c"/".as_ptr(),
+                    none,
+                    libc::MS_REC | libc::MS_PRIVATE,
+                    std::ptr::null(),
+                ) != 0
+                    || libc::mount(
+                        c"proc".as_ptr(),
+                        c"/proc".as_ptr(),
+                        c"proc".as_ptr(),
+                        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+                        std::ptr::null(),
+                    ) != 0
+                {
+                    eprintln!(
+                        "rp-helper: pidns: mount /proc: {}",
+                        std::io::Error::last_os_error()
+                    );
+                    std::process::exit(97);
+                }
+            }
+            #[allow(
+                clippy::zombie_processes,
+                reason = "reaped below by waitpid(-1), which as pid 1 also reaps every orphan"
+            )]
+            let child = std::process::Command::new(&args[2])
+                .args(&args[3..])
+                .spawn()
+                .expect("spawn the program");
+            // As pid 1 we adopt every orphan of the namespace: reap them all until PROG ends.
+            loop {
+                let mut status = 0;
+                // SAFETY: waitpid(2) writes the status into a local.
+                let pid = unsafe { libc::waitpid(-1, &mut status, 0) };
+                if pid == child.id() as i32 {
+                    if libc::WIFEXITED(status) {
+                        std::process::exit(libc::WEXITSTATUS(status));
+                    }
+                    std::process::exit(128 + libc::WTERMSIG(status));
+                }
+                if pid < 0 {
+                    std::process::exit(97);
+                }
+            }
+        }
         other => {
             eprintln!("rp-helper: unknown subcommand `{other}`");
             std::process::exit(2);
         }
     }
+}
+
+/// Our process group as /proc/self/stat gives it (0 when it has no number in our pid
+/// namespace).
+fn own_pgrp() -> i32 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("read /proc/self/stat");
+    stat[stat.rfind(')').expect("stat has a name") + 2..]
+        .split_whitespace()
+        .nth(2)
+        .and_then(|f| f.parse().ok())
+        .expect("numeric pgid")
+}
+
+/// Exits the way a finished child did: its code, or 128+N for death by signal N.
+fn exit_like(status: std::io::Result<std::process::ExitStatus>) -> ! {
+    use std::os::unix::process::ExitStatusExt;
+    let status = status.expect("run the program");
+    std::process::exit(
+        status
+            .code()
+            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
+    )
 }
 
 fn sleep(secs: &str) {

@@ -86,6 +86,17 @@ pub fn pgid_of(pid: i32) -> Option<i32> {
     fields.get(2)?.parse().ok()
 }
 
+/// This process's group from /proc/self/stat: 0 when the group's leader lives outside our
+/// pid namespace (a CI runner's or a container's), where the kernel has no number for it.
+/// (rustix's `getpgrp` assumes a positive id and panics on 0.)
+pub fn own_pgrp() -> i32 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("read /proc/self/stat");
+    let fields: Vec<&str> = stat[stat.rfind(')').expect("stat has a name") + 2..]
+        .split_whitespace()
+        .collect();
+    fields[2].parse().expect("numeric pgid")
+}
+
 /// Live (non-zombie) processes whose process group is `pgid`.
 pub fn group_members(pgid: i32) -> Vec<i32> {
     let mut out = Vec::new();
@@ -167,7 +178,7 @@ pub struct Cleanup {
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        let ours = rustix::process::getpgrp().as_raw_nonzero().get();
+        let ours = own_pgrp();
         for &g in &self.groups {
             // Never our own group: that would end the test harness.
             if g > 1 && g != ours {

@@ -40,6 +40,21 @@ pub fn proc_state(pid: i32) -> Option<char> {
     after.chars().next()
 }
 
+/// This process's (process group, session) from /proc/self/stat. Either is 0 when its
+/// leader lives outside our pid namespace (as under a CI runner's or a container's pid
+/// namespace): the kernel has no number for it here. (rustix's `getpgrp`/`getsid` assume a
+/// positive id and panic on 0, so tests read the ids this way.)
+pub fn own_group_and_session() -> (i32, i32) {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("read /proc/self/stat");
+    let fields: Vec<i32> = stat[stat.rfind(')').expect("stat has a name") + 2..]
+        .split_whitespace()
+        .skip(2)
+        .take(2)
+        .map(|f| f.parse().expect("numeric pgid and sid"))
+        .collect();
+    (fields[0], fields[1])
+}
+
 /// Whether a process exists and is not a zombie.
 pub fn alive(pid: i32) -> bool {
     matches!(proc_state(pid), Some(c) if c != 'Z' && c != 'X')
@@ -71,9 +86,16 @@ pub fn zombie_children() -> Vec<i32> {
 /// with the given ignored and blocked signal numbers; returns its combined output and
 /// asserts it passed. Used for tests that need process-wide signal state.
 pub fn rerun_with_signals(name: &str, ignored: &str, blocked: &str) -> String {
+    rerun_under(&["with-signals", ignored, blocked, "--"], name)
+}
+
+/// Re-runs the ignored test `name` of the current test binary as `rp-helper WRAPPER… EXE
+/// ARGS…` (the wrapper's arguments end with its `--`); returns its combined output and
+/// asserts that it passed and that it ran.
+pub fn rerun_under(wrapper: &[&str], name: &str) -> String {
     let exe = std::env::current_exe().unwrap();
     let out = std::process::Command::new(helper())
-        .args(["with-signals", ignored, blocked, "--"])
+        .args(wrapper)
         .arg(exe)
         .args([
             "--ignored",

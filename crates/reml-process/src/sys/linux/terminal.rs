@@ -69,7 +69,8 @@ fn with_sigttou_blocked<T>(f: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
     }
 }
 
-/// Stops our own process group with `sig` the way a terminal key would (`kill(-pgrp, sig)`).
+/// Stops our own process group with `sig` the way a terminal key would (`kill(0, sig)`: pid 0
+/// names the caller's group, also when its id is not visible in our pid namespace).
 /// Returns once we are continued — or at once when the kernel discards the stop because our
 /// group is orphaned (no job-control shell above us).
 ///
@@ -79,10 +80,10 @@ fn with_sigttou_blocked<T>(f: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
 /// us a second time after the `SIGCONT`: stop signals queued before a `SIGCONT` are
 /// discarded by it, later ones are not.)
 pub(crate) fn stop_own_group(sig: i32) {
-    // SAFETY: kill(2) with our own (negative) group id takes no pointers; the default action
+    // SAFETY: kill(2) with pid 0 (our own group) takes no pointers; the default action
     // of the stop signals we are called with (TSTP, TTIN, TTOU; this library installs no
     // handler for them) is to stop the process until SIGCONT.
     unsafe {
-        libc::kill(-libc::getpgrp(), sig);
+        libc::kill(0, sig);
     }
 }

@@ -80,9 +80,14 @@ pub(crate) fn getpid() -> i32 {
     rustix::process::getpid().as_raw_nonzero().get()
 }
 
-/// Our own process group.
+/// Our own process group, or 0 when its leader lives outside our pid namespace: the kernel
+/// then has no number for it in our namespace and `getpgrp(2)` returns 0 (a process started
+/// by `unshare --pid --fork`, by a container runtime or by a CI runner that makes a pid
+/// namespace). 0 is never a real group, so it equals no child's group. (rustix's `getpgrp`
+/// assumes a positive id and is not used for that reason.)
 pub(crate) fn getpgrp() -> i32 {
-    rustix::process::getpgrp().as_raw_nonzero().get()
+    // SAFETY: getpgrp(2) takes no arguments, touches no memory and cannot fail.
+    unsafe { libc::getpgrp() }
 }
 
 /// `pidfd_open(pid, 0)`: a close-on-exec pidfd for `pid`.
