@@ -59,8 +59,9 @@ pub fn run(args: &[String]) -> i32 {
             }
             0
         }
-        // A plain loop of N spawn+wait of /bin/true by one method, for profilers
-        // (`perf record`, `strace -c -f`): `loop native|std N`.
+        // A plain loop of N spawn+wait of /bin/true, or of N create+join of an empty thread,
+        // by one method, for profilers (`perf record`, `strace -c -f`, `valgrind
+        // --tool=callgrind`): `loop native|std|thread-native|thread-std N`.
         "loop" => {
             let n: usize = a(2).parse().unwrap_or(1000);
             let r = match a(1) {
@@ -70,6 +71,15 @@ pub fn run(args: &[String]) -> i32 {
                         .status()
                         .map(drop)
                         .map_err(|e| e.to_string())
+                }),
+                "thread-native" => crate::stack::thread_create_join()
+                    .and_then(|mut one| (0..n).try_for_each(|_| one())),
+                "thread-std" => (0..n).try_for_each(|_| {
+                    std::thread::Builder::new()
+                        .spawn(|| ())
+                        .map_err(|e| e.to_string())?
+                        .join()
+                        .map_err(|_| "thread panicked".to_owned())
                 }),
                 m => Err(format!("unknown loop method {m:?}")),
             };

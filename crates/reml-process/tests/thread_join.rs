@@ -369,3 +369,39 @@ fn concurrent_joiners_get_one_result_and_one_error() {
     );
     cap.release_thread(h).unwrap();
 }
+
+/// A join with a (long) limit blocks on the thread's end and is woken by it, not by its limit:
+/// the result arrives within `DEADLINE` although the limit is an hour. Likewise a join blocked
+/// when the handle is released is woken and told so.
+#[test]
+fn blocked_joins_are_woken_by_the_end_and_by_a_release() {
+    const HOUR: Duration = Duration::from_secs(3600);
+    for release_instead in [false, true] {
+        let cap = Arc::new(NativeThreadCapability::new());
+        let (start, gate) = gated();
+        let h = cap.create_thread(start, ThreadOptions::default()).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let joiner = {
+            let cap = cap.clone();
+            std::thread::spawn(move || tx.send(cap.join_thread(h, Some(HOUR))).unwrap())
+        };
+        // Let the joiner block first (if it has not, it finds the end and returns at once).
+        std::thread::sleep(Duration::from_millis(50));
+        if release_instead {
+            cap.release_thread(h).unwrap();
+        } else {
+            drop(gate);
+        }
+        let result = rx
+            .recv_timeout(DEADLINE)
+            .expect("the blocked join was woken");
+        joiner.join().unwrap();
+        if release_instead {
+            let err = result.unwrap_err();
+            assert!(err.message.contains("released while waiting"), "{err:?}");
+        } else {
+            assert!(matches!(result.map(|r| r.result), Ok(Ok(()))));
+            cap.release_thread(h).unwrap();
+        }
+    }
+}

@@ -4,7 +4,7 @@ use std::ffi::CString;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
@@ -84,14 +84,26 @@ struct Entry {
     priority: Option<ThreadPriority>,
     stack_size: Option<usize>,
     /// Set by the thread before it reports its setup: known from `create_thread`'s return, or
-    /// (when there was nothing to set up) once [`Entry::wait_started`] returns.
+    /// (when there was nothing to set up, so `create_thread` did not wait) once
+    /// [`Entry::wait_started`] returns.
     tid: OnceLock<u32>,
-    /// The setup report not yet received: `create_thread` does not wait for it when there is
-    /// no name and no priority to apply (nothing can fail), which saves a round trip.
-    pending: Mutex<Option<mpsc::Receiver<Result<(), ThreadError>>>>,
     std_id: OnceLock<ThreadId>,
     state: Mutex<EntryState>,
     done: Condvar,
+}
+
+/// How far the thread got before its start function, reported through `state` and `done`
+/// (no channel: a thread's start costs one uncontended lock).
+#[derive(Default)]
+enum Startup {
+    /// Not reported yet.
+    #[default]
+    Pending,
+    /// The setup was applied (or there was none): the start function runs or ran.
+    Started,
+    /// The setup failed (or panicked); the start function never ran. The error is taken by
+    /// `create_thread`.
+    Failed(Option<ThreadError>),
 }
 
 enum Outcome {
@@ -101,6 +113,10 @@ enum Outcome {
 
 #[derive(Default)]
 struct EntryState {
+    /// Callers blocked on `done`: the thread's start and end and a release notify only when
+    /// one is (a condvar's notify is a futex system call even with nobody waiting).
+    waiters: u32,
+    startup: Startup,
     finished: bool,
     joined: bool,
     released: bool,
@@ -109,15 +125,41 @@ struct EntryState {
 }
 
 impl Entry {
-    /// Waits until the thread has started and recorded its tid (a no-op when
-    /// `create_thread` already waited). Holds the lock while waiting, so a second caller
-    /// waits for the first.
-    fn wait_started(&self) {
-        let mut pending = lock(&self.pending);
-        if let Some(rx) = pending.take() {
-            // The thread sends before its start function; a closed channel means it ended.
-            let _ = rx.recv();
+    /// Waits until the thread has reported its start (or ended without), so its tid is known
+    /// (a no-op when `create_thread` already waited). Returns the locked state.
+    fn wait_started(&self) -> MutexGuard<'_, EntryState> {
+        let mut state = lock(&self.state);
+        while matches!(state.startup, Startup::Pending) {
+            state = self.wait(state);
         }
+        state
+    }
+
+    /// Blocks on `done` once, counted in `waiters` so notifiers know to wake us.
+    fn wait<'a>(&self, mut state: MutexGuard<'a, EntryState>) -> MutexGuard<'a, EntryState> {
+        state.waiters += 1;
+        let mut state = self
+            .done
+            .wait(state)
+            .unwrap_or_else(PoisonError::into_inner);
+        state.waiters -= 1;
+        state
+    }
+
+    /// Unlocks `state` and wakes whoever waits on `done`, if anyone does.
+    fn notify(&self, state: MutexGuard<'_, EntryState>) {
+        let waiters = state.waiters;
+        drop(state);
+        if waiters > 0 {
+            self.done.notify_all();
+        }
+    }
+
+    /// Records how the thread's start went and wakes whoever waits for it.
+    fn report(&self, startup: Startup) {
+        let mut state = lock(&self.state);
+        state.startup = startup;
+        self.notify(state);
     }
 
     fn tid(&self) -> u32 {
@@ -415,26 +457,31 @@ impl Drop for RunningGuard {
     }
 }
 
-fn thread_main(
-    entry: Arc<Entry>,
-    setup: Setup,
-    report: mpsc::SyncSender<Result<(), ThreadError>>,
-    start: ThreadStart,
-    running: RunningGuard,
-) {
+fn thread_main(entry: Arc<Entry>, setup: Setup, start: ThreadStart, running: RunningGuard) {
     let tid = sys::gettid();
     let _ = entry.tid.set(tid);
     let _ = entry.std_id.set(std::thread::current().id());
-    if let Err(e) = setup.apply(tid, &|| entry.describe()) {
+    let applied = panic::catch_unwind(AssertUnwindSafe(|| setup.apply(tid, &|| entry.describe())));
+    let failure = match applied {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e),
+        Err(payload) => Some(ThreadError::new(
+            ThreadErrorKind::CreationFailed,
+            format!(
+                "{}: applying its name or priority panicked: {}",
+                entry.describe(),
+                panic_message(payload.as_ref())
+            ),
+        )),
+    };
+    if let Some(e) = failure {
         drop(running);
-        let _ = report.send(Err(e));
+        entry.report(Startup::Failed(Some(e)));
         return;
     }
-    // Nobody may be listening any more: `create_thread` did not wait (nothing to apply) and
-    // the handle was released before anything asked for the tid. The thread runs all the
-    // same, like a released running thread.
-    let _ = report.send(Ok(()));
-    drop(report);
+    // Nobody may be listening: `create_thread` did not wait (nothing to apply) and nothing
+    // asked for the tid yet. The thread runs all the same.
+    entry.report(Startup::Started);
     let outcome = match panic::catch_unwind(AssertUnwindSafe(|| start.run(entry.handle))) {
         Ok(result) => Outcome::Returned(result),
         Err(payload) => Outcome::Panicked(panic_message(payload.as_ref())),
@@ -444,8 +491,7 @@ fn thread_main(
     let mut state = lock(&entry.state);
     state.finished = true;
     state.outcome = Some(outcome);
-    drop(state);
-    entry.done.notify_all();
+    entry.notify(state);
 }
 
 /// The result of a join from the thread's stored outcome.
@@ -506,7 +552,6 @@ impl ThreadCapability for NativeThreadCapability {
             priority: options.priority,
             stack_size,
             tid: OnceLock::new(),
-            pending: Mutex::new(None),
             std_id: OnceLock::new(),
             state: Mutex::new(EntryState::default()),
             done: Condvar::new(),
@@ -525,12 +570,10 @@ impl ThreadCapability for NativeThreadCapability {
         if let Some(size) = stack_size {
             builder = builder.stack_size(size);
         }
-        let (report_tx, report_rx) = mpsc::sync_channel(1);
         self.running.fetch_add(1, Ordering::SeqCst);
         let guard = RunningGuard(self.running.clone());
         let thread_entry = entry.clone();
-        let spawned =
-            builder.spawn(move || thread_main(thread_entry, setup, report_tx, start, guard));
+        let spawned = builder.spawn(move || thread_main(thread_entry, setup, start, guard));
         let join_handle = match spawned {
             Ok(jh) => jh,
             Err(e) => {
@@ -548,37 +591,26 @@ impl ThreadCapability for NativeThreadCapability {
         };
         if nothing_to_apply {
             // Nothing to apply, so nothing can fail before the start function: do not wait
-            // for the thread to report (like `std::thread::spawn`); the report is received
-            // lazily by what needs the tid.
+            // for the thread to report (like `std::thread::spawn`); what needs the tid waits
+            // for the report ([`Entry::wait_started`]).
             if !options.detached {
                 lock(&entry.state).join_handle = Some(join_handle);
             }
-            *lock(&entry.pending) = Some(report_rx);
             return Ok(handle);
         }
-        match report_rx.recv() {
-            Ok(Ok(())) => {
-                let mut state = lock(&entry.state);
-                if !options.detached && !state.released {
-                    state.join_handle = Some(join_handle);
-                }
-                // Otherwise the JoinHandle drops here, which detaches the OS thread.
-                Ok(handle)
-            }
-            Ok(Err(e)) => {
-                let _ = join_handle.join();
-                self.free(handle);
-                Err(e)
-            }
-            Err(mpsc::RecvError) => {
-                let _ = join_handle.join();
-                self.free(handle);
-                Err(creation(format!(
-                    "thread {handle} ended before reporting its setup; the start function was \
-                     not run"
-                )))
-            }
+        let mut state = entry.wait_started();
+        if let Startup::Failed(e) = &mut state.startup {
+            let e = e.take();
+            drop(state);
+            let _ = join_handle.join();
+            self.free(handle);
+            return Err(e.unwrap_or_else(|| creation(format!("thread {handle}: its setup failed"))));
         }
+        if !options.detached && !state.released {
+            state.join_handle = Some(join_handle);
+        }
+        // Otherwise the JoinHandle drops here, which detaches the OS thread.
+        Ok(handle)
     }
 
     /// See [`ThreadCapability::join_thread`].
@@ -641,12 +673,7 @@ impl ThreadCapability for NativeThreadCapability {
                 break;
             }
             match deadline {
-                None => {
-                    state = entry
-                        .done
-                        .wait(state)
-                        .unwrap_or_else(PoisonError::into_inner)
-                }
+                None => state = entry.wait(state),
                 Some(d) => {
                     let now = Instant::now();
                     if now >= d {
@@ -657,11 +684,13 @@ impl ThreadCapability for NativeThreadCapability {
                             entry.describe()
                         )));
                     }
+                    state.waiters += 1;
                     state = entry
                         .done
                         .wait_timeout(state, d - now)
                         .unwrap_or_else(PoisonError::into_inner)
                         .0;
+                    state.waiters -= 1;
                 }
             }
         }
@@ -684,8 +713,7 @@ impl ThreadCapability for NativeThreadCapability {
         let invalid = |m: String| ThreadError::new(ThreadErrorKind::InvalidAffinity, m);
         let entry = self.lookup(handle, ThreadErrorKind::InvalidAffinity)?;
         Self::validate_cpus(&entry, cpus)?;
-        entry.wait_started();
-        let state = lock(&entry.state);
+        let state = entry.wait_started();
         if state.finished {
             return Err(Self::finished_error(&entry, "set the CPU affinity"));
         }
@@ -753,8 +781,7 @@ impl ThreadCapability for NativeThreadCapability {
             return Err(unsupported_error("get_thread_affinity"));
         }
         let entry = self.lookup(handle, ThreadErrorKind::InvalidAffinity)?;
-        entry.wait_started();
-        let state = lock(&entry.state);
+        let state = entry.wait_started();
         if state.finished {
             return Err(Self::finished_error(&entry, "read the CPU affinity"));
         }
@@ -786,8 +813,7 @@ impl ThreadCapability for NativeThreadCapability {
         state.released = true;
         let finished = state.finished;
         let join_handle = state.join_handle.take();
-        drop(state);
-        entry.done.notify_all();
+        entry.notify(state);
         if let Some(jh) = join_handle {
             if finished {
                 let _ = jh.join();
@@ -800,8 +826,7 @@ impl ThreadCapability for NativeThreadCapability {
     /// See [`ThreadCapability::thread_info`].
     fn thread_info(&self, handle: ThreadHandle) -> Result<ThreadInfo, ThreadError> {
         let entry = self.lookup(handle, ThreadErrorKind::JoinFailed)?;
-        entry.wait_started();
-        let state = lock(&entry.state);
+        let state = entry.wait_started();
         Ok(ThreadInfo {
             handle,
             tid: entry.tid(),
