@@ -61,11 +61,13 @@ pub fn run(args: &[String]) -> i32 {
         }
         // A plain loop of N spawn+wait of /bin/true, or of N create+join of an empty thread,
         // by one method, for profilers (`perf record`, `strace -c -f`, `valgrind
-        // --tool=callgrind`): `loop native|std|thread-native|thread-std N`.
+        // --tool=callgrind`): `loop native|full|full-noaudit|std|thread-native|thread-std N`.
         "loop" => {
             let n: usize = a(2).parse().unwrap_or(1000);
             let r = match a(1) {
                 "native" => crate::measures::loop_native(n),
+                "full" => crate::measures::loop_full(true, n),
+                "full-noaudit" => crate::measures::loop_full(false, n),
                 "std" => (0..n).try_for_each(|_| {
                     std::process::Command::new("/bin/true")
                         .status()

@@ -89,10 +89,26 @@ fn spawn_wait_once(
 
 /// `n` spawn+wait of `/bin/true` through the native capability (profiling loop).
 pub fn loop_native(n: usize) -> Result<(), String> {
-    let cap = NativeProcessCapability::new();
+    loop_on(&NativeProcessCapability::new(), n)
+}
+
+/// `n` spawn+wait of `/bin/true` through the full stack (policy, and audit to a file in a
+/// fresh directory under the system's temporary directory when `audit`), for profilers.
+///
+/// # Errors
+/// The first failure.
+pub fn loop_full(audit: bool, n: usize) -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!("reml-bench-loop-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let result = crate::stack::full_stack(audit, &dir).and_then(|cap| loop_on(&*cap, n));
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn loop_on(cap: &dyn ProcessCapability, n: usize) -> Result<(), String> {
     let cmd = Command::new("/bin/true");
     let env = Environment::default();
-    (0..n).try_for_each(|_| spawn_wait_once(&cap, &cmd, &env))
+    (0..n).try_for_each(|_| spawn_wait_once(cap, &cmd, &env))
 }
 
 /// `python3` driven as a loop server: each request `N` runs `subprocess.run(["/bin/true"])`

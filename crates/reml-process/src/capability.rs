@@ -125,8 +125,8 @@ pub trait ProcessCapability: Send + Sync {
     /// Sends `signal` to the process group the child leads or joined (spec §7, `killpg`).
     ///
     /// # Errors
-    /// `InvalidCommand` when the child was spawned in our own process group (signalling it
-    /// would hit the caller) or for a stale handle; an OS refusal as in `kill_process`. A
+    /// `InvalidCommand` when the child was spawned in our own process group (`Inherit`, or
+    /// `Join` of our own group: signalling it would hit the caller) or for a stale handle; an OS refusal as in `kill_process`. A
     /// group with no member left is `Ok(())`.
     fn kill_process_group(&self, handle: ProcessHandle, signal: Signal)
         -> Result<(), ProcessError>;

@@ -413,7 +413,11 @@ impl ProcessCapability for NativeProcessCapability {
         signal: Signal,
     ) -> Result<(), ProcessError> {
         let entry = self.entry(handle)?;
-        let Some(pgid) = entry.pgid else {
+        // `Join` of our own group is our group too.
+        let Some(pgid) = entry
+            .pgid
+            .filter(|&g| g != crate::sys::imp::tree::getpgrp())
+        else {
             return Err(ProcessError::invalid(format!(
                 "pid {} was spawned in our own process group; signalling that group would hit the caller",
                 handle.pid

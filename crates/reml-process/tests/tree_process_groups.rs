@@ -98,3 +98,27 @@ fn kill_process_group_refuses_our_own_group() {
     let _ = cap.wait_process(h, Some(Duration::from_secs(10)));
     cap.release_process(h).unwrap();
 }
+
+/// `Join` of our own group puts the child in our group like `Inherit`, so
+/// `kill_process_group` refuses it the same way. (Where our group has no number in our pid
+/// namespace, there is no id to join: `Join(0)` is refused at spawn.)
+#[test]
+fn kill_process_group_refuses_a_join_of_our_own_group() {
+    let cap = NativeProcessCapability::new();
+    let (ours, _) = common::own_group_and_session();
+    let mut cmd = Command::new(helper());
+    cmd.args(["sleep", "30"])
+        .process_group(ProcessGroup::Join(ours));
+    if ours == 0 {
+        let err = cap.spawn_process(&cmd, &env()).unwrap_err();
+        assert_eq!(err.kind, ProcessErrorKind::InvalidCommand, "{err:?}");
+        return;
+    }
+    let h = cap.spawn_process(&cmd, &env()).unwrap();
+    assert_eq!(cap.process_info(h).unwrap().pgid, Some(ours));
+    let err = cap.kill_process_group(h, Signal::TERM).unwrap_err();
+    assert_eq!(err.kind, ProcessErrorKind::InvalidCommand, "{err:?}");
+    cap.kill_process(h, Signal::KILL).unwrap();
+    let _ = cap.wait_process(h, Some(Duration::from_secs(10)));
+    cap.release_process(h).unwrap();
+}
