@@ -737,7 +737,7 @@ pub fn threads(cfg: &Cfg, report: &mut Report) -> Result<(), String> {
             }),
         );
     }
-    interleave(&mut methods, cfg.pick(10, 40), cfg.pick(50, 100), 1)?;
+    interleave(&mut methods, cfg.pick(10, 200), cfg.pick(50, 100), 1)?;
     let s = rows_of(report, M, &mut methods);
     match why {
         Some(why) => {
