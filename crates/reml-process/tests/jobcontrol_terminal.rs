@@ -112,8 +112,10 @@ fn stty() -> String {
 }
 
 fn we_are_foreground() -> bool {
-    let fg = rustix::termios::tcgetpgrp(rustix::stdio::stdin()).unwrap();
-    fg == rustix::process::getpgrp()
+    // rustix's tcgetpgrp fails on 0 (a foreground group outside our pid namespace): not us.
+    let fg =
+        rustix::termios::tcgetpgrp(rustix::stdio::stdin()).map_or(0, |p| p.as_raw_nonzero().get());
+    fg != 0 && fg == common::own_group_and_session().0
 }
 
 fn job_control(timeout: Duration) -> RunOptions {
