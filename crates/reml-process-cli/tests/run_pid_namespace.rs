@@ -17,6 +17,17 @@ fn time_limit_ends_the_job_when_our_group_has_no_number_in_our_pid_namespace() {
     let inner = "inner_time_limit_ends_the_job_when_our_group_has_no_number";
     let out = std::process::Command::new(helper())
         .args(["pidns", "--"])
+        .arg(helper())
+        .arg("ids")
+        .output()
+        .unwrap();
+    if out.status.code() == Some(97) {
+        // Neither a pid nor a user namespace may be made here, and our group is visible.
+        eprintln!("SKIPPED: {}", String::from_utf8_lossy(&out.stderr));
+        return;
+    }
+    let out = std::process::Command::new(helper())
+        .args(["pidns", "--"])
         .arg(std::env::current_exe().unwrap())
         .args(["--ignored", "--exact", inner, "--nocapture"])
         .output()

@@ -22,7 +22,7 @@
 //! | `spin` | burns CPU forever |
 //! | `echo ARGS…` | prints its arguments joined by spaces |
 //! | `read-fd N LEN` | prints LEN bytes read at offset 0 of descriptor N (`pread`) |
-//! | `pidns -- PROG ARGS…` | runs PROG as pid 2 of a new pid namespace with its own /proc, so its process group and session (ours) have no number there: `getpgrp()` and `getsid(0)` return 0, as under a CI runner's or a container's pid namespace. When the namespace cannot be made (no privilege) but our own group is already invisible, PROG runs directly; otherwise exits 97. Exits with PROG's code, or 128+N when PROG died of signal N |
+//! | `pidns -- PROG ARGS…` | runs PROG as pid 2 of a new pid namespace with its own /proc, so its process group and session (ours) have no number there: `getpgrp()` and `getsid(0)` return 0, as under a CI runner's or a container's pid namespace. Without the privilege for a pid namespace it makes a user namespace too; when neither can be made but our own group is already invisible, PROG runs directly; otherwise it exits 97. Exits with PROG's code, or 128+N when PROG died of signal N |
 //! | `with-signals IGN BLOCK -- PROG ARGS…` | sets the comma-separated signal numbers IGN to "ignore" and blocks BLOCK (`-` for none), then execs PROG |
 
 use std::io::{Read, Write};
@@ -268,7 +268,9 @@ fn main() {
             assert_eq!(a(1), "--", "usage: pidns -- PROG ARGS");
             // SAFETY: unshare(2) takes flags only; this helper is single-threaded, as
             // CLONE_NEWNS requires.
-            if unsafe { libc::unshare(libc::CLONE_NEWPID | libc::CLONE_NEWNS) } != 0 {
+            let made = unsafe { libc::unshare(libc::CLONE_NEWPID | libc::CLONE_NEWNS) } == 0
+                || unshare_in_user_namespace();
+            if !made {
                 let err = std::io::Error::last_os_error();
                 if own_pgrp() == 0 {
                     exit_like(
@@ -356,6 +358,22 @@ fn own_pgrp() -> i32 {
         .nth(2)
         .and_then(|f| f.parse().ok())
         .expect("numeric pgid")
+}
+
+/// Without the privilege for a pid namespace (`EPERM`: no `CAP_SYS_ADMIN`), a user namespace
+/// gives it: new user, pid and mount namespaces in one call, our uid and gid mapped to 0
+/// inside. `false` (errno set) when that is refused too.
+fn unshare_in_user_namespace() -> bool {
+    // SAFETY: getuid/getgid have no preconditions; unshare(2) takes flags only and this
+    // helper is single-threaded, as CLONE_NEWUSER requires.
+    let (uid, gid, made) = unsafe {
+        let (uid, gid) = (libc::getuid(), libc::getgid());
+        let flags = libc::CLONE_NEWUSER | libc::CLONE_NEWPID | libc::CLONE_NEWNS;
+        (uid, gid, libc::unshare(flags) == 0)
+    };
+    made && std::fs::write("/proc/self/setgroups", "deny").is_ok()
+        && std::fs::write("/proc/self/uid_map", format!("0 {uid} 1")).is_ok()
+        && std::fs::write("/proc/self/gid_map", format!("0 {gid} 1")).is_ok()
 }
 
 /// Exits the way a finished child did: its code, or 128+N for death by signal N.
