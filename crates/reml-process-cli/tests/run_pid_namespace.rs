@@ -9,36 +9,19 @@
 
 mod common;
 
-use common::{assert_gone, helper, own_pgrp, pids, reml_process};
+use common::{
+    assert_gone, helper, no_pid_namespace_here, own_pgrp, pids, reml_process, rerun_under,
+};
 use serde_json::Value;
 
 #[test]
 fn time_limit_ends_the_job_when_our_group_has_no_number_in_our_pid_namespace() {
     let inner = "inner_time_limit_ends_the_job_when_our_group_has_no_number";
-    let out = std::process::Command::new(helper())
-        .args(["pidns", "--"])
-        .arg(helper())
-        .arg("ids")
-        .output()
-        .unwrap();
-    if out.status.code() == Some(97) {
-        // Neither a pid nor a user namespace may be made here, and our group is visible.
-        eprintln!("SKIPPED: {}", String::from_utf8_lossy(&out.stderr));
+    if let Some(why) = no_pid_namespace_here() {
+        eprintln!("SKIPPED: {why}");
         return;
     }
-    let out = std::process::Command::new(helper())
-        .args(["pidns", "--"])
-        .arg(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", inner, "--nocapture"])
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "inner test failed:\n{text}");
-    assert!(text.contains("1 passed"), "inner test did not run:\n{text}");
+    rerun_under(&["pidns", "--"], inner);
 }
 
 #[test]

@@ -154,8 +154,8 @@ fn pre_existing_child_of_run_survives_the_job() {
     );
     let out = Command::new("sh").args(["-c", &script]).output().unwrap();
     assert_eq!(out.status.code(), Some(124), "{out:?}");
-    let host_child = pids(&String::from_utf8_lossy(&out.stderr));
-    let daemon = pids(&String::from_utf8_lossy(&out.stdout));
+    let host_child = pids(&out.stderr);
+    let daemon = pids(&out.stdout);
     assert_eq!((host_child.len(), daemon.len()), (1, 1), "{out:?}");
     assert_gone(&daemon);
     let pid = host_child[0];

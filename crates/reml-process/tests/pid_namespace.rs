@@ -11,7 +11,9 @@
 
 mod common;
 
-use common::{assert_gone, helper, limited, own_group_and_session, pids, rerun_under};
+use common::{
+    assert_gone, helper, limited, no_pid_namespace_here, own_group_and_session, pids, rerun_under,
+};
 use reml_process::*;
 
 #[test]
@@ -24,18 +26,6 @@ fn library_works_when_our_group_has_no_number_in_our_pid_namespace() {
         &["pidns", "--"],
         "inner_library_works_when_our_group_has_no_number",
     );
-}
-
-/// Why `rp-helper pidns` cannot run a program here (neither a pid namespace nor a user
-/// namespace may be made, and our group is visible), or `None` when it can.
-fn no_pid_namespace_here() -> Option<String> {
-    let out = std::process::Command::new(helper())
-        .args(["pidns", "--"])
-        .arg(helper())
-        .arg("ids")
-        .output()
-        .unwrap();
-    (out.status.code() == Some(97)).then(|| String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 #[test]

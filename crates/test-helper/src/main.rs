@@ -272,7 +272,7 @@ fn main() {
                 || unshare_in_user_namespace();
             if !made {
                 let err = std::io::Error::last_os_error();
-                if own_pgrp() == 0 {
+                if test_helper::own_pgrp() == 0 {
                     exit_like(
                         std::process::Command::new(&args[2])
                             .args(&args[3..])
@@ -347,17 +347,6 @@ fn main() {
             std::process::exit(2);
         }
     }
-}
-
-/// Our process group as /proc/self/stat gives it (0 when it has no number in our pid
-/// namespace).
-fn own_pgrp() -> i32 {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("read /proc/self/stat");
-    stat[stat.rfind(')').expect("stat has a name") + 2..]
-        .split_whitespace()
-        .nth(2)
-        .and_then(|f| f.parse().ok())
-        .expect("numeric pgid")
 }
 
 /// Without the privilege for a pid namespace (`EPERM`: no `CAP_SYS_ADMIN`), a user namespace

@@ -2,6 +2,13 @@
 //! polling, /proc inspection, and checks of the output shapes contract.md §1 promises.
 #![allow(dead_code)]
 
+// Each test binary uses some of these; the others are unused there.
+#[allow(unused_imports)]
+pub use test_helper::{
+    alive, assert_gone, eventually, helper, no_pid_namespace_here, own_group_and_session, own_pgrp,
+    pgid_of, pids, proc_state, rerun_under,
+};
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
@@ -32,69 +39,9 @@ pub fn run(args: &[&str]) -> assert_cmd::Command {
     cmd
 }
 
-/// The `rp-helper` program of the `test-helper` crate (built by `cargo test --workspace`).
-pub fn helper() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    // target/<profile>/deps/<test> → target/<profile>/rp-helper
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    let p = dir.join("rp-helper");
-    assert!(
-        p.is_file(),
-        "{} is missing: run the suite with `cargo test --workspace` so the test-helper crate is built",
-        p.display()
-    );
-    p
-}
-
 /// [`helper`] as a `&str`-friendly `String`.
 pub fn helper_str() -> String {
     helper().to_str().expect("UTF-8 target path").to_owned()
-}
-
-/// Polls `f` until it returns `Some`, or panics after `limit`.
-pub fn eventually<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            start.elapsed() < limit,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// The state letter of a process from /proc/PID/stat, `None` when it no longer exists.
-pub fn proc_state(pid: i32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 2..];
-    after.chars().next()
-}
-
-/// Whether a process exists and is not a zombie (an orphaned zombie waits for init, which on
-/// some machines reaps late; it is dead all the same).
-pub fn alive(pid: i32) -> bool {
-    matches!(proc_state(pid), Some(c) if c != 'Z' && c != 'X')
-}
-
-/// The process group of `pid`, from /proc/PID/stat; `None` when it no longer exists.
-pub fn pgid_of(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split_whitespace().collect();
-    fields.get(2)?.parse().ok()
-}
-
-/// This process's group from /proc/self/stat: 0 when the group's leader lives outside our
-/// pid namespace (a CI runner's or a container's), where the kernel has no number for it.
-/// (rustix's `getpgrp` assumes a positive id and panics on 0.)
-pub fn own_pgrp() -> i32 {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("read /proc/self/stat");
-    let fields: Vec<&str> = stat[stat.rfind(')').expect("stat has a name") + 2..]
-        .split_whitespace()
-        .collect();
-    fields[2].parse().expect("numeric pgid")
 }
 
 /// Live (non-zombie) processes whose process group is `pgid`.
@@ -262,22 +209,6 @@ pub fn skip(test: &str, reason: &str) {
 /// The `reml-process` binary under test (the name the tree tests use).
 pub fn reml_process() -> PathBuf {
     reml_path()
-}
-
-/// Asserts that every pid is gone (or a zombie about to be reaped) within 10 s.
-pub fn assert_gone(pids: &[i32]) {
-    for &pid in pids {
-        eventually(Duration::from_secs(10), &format!("pid {pid} gone"), || {
-            (!alive(pid)).then_some(())
-        });
-    }
-}
-
-/// Every decimal number in `text`, in order.
-pub fn pids(text: &str) -> Vec<i32> {
-    text.split_whitespace()
-        .filter_map(|w| w.parse().ok())
-        .collect()
 }
 
 /// Whether `program` can be started (`program --version`).
