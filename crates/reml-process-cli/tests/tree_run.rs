@@ -211,3 +211,19 @@ fn json_cause_for_each_ending() {
         "{v}"
     );
 }
+
+/// A child that exits on its own ends the job for `run` (as with coreutils `timeout`): a
+/// background process it started is left running, not killed, and `run` returns the child's
+/// status without waiting for it.
+#[test]
+fn background_process_of_a_child_that_exits_on_its_own_is_left_running() {
+    let script = format!("{} sleep 30 >/dev/null 2>&1 & echo $!; exit 0", h());
+    let (v, code) = run_json(&["--", "sh", "-c", &script]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["cause"], "exited");
+    let background = numbers(&v, "stdout");
+    assert_eq!(background.len(), 1, "{v}");
+    let alive_after = alive(background[0]);
+    common::kill(background[0], rustix::process::Signal::KILL);
+    assert!(alive_after, "the background process was killed: {v}");
+}
