@@ -5,7 +5,7 @@
 //! the file system (stdio files are opened later, by the backend, after the policy passed).
 
 use std::collections::BTreeMap;
-use std::ffi::{CStr, CString, OsStr, OsString};
+use std::ffi::{CString, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -358,6 +358,9 @@ impl PreparedCommand {
 
 /// NUL-terminated strings packed in one buffer: the child's environment as `execve` reads
 /// it, built with one allocation instead of one `CString` per variable (issue 7: spawn cost).
+///
+/// Invariant (relied on by the OS backend's `execve`): every string ends at `ends[i] - 1`
+/// with its only NUL byte. Only [`CStrBlock::from_env`] fills the fields.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct CStrBlock {
     bytes: Vec<u8>,
@@ -381,14 +384,27 @@ impl CStrBlock {
         CStrBlock { bytes, ends }
     }
 
-    /// The strings, in order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &CStr> + '_ {
+    /// Each string with its NUL, in order. Not re-checked: `from_env` builds every one from
+    /// a validated key and value (no NUL inside), so each ends at its only NUL.
+    fn slices(&self) -> impl Iterator<Item = &[u8]> + '_ {
         let mut start = 0;
         self.ends.iter().map(move |&end| {
-            let s = CStr::from_bytes_with_nul(&self.bytes[start..end]).expect("validated: no NUL");
+            let s = &self.bytes[start..end];
+            debug_assert_eq!(s.iter().position(|&b| b == 0), Some(s.len() - 1));
             start = end;
             s
         })
+    }
+
+    /// A pointer to each string, in order — what `execve` reads as `envp` (the caller adds
+    /// the terminating null pointer). Valid while `self` lives unchanged.
+    pub(crate) fn ptrs(&self) -> impl Iterator<Item = *const std::ffi::c_char> + '_ {
+        self.slices().map(|s| s.as_ptr().cast())
+    }
+
+    /// Each string's length in bytes, its NUL included, in order.
+    fn lens(&self) -> impl Iterator<Item = usize> + '_ {
+        self.slices().map(<[u8]>::len)
     }
 }
 
@@ -476,13 +492,17 @@ const ARG_MAX_FLOOR: usize = 32 * 4096;
 /// Checks the `execve` limits: each string below `MAX_ARG_STRLEN`, and all strings plus
 /// their pointers below `ARG_MAX`.
 fn check_exec_size(argv: &[CString], envp: &CStrBlock) -> Result<(), ProcessError> {
-    let lists: [(&str, Vec<&CStr>); 2] = [
-        ("argument", argv.iter().map(CString::as_c_str).collect()),
-        ("environment entry", envp.iter().collect()),
+    let lists: [(&str, &mut dyn Iterator<Item = usize>); 2] = [
+        (
+            "argument",
+            &mut argv.iter().map(|a| a.as_bytes_with_nul().len()),
+        ),
+        ("environment entry", &mut envp.lens()),
     ];
-    for (what, list) in &lists {
-        for (i, s) in list.iter().enumerate() {
-            let len = s.to_bytes_with_nul().len();
+    let ptr = std::mem::size_of::<usize>();
+    let mut total = 2 * ptr;
+    for (what, lens) in lists {
+        for (i, len) in lens.enumerate() {
             if len > MAX_ARG_STRLEN {
                 return Err(ProcessError::with_code(
                     crate::ProcessErrorKind::InvalidCommand,
@@ -492,15 +512,9 @@ fn check_exec_size(argv: &[CString], envp: &CStrBlock) -> Result<(), ProcessErro
                     libc::E2BIG,
                 ));
             }
+            total += len + ptr;
         }
     }
-    let ptr = std::mem::size_of::<usize>();
-    let total: usize = lists
-        .iter()
-        .flat_map(|(_, list)| list.iter())
-        .map(|s| s.to_bytes_with_nul().len() + ptr)
-        .sum::<usize>()
-        + 2 * ptr;
     // The kernel always accepts at least 32 pages (`ARG_MAX` = 128 KiB, the floor of
     // fs/exec.c's limit, whatever RLIMIT_STACK is): below that, skip the query
     // (`sysconf(_SC_ARG_MAX)` costs a `getrlimit` system call per spawn).

@@ -125,6 +125,18 @@ fn one_argument_too_large() {
 }
 
 #[test]
+fn one_environment_entry_too_large() {
+    let tmp = tempfile::tempdir().unwrap();
+    let marker = tmp.path().join("m");
+    let mut c = toucher(&marker);
+    c.env("HUGE", "v".repeat(200 * 1024));
+    let e = refused(&c, ProcessErrorKind::InvalidCommand, "MAX_ARG_STRLEN");
+    assert!(e.message.contains("environment entry"), "{e:?}");
+    assert_eq!(e.code, Some(7)); // E2BIG
+    assert!(!marker.exists());
+}
+
+#[test]
 fn arguments_and_environment_too_large() {
     let tmp = tempfile::tempdir().unwrap();
     let marker = tmp.path().join("m");

@@ -127,7 +127,7 @@ const CHILD_STACK: usize = 64 * 1024;
 pub(crate) fn spawn(spec: &SpawnSpec<'_>) -> Result<Spawned, SpawnError> {
     let mut argv_ptrs: Vec<*const c_char> = spec.argv.iter().map(|s| s.as_ptr()).collect();
     argv_ptrs.push(ptr::null());
-    let mut envp_ptrs: Vec<*const c_char> = spec.envp.iter().map(CStr::as_ptr).collect();
+    let mut envp_ptrs: Vec<*const c_char> = spec.envp.ptrs().collect();
     envp_ptrs.push(ptr::null());
     let max_target = spec.fd_map.iter().map(|&(_, t)| t).max().unwrap_or(2);
     let (pgroup_kind, pgroup_id) = match spec.pgroup {
@@ -242,8 +242,9 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
     // (CLONE_VFORK) so nothing else touches it while we run.
     let a = unsafe { &mut *(arg as *mut ChildArgs) };
     // SAFETY: every call below is a raw system call on values prepared by the parent:
-    // NUL-terminated strings and NULL-terminated pointer arrays that stay alive while the
-    // parent is suspended. Nothing allocates or locks. On failure we record the stage and
+    // NUL-terminated strings (CStrings, and the environment block whose strings each end at
+    // their only NUL: `CStrBlock`'s invariant) and NULL-terminated pointer arrays that stay
+    // alive while the parent is suspended. Nothing allocates or locks. On failure we record the stage and
     // errno in `a` and `_exit` without running any destructor or atexit handler.
     unsafe {
         // 1. Default dispositions for every signal that is handled or ignored: no handler of
