@@ -398,6 +398,7 @@ impl CStrBlock {
 
     /// A pointer to each string, in order — what `execve` reads as `envp` (the caller adds
     /// the terminating null pointer). Valid while `self` lives unchanged.
+    #[cfg_attr(not(reml_linux), allow(dead_code))]
     pub(crate) fn ptrs(&self) -> impl Iterator<Item = *const std::ffi::c_char> + '_ {
         self.slices().map(|s| s.as_ptr().cast())
     }
