@@ -163,28 +163,46 @@ fn check_executable(full: &Path, as_given: &Path) -> Result<(), ProcessError> {
 ///
 /// Built by [`PreparedCommand::new`]; every string is already NUL-free and converted to a
 /// `CString`, the program is resolved to an absolute path, and the `execve` size limits hold.
+///
+/// Outside this crate it is read-only, except that a layer may **narrow** the environment
+/// ([`remove_env`](Self::remove_env), [`retain_env`](Self::retain_env)): what a layer
+/// inspects or records (program, arguments, environment, limits) is exactly what the backend
+/// runs. (Public fields would let a layer change, say, the program a later layer records
+/// while the child ran the one checked before.)
+///
+/// ```
+/// use reml_process::{Command, Environment, PreparedCommand};
+/// let env = Environment::default().resolve(&Environment::default());
+/// let mut p = PreparedCommand::new(&Command::new("sh"), env).unwrap();
+/// assert!(p.program().is_absolute());
+/// p.retain_env(|k| k == "PATH");
+/// assert!(p.env().keys().all(|k| k == "PATH"));
+/// ```
+///
+/// ```compile_fail
+/// use reml_process::{Command, Environment, PreparedCommand};
+/// let env = Environment::default().resolve(&Environment::default());
+/// let mut p = PreparedCommand::new(&Command::new("sh"), env).unwrap();
+/// p.program = "/bin/false".into(); // private: what runs cannot drift from what is checked
+/// ```
 #[derive(Debug)]
 pub struct PreparedCommand {
-    /// The command as the caller gave it.
-    pub command: Command,
-    /// The resolved absolute program path (what runs, what is reported).
-    pub program: PathBuf,
-    /// The final environment of the child, after base, overrides and any policy filtering.
-    pub env: BTreeMap<OsString, OsString>,
+    pub(crate) command: Command,
+    pub(crate) program: PathBuf,
+    pub(crate) env: BTreeMap<OsString, OsString>,
     pub(crate) argv: Vec<CString>,
     pub(crate) envp: CStrBlock,
     pub(crate) program_c: CString,
     pub(crate) cwd_c: Option<CString>,
-    /// Resource limits applied in the child (the command's, then the policy's).
-    pub rlimits: Vec<Rlimit>,
+    pub(crate) rlimits: Vec<Rlimit>,
     /// A descriptor of the checked program file; when set, the backend execs this file
     /// (`execveat(fd, "", …, AT_EMPTY_PATH)`) instead of the path. Set by the security layer.
-    pub exec_file: Option<std::os::fd::OwnedFd>,
+    pub(crate) exec_file: Option<std::os::fd::OwnedFd>,
     /// When set (by the security layer, for `#!` scripts): exec by path, but only if the
     /// file at the path still has this identity (device, inode), checked in the child right
     /// before `execve`. Scripts are not exec'd by descriptor because the kernel would hand
     /// the interpreter `/dev/fd/N` as the script's name (`$0`), which breaks wrapper scripts.
-    pub exec_identity: Option<(u64, u64)>,
+    pub(crate) exec_identity: Option<(u64, u64)>,
 }
 
 impl PreparedCommand {
@@ -320,6 +338,43 @@ impl PreparedCommand {
             exec_file: None,
             exec_identity: None,
         })
+    }
+
+    /// The command as the caller gave it (its program before resolution, its arguments, cwd,
+    /// stdio, environment edits, group and passed descriptors).
+    pub fn command(&self) -> &Command {
+        &self.command
+    }
+
+    /// The resolved absolute program path: what runs, and what is reported.
+    pub fn program(&self) -> &Path {
+        &self.program
+    }
+
+    /// The final environment of the child, after base, overrides and any narrowing by a
+    /// layer (`KEY → VALUE`, sorted by key).
+    pub fn env(&self) -> &BTreeMap<OsString, OsString> {
+        &self.env
+    }
+
+    /// The resource limits applied in the child before exec: the command's, then merged with
+    /// the policy's by the security layer.
+    pub fn rlimits(&self) -> &[Rlimit] {
+        &self.rlimits
+    }
+
+    /// The descriptor of the checked program file the backend will exec instead of the path,
+    /// when the security layer pinned one (binaries); `None` otherwise.
+    pub fn exec_file(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        use std::os::fd::AsFd;
+        self.exec_file.as_ref().map(|f| f.as_fd())
+    }
+
+    /// The (device, inode) the file at [`program`](Self::program) must still have when the
+    /// child execs it by path, when the security layer pinned one (`#!` scripts); `None`
+    /// otherwise.
+    pub fn exec_identity(&self) -> Option<(u64, u64)> {
+        self.exec_identity
     }
 
     /// The command line as it will run: the resolved program, then the arguments (lossy
