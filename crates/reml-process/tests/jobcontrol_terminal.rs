@@ -8,87 +8,24 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
+use std::time::Duration;
 
 use common::helper;
 use reml_process::*;
 
 /// Runs the ignored test `name` of this binary under `script` (a pseudo-terminal as its
-/// controlling terminal and stdin). `steps`: wait until the terminal output contains the
-/// first string, then type the second. Returns the whole terminal output; asserts the
-/// inner test passed.
+/// controlling terminal and stdin), typing into it as [`common::under_pty`] does. Returns the
+/// whole terminal output; asserts the inner test passed.
 fn under_pty(name: &str, steps: &[(&str, &str)]) -> Option<String> {
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("SKIPPED {name}: util-linux `script` is not installed");
-        return None;
-    }
     let exe = std::env::current_exe().unwrap();
     let inner = format!(
         "exec {} --ignored --exact {name} --nocapture --test-threads=1",
         exe.display()
     );
-    let mut script = std::process::Command::new("script")
-        .args(["-qec", &inner, "/dev/null"])
-        .env("REML_INNER_TEST", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let output = Arc::new(Mutex::new(String::new()));
-    let mut stdout = script.stdout.take().unwrap();
-    let sink = output.clone();
-    let reader = std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock()
-                .unwrap()
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    let mut stdin = script.stdin.take().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for (wait_for, send) in steps {
-        while !output.lock().unwrap().contains(wait_for) {
-            if Instant::now() > deadline {
-                let _ = script.kill();
-                let _ = script.wait();
-                panic!(
-                    "{name}: never saw {wait_for:?} on the terminal:\n{}",
-                    output.lock().unwrap()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        stdin.write_all(send.as_bytes()).unwrap();
-        stdin.flush().unwrap();
-    }
-    // Keep the terminal's input open until the inner test is done.
-    let status = loop {
-        if let Some(st) = script.try_wait().unwrap() {
-            break st;
-        }
-        if Instant::now() > deadline {
-            let _ = script.kill();
-            let _ = script.wait();
-            panic!("{name}: did not finish:\n{}", output.lock().unwrap());
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    drop(stdin);
-    reader.join().unwrap();
-    let text = output.lock().unwrap().clone();
-    assert!(status.success(), "{name} failed:\n{text}");
+    let (text, passed) = common::under_pty(&inner, steps)?;
+    assert!(passed, "{name} failed:\n{text}");
     assert!(text.contains("1 passed"), "{name} did not run:\n{text}");
     Some(text)
 }

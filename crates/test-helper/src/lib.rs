@@ -2,7 +2,10 @@
 //! `rp-helper` program is, deadline polling, `/proc` inspection, and re-running one test of
 //! the current test binary under an `rp-helper` wrapper. Linux only, like the suites.
 
+use std::io::{Read, Write};
 use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The `rp-helper` program of this crate, next to the running test binary
@@ -162,4 +165,85 @@ pub fn no_pid_namespace_here() -> Option<String> {
         .output()
         .unwrap();
     (out.status.code() == Some(97)).then(|| String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Whether `program` can be started (`program --version`).
+pub fn have(program: &str) -> bool {
+    std::process::Command::new(program)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// Runs `shell_command` on a pseudo-terminal through util-linux `script`; `steps`: wait
+/// until the terminal output contains the first string, then type the second. Returns the
+/// terminal output (carriage returns removed) and whether `script` (that is, the command)
+/// exited 0; panics naming what it waited for after 60 s. `None` (with a visible SKIPPED
+/// line) when `script` is not installed. `REML_INNER_TEST=1` is set for re-run tests.
+pub fn under_pty(shell_command: &str, steps: &[(&str, &str)]) -> Option<(String, bool)> {
+    if !have("script") {
+        eprintln!("SKIPPED: util-linux `script` is not installed");
+        return None;
+    }
+    let mut script = std::process::Command::new("script")
+        .args(["-qec", shell_command, "/dev/null"])
+        .env("REML_INNER_TEST", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let output = Arc::new(Mutex::new(String::new()));
+    let mut stdout = script.stdout.take().unwrap();
+    let sink = output.clone();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let mut stdin = script.stdin.take().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen_upto = 0;
+    for (wait_for, send) in steps {
+        loop {
+            let text = output.lock().unwrap().clone();
+            if let Some(i) = text[seen_upto..].find(wait_for) {
+                seen_upto += i + wait_for.len();
+                break;
+            }
+            if Instant::now() > deadline {
+                let _ = script.kill();
+                let _ = script.wait();
+                panic!("never saw {wait_for:?} on the terminal:\n{text}");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        stdin.write_all(send.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+    // The terminal's input stays open until the command is done.
+    let status = loop {
+        if let Some(st) = script.try_wait().unwrap() {
+            break st;
+        }
+        if Instant::now() > deadline {
+            let _ = script.kill();
+            let _ = script.wait();
+            panic!("did not finish:\n{}", output.lock().unwrap());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    drop(stdin);
+    reader.join().unwrap();
+    let text = output.lock().unwrap().replace('\r', "");
+    Some((text, status.success()))
 }

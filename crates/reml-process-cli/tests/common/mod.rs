@@ -5,15 +5,13 @@
 // Each test binary uses some of these; the others are unused there.
 #[allow(unused_imports)]
 pub use test_helper::{
-    alive, assert_gone, eventually, helper, no_pid_namespace_here, own_group_and_session, own_pgrp,
-    pgid_of, pids, proc_state, rerun_under,
+    alive, assert_gone, eventually, have, helper, no_pid_namespace_here, own_group_and_session,
+    own_pgrp, pgid_of, pids, proc_state, rerun_under, under_pty,
 };
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Output;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -209,83 +207,4 @@ pub fn skip(test: &str, reason: &str) {
 /// The `reml-process` binary under test (the name the tree tests use).
 pub fn reml_process() -> PathBuf {
     reml_path()
-}
-
-/// Whether `program` can be started (`program --version`).
-pub fn have(program: &str) -> bool {
-    std::process::Command::new(program)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
-}
-
-/// Runs `shell_command` on a pseudo-terminal through util-linux `script`; `steps`: wait
-/// until the terminal output contains the first string, then type the second. Returns the
-/// terminal output and whether `script` (that is, the command) exited 0. `None` (with a
-/// visible SKIPPED line) when `script` is not installed.
-pub fn under_pty(shell_command: &str, steps: &[(&str, &str)]) -> Option<(String, bool)> {
-    if !have("script") {
-        eprintln!("SKIPPED: util-linux `script` is not installed");
-        return None;
-    }
-    let mut script = std::process::Command::new("script")
-        .args(["-qec", shell_command, "/dev/null"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let output = Arc::new(Mutex::new(String::new()));
-    let mut stdout = script.stdout.take().unwrap();
-    let sink = output.clone();
-    let reader = std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock()
-                .unwrap()
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    let mut stdin = script.stdin.take().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut seen_upto = 0;
-    for (wait_for, send) in steps {
-        loop {
-            let text = output.lock().unwrap().clone();
-            if let Some(i) = text[seen_upto..].find(wait_for) {
-                seen_upto += i + wait_for.len();
-                break;
-            }
-            if Instant::now() > deadline {
-                let _ = script.kill();
-                let _ = script.wait();
-                panic!("never saw {wait_for:?} on the terminal:\n{text}");
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        stdin.write_all(send.as_bytes()).unwrap();
-        stdin.flush().unwrap();
-    }
-    // The terminal's input stays open until the command is done.
-    let status = loop {
-        if let Some(st) = script.try_wait().unwrap() {
-            break st;
-        }
-        if Instant::now() > deadline {
-            let _ = script.kill();
-            let _ = script.wait();
-            panic!("did not finish:\n{}", output.lock().unwrap());
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    drop(stdin);
-    reader.join().unwrap();
-    let text = output.lock().unwrap().replace('\r', "");
-    Some((text, status.success()))
 }
