@@ -40,6 +40,7 @@ pub mod units;
 pub mod wait;
 pub mod waitset;
 
+mod handle_table;
 mod reaper;
 mod sys;
 

@@ -14,6 +14,7 @@ use rustix::event::{PollFd, PollFlags};
 use crate::capability::{ProcessCapability, ProcessHandle, ProcessInfo, StdStream};
 use crate::command::{ProcessGroup, StdioSpec};
 use crate::error::{ProcessError, ProcessErrorKind};
+use crate::handle_table::HandleTable;
 use crate::prepare::PreparedCommand;
 use crate::signal::Signal;
 use crate::status::{ExitStatus, Termination};
@@ -42,18 +43,8 @@ static NEXT_OWNER: AtomicU32 = AtomicU32::new(1);
 /// the library's reaper thread, which reaps it when it ends (no zombie).
 pub struct NativeProcessCapability {
     owner: u32,
-    table: Mutex<Table>,
+    table: Mutex<HandleTable<Entry>>,
     threads: crate::thread::NativeThreadCapability,
-}
-
-struct Table {
-    slots: Vec<Slot>,
-    free: Vec<u32>,
-}
-
-struct Slot {
-    generation: u32,
-    entry: Option<Arc<Entry>>,
 }
 
 struct Entry {
@@ -112,36 +103,25 @@ impl NativeProcessCapability {
     pub fn new() -> Self {
         NativeProcessCapability {
             owner: NEXT_OWNER.fetch_add(1, Ordering::Relaxed),
-            table: Mutex::new(Table {
-                slots: Vec::new(),
-                free: Vec::new(),
-            }),
+            table: Mutex::new(HandleTable::new()),
             threads: crate::thread::NativeThreadCapability::new(),
         }
     }
 
     /// Number of handles not yet released.
     pub fn outstanding(&self) -> usize {
-        lock(&self.table)
-            .slots
-            .iter()
-            .filter(|s| s.entry.is_some())
-            .count()
+        lock(&self.table).iter().count()
     }
 
     /// The handles not yet released (for shutdown reports).
     pub fn outstanding_handles(&self) -> Vec<ProcessHandle> {
-        let t = lock(&self.table);
-        t.slots
+        lock(&self.table)
             .iter()
-            .enumerate()
-            .filter_map(|(i, s)| {
-                s.entry.as_ref().map(|e| ProcessHandle {
-                    owner: self.owner,
-                    slot: i as u32,
-                    generation: s.generation,
-                    pid: e.child.pid,
-                })
+            .map(|(slot, generation, e)| ProcessHandle {
+                owner: self.owner,
+                slot,
+                generation,
+                pid: e.child.pid,
             })
             .collect()
     }
@@ -157,37 +137,38 @@ impl NativeProcessCapability {
         if handle.owner != self.owner {
             return Err(stale(handle));
         }
-        let t = lock(&self.table);
-        match t.slots.get(handle.slot as usize) {
-            Some(s) if s.generation == handle.generation => {
-                s.entry.clone().ok_or_else(|| stale(handle))
-            }
-            _ => Err(stale(handle)),
-        }
+        lock(&self.table)
+            .get(handle.slot, handle.generation)
+            .cloned()
+            .ok_or_else(|| stale(handle))
     }
 
-    fn insert(&self, entry: Entry) -> ProcessHandle {
+    /// Stores the entry of a child just spawned and issues its handle. With every one of the
+    /// 2^32 slots taken or retired (memory runs out long before), the child is killed and
+    /// left to the reaper, and the spawn fails.
+    fn insert(&self, entry: Entry) -> Result<ProcessHandle, ProcessError> {
         let pid = entry.child.pid;
-        let mut t = lock(&self.table);
-        let slot = match t.free.pop() {
-            Some(i) => i,
-            None => {
-                t.slots.push(Slot {
-                    generation: 0,
-                    entry: None,
-                });
-                (t.slots.len() - 1) as u32
-            }
-        };
-        let s = &mut t.slots[slot as usize];
-        s.generation = s.generation.wrapping_add(1);
-        s.entry = Some(Arc::new(entry));
-        ProcessHandle {
-            owner: self.owner,
-            slot,
-            generation: s.generation,
-            pid,
+        let mut entry = Some(entry);
+        let mut ids = (0, 0);
+        let inserted = lock(&self.table).insert_with(|slot, generation| {
+            ids = (slot, generation);
+            entry.take().expect("made once")
+        });
+        if inserted.is_none() {
+            let entry = Arc::new(entry.take().expect("not made"));
+            let _ = sys::send_signal(&entry.child, libc::SIGKILL);
+            orphan(entry);
+            return Err(ProcessError::new(
+                ProcessErrorKind::SpawnFailed,
+                "the process handle table is full (2^32 slots); the child was killed",
+            ));
         }
+        Ok(ProcessHandle {
+            owner: self.owner,
+            slot: ids.0,
+            generation: ids.1,
+            pid,
+        })
     }
 }
 
@@ -369,7 +350,7 @@ impl ProcessCapability for NativeProcessCapability {
             ProcessGroup::Join(id) => Some(id),
         };
         let child = Arc::new(child);
-        Ok(self.insert(Entry {
+        self.insert(Entry {
             command_line: prepared.command_line(),
             program: prepared.program,
             pgid,
@@ -387,7 +368,7 @@ impl ProcessCapability for NativeProcessCapability {
                 ..Io::default()
             }),
             child,
-        }))
+        })
     }
 
     fn kill_process(&self, handle: ProcessHandle, signal: Signal) -> Result<(), ProcessError> {
@@ -545,17 +526,9 @@ impl ProcessCapability for NativeProcessCapability {
         if handle.owner != self.owner {
             return Err(stale(handle));
         }
-        let entry = {
-            let mut t = lock(&self.table);
-            let slot = t
-                .slots
-                .get_mut(handle.slot as usize)
-                .filter(|s| s.generation == handle.generation && s.entry.is_some())
-                .ok_or_else(|| stale(handle))?;
-            let entry = slot.entry.take().expect("checked above");
-            t.free.push(handle.slot);
-            entry
-        };
+        let entry = lock(&self.table)
+            .remove(handle.slot, handle.generation)
+            .ok_or_else(|| stale(handle))?;
         orphan(entry);
         Ok(())
     }
@@ -564,11 +537,7 @@ impl ProcessCapability for NativeProcessCapability {
 impl Drop for NativeProcessCapability {
     fn drop(&mut self) {
         let t = self.table.get_mut().unwrap_or_else(|p| p.into_inner());
-        for slot in t.slots.iter_mut() {
-            if let Some(entry) = slot.entry.take() {
-                orphan(entry);
-            }
-        }
+        t.drain().for_each(orphan);
     }
 }
 

@@ -14,6 +14,7 @@ use super::{
     ThreadPriority, ThreadResult, ThreadStart,
 };
 use crate::error::{ThreadError, ThreadErrorKind};
+use crate::handle_table::HandleTable;
 use crate::sys::imp::thread as sys;
 
 /// Source of capability instance ids (the `owner` part of handles); 0 is never issued.
@@ -60,19 +61,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 ///   (thread-local destructors included).
 pub struct NativeThreadCapability {
     id: u64,
-    table: Mutex<Table>,
+    table: Mutex<HandleTable<Entry>>,
     running: Arc<AtomicUsize>,
-}
-
-#[derive(Default)]
-struct Table {
-    slots: Vec<Slot>,
-    free: Vec<u32>,
-}
-
-struct Slot {
-    generation: u32,
-    entry: Option<Arc<Entry>>,
 }
 
 /// One thread's record, shared between the table and the thread itself.
@@ -287,7 +277,7 @@ impl NativeThreadCapability {
     pub fn new() -> NativeThreadCapability {
         NativeThreadCapability {
             id: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
-            table: Mutex::new(Table::default()),
+            table: Mutex::new(HandleTable::new()),
             running: Arc::new(AtomicUsize::new(0)),
         }
     }
@@ -301,47 +291,21 @@ impl NativeThreadCapability {
         &self,
         make: impl FnOnce(ThreadHandle) -> Entry,
     ) -> Result<Arc<Entry>, ThreadError> {
-        let mut table = lock(&self.table);
-        let slot = match table.free.pop() {
-            Some(s) => s,
-            None => {
-                let s = u32::try_from(table.slots.len()).map_err(|_| {
-                    ThreadError::new(
-                        ThreadErrorKind::CreationFailed,
-                        "the thread handle table is full (2^32 slots)",
-                    )
-                })?;
-                table.slots.push(Slot {
-                    generation: 0,
-                    entry: None,
-                });
-                s
-            }
-        };
-        let slot_ref = &mut table.slots[slot as usize];
-        let entry = Arc::new(make(ThreadHandle::from_raw_parts(
-            self.id,
-            slot,
-            slot_ref.generation,
-        )));
-        slot_ref.entry = Some(entry.clone());
-        Ok(entry)
+        lock(&self.table)
+            .insert_with(|slot, generation| {
+                make(ThreadHandle::from_raw_parts(self.id, slot, generation))
+            })
+            .ok_or_else(|| {
+                ThreadError::new(
+                    ThreadErrorKind::CreationFailed,
+                    "the thread handle table is full (2^32 slots)",
+                )
+            })
     }
 
     /// Removes the entry of `handle` from the table; the slot's generation moves on.
     fn free(&self, handle: ThreadHandle) -> Option<Arc<Entry>> {
-        let mut table = lock(&self.table);
-        let slot = table.slots.get_mut(handle.slot() as usize)?;
-        if slot.generation != handle.generation() || slot.entry.is_none() {
-            return None;
-        }
-        let entry = slot.entry.take();
-        // A slot whose generation would wrap is retired, so no handle is ever issued twice.
-        if let Some(next) = slot.generation.checked_add(1) {
-            slot.generation = next;
-            table.free.push(handle.slot());
-        }
-        entry
+        lock(&self.table).remove(handle.slot(), handle.generation())
     }
 
     fn bad_handle(&self, handle: ThreadHandle, kind: ThreadErrorKind) -> ThreadError {
@@ -366,15 +330,8 @@ impl NativeThreadCapability {
         kind: ThreadErrorKind,
     ) -> Result<Arc<Entry>, ThreadError> {
         if handle.owner() == self.id {
-            let table = lock(&self.table);
-            if let Some(Slot {
-                generation,
-                entry: Some(entry),
-            }) = table.slots.get(handle.slot() as usize)
-            {
-                if *generation == handle.generation() {
-                    return Ok(entry.clone());
-                }
+            if let Some(entry) = lock(&self.table).get(handle.slot(), handle.generation()) {
+                return Ok(entry.clone());
             }
         }
         Err(self.bad_handle(handle, kind))
@@ -845,12 +802,7 @@ impl ThreadCapability for NativeThreadCapability {
     }
 
     fn outstanding_threads(&self) -> Vec<ThreadHandle> {
-        let table = lock(&self.table);
-        table
-            .slots
-            .iter()
-            .filter_map(|s| s.entry.as_ref().map(|e| e.handle))
-            .collect()
+        lock(&self.table).iter().map(|(_, _, e)| e.handle).collect()
     }
 }
 
