@@ -120,18 +120,31 @@ impl Entry {
     fn wait_started(&self) -> MutexGuard<'_, EntryState> {
         let mut state = lock(&self.state);
         while matches!(state.startup, Startup::Pending) {
-            state = self.wait(state);
+            state = self.wait(state, None);
         }
         state
     }
 
-    /// Blocks on `done` once, counted in `waiters` so notifiers know to wake us.
-    fn wait<'a>(&self, mut state: MutexGuard<'a, EntryState>) -> MutexGuard<'a, EntryState> {
+    /// Blocks on `done` once (for `limit` at most, when given), counted in `waiters` so
+    /// notifiers know to wake us.
+    fn wait<'a>(
+        &self,
+        mut state: MutexGuard<'a, EntryState>,
+        limit: Option<Duration>,
+    ) -> MutexGuard<'a, EntryState> {
         state.waiters += 1;
-        let mut state = self
-            .done
-            .wait(state)
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut state = match limit {
+            None => self
+                .done
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner),
+            Some(limit) => {
+                self.done
+                    .wait_timeout(state, limit)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0
+            }
+        };
         state.waiters -= 1;
         state
     }
@@ -630,7 +643,7 @@ impl ThreadCapability for NativeThreadCapability {
                 break;
             }
             match deadline {
-                None => state = entry.wait(state),
+                None => state = entry.wait(state, None),
                 Some(d) => {
                     let now = Instant::now();
                     if now >= d {
@@ -641,13 +654,7 @@ impl ThreadCapability for NativeThreadCapability {
                             entry.describe()
                         )));
                     }
-                    state.waiters += 1;
-                    state = entry
-                        .done
-                        .wait_timeout(state, d - now)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
-                    state.waiters -= 1;
+                    state = entry.wait(state, Some(d - now));
                 }
             }
         }
