@@ -17,7 +17,8 @@ pub fn main(args: DescribeArgs) -> i32 {
         Some(path) => match Policy::from_path(path) {
             Ok(p) => (p, true),
             Err(e) => {
-                error_line(format!("{}: {e}", path.display()));
+                // The error names the file already (`typo.toml: line 5, column 1: …`).
+                error_line(e);
                 return EXIT_OWN_FAILURE;
             }
         },

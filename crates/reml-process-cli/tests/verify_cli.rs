@@ -163,11 +163,17 @@ fn json_output_is_one_object() {
 fn assert_parse_failure(text: &str, line: usize, column: usize, needle: &str) {
     let d = layout();
     let policy = write_policy(d.path(), text);
-    for json in [false, true] {
-        let mut cmd = verify(&policy);
-        if json {
-            cmd.arg("--json");
-        }
+    // Every command that reads a policy reports it the same way, naming the file once.
+    let mut describe = Command::new(BIN);
+    describe.arg("describe").arg("--policy").arg(&policy);
+    let mut run = Command::new(BIN);
+    run.arg("run")
+        .arg("--policy")
+        .arg(&policy)
+        .args(["--", "/bin/true"]);
+    let mut verify_json = verify(&policy);
+    verify_json.arg("--json");
+    for mut cmd in [verify(&policy), verify_json, describe, run] {
         let out = cmd.output().unwrap();
         assert_eq!(out.status.code(), Some(125), "{}", stderr_of(&out));
         assert!(

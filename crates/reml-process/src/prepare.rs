@@ -35,9 +35,10 @@ pub const MAX_ARG_STRLEN: usize = 32 * 4096;
 ///   bit wins; directories and other non-files of that name are skipped (case C7). If only
 ///   non-executable regular files are found, the result is `PermissionDenied`.
 ///
-/// The returned path is lexically absolute but **not** canonicalised: symlinks are kept, so
-/// `argv[0]`, the audit log and `--json` show the path as found. The security layer compares
-/// canonical paths separately.
+/// The returned path is absolute, with `.` components and repeated `/` removed, but **not**
+/// canonicalised: `..` and symlinks are kept (removing `..` lexically is wrong past a
+/// symlink), so `argv[0]`, the audit log and `--json` show the path as found. The security
+/// layer compares canonical paths separately.
 ///
 /// # Errors
 /// - `InvalidCommand`: empty program, or a NUL byte in it;
@@ -71,8 +72,12 @@ pub fn resolve_program(
             };
             base.join(program)
         };
+        // Checked as written: `t/` or `t/.` names a directory, and `t` a file is refused
+        // (ENOTDIR) as execve would refuse it.
         check_executable(&full, program)?;
-        return Ok(full);
+        // `components()` drops `.` and repeated `/` (never `..`: through a symlink it is
+        // not the lexical parent), so `./x` run in `/tmp` reads `/tmp/x`, not `/tmp/./x`.
+        return Ok(full.components().collect());
     }
     let search = path_var
         .map(OsStr::to_os_string)
@@ -82,7 +87,7 @@ pub fn resolve_program(
         if dir.as_os_str().is_empty() || !dir.is_absolute() {
             continue;
         }
-        let candidate = dir.join(program);
+        let candidate: PathBuf = dir.join(program).components().collect();
         match std::fs::metadata(&candidate) {
             Ok(meta) if meta.is_file() => {
                 if is_executable(&candidate, &meta) {

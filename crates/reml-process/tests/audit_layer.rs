@@ -281,3 +281,67 @@ fn passed_descriptors_and_timed_out_waits_are_recorded() {
     // The end after a timed-out wait and our KILL is the time-limit end, with the signal.
     assert_eq!(recs[3].metadata["process.signal"], 9);
 }
+
+/// A whole-tree signal records the pids it reached (`process.targets`); one sent after the
+/// tree ended records an empty list and does not count as ours: a process that a foreign
+/// signal ended stays `process.exited`, not `process.killed`.
+#[test]
+fn tree_kill_records_its_targets_and_an_empty_one_is_not_our_signal() {
+    let sink = Arc::new(MemorySink::new());
+    let cap = layer(&sink, false);
+    let env = Environment::default();
+    let mut cmd = Command::new(helper());
+    cmd.args(["tree", "2", "100"])
+        .stdout(StdioSpec::Null)
+        .process_group(ProcessGroup::New);
+    let a = cap.spawn_process(&cmd, &env).unwrap();
+    let listed = common::eventually(Duration::from_secs(10), "3 processes in the tree", || {
+        let t = cap.process_tree(a).unwrap();
+        (t.len() == 3).then_some(t)
+    });
+    let mut sent = cap.kill_process_tree(a, Signal::KILL).unwrap();
+    cap.wait_process(a, None).unwrap_err();
+    cap.release_process(a).unwrap();
+
+    // Ended by a signal of its own; the tree signal comes after the end, before the wait.
+    let b = cap
+        .spawn_process(Command::new(helper()).args(["kill-self", "15"]), &env)
+        .unwrap();
+    common::eventually(Duration::from_secs(10), "the child has ended", || {
+        cap.process_tree(b).unwrap().is_empty().then_some(())
+    });
+    assert_eq!(
+        cap.kill_process_tree(b, Signal::KILL).unwrap(),
+        Vec::<i32>::new()
+    );
+    let err = cap.wait_process(b, None).unwrap_err();
+    assert_eq!(err.code, Some(15));
+    cap.release_process(b).unwrap();
+
+    let recs = sink.records();
+    let kill = |pid: i32| {
+        recs.iter()
+            .find(|r| r.event == "process.kill" && r.metadata["process.pid"] == pid)
+            .unwrap_or_else(|| panic!("no process.kill for {pid}"))
+    };
+    let mut recorded: Vec<i32> =
+        serde_json::from_value(kill(a.pid()).metadata["process.targets"].clone()).unwrap();
+    recorded.sort_unstable();
+    sent.sort_unstable();
+    let mut listed = listed;
+    listed.sort_unstable();
+    assert_eq!(recorded, sent);
+    assert_eq!(recorded, listed);
+    assert_eq!(
+        kill(b.pid()).metadata["process.targets"],
+        serde_json::json!([])
+    );
+    let map = by_pid(&sink);
+    assert!(
+        map[&(a.pid() as i64)].contains(&"process.killed".to_owned()),
+        "{map:?}"
+    );
+    let b_ev = &map[&(b.pid() as i64)];
+    assert_eq!(ends(b_ev), 1, "{b_ev:?}");
+    assert!(b_ev.contains(&"process.exited".to_owned()), "{b_ev:?}");
+}

@@ -47,12 +47,54 @@ fn relative_path_is_against_the_childs_cwd() {
     let mut cmd = Command::new("./rel-tool");
     cmd.args(["exit", "9"]).cwd(tmp.path());
     let h = cap.spawn_process(&cmd, &Environment::default()).unwrap();
+    // Compared as strings: `Path`'s `==` ignores `.` components.
     assert_eq!(
-        cap.process_info(h).unwrap().program,
-        tmp.path().join("./rel-tool")
+        cap.process_info(h).unwrap().program.as_os_str(),
+        prog.as_os_str()
     );
-    assert!(prog.exists());
     assert_eq!(cap.wait_process(h, None).unwrap().code(), 9);
+}
+
+/// The resolved path is what messages, `argv[0]` and the audit log show: `.` and repeated
+/// `/` are dropped, `..` is kept (it is not the lexical parent past a symlink).
+#[test]
+fn resolved_paths_drop_dot_components_and_keep_dot_dot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sub = tmp.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let prog = install(tmp.path(), "t", 0o755);
+    let text = |p: std::path::PathBuf| p.into_os_string().into_string().unwrap();
+    let base = text(tmp.path().to_path_buf());
+    for (given, cwd, expected) in [
+        ("./t", tmp.path().to_path_buf(), format!("{base}/t")),
+        (
+            "./sub/.//../t",
+            tmp.path().to_path_buf(),
+            format!("{base}/sub/../t"),
+        ),
+        ("../t", sub.clone(), format!("{base}/sub/../t")),
+    ] {
+        let got = resolve_program(Path::new(given), Some(&cwd), None).unwrap();
+        assert_eq!(text(got), expected, "{given} in {}", cwd.display());
+    }
+    // A trailing `/` or `/.` names a directory: the file is not run in its place.
+    for given in ["./t/", "./t/."] {
+        let e = resolve_program(Path::new(given), Some(tmp.path()), None).unwrap_err();
+        assert_eq!(e.code, Some(libc::ENOTDIR), "{given}: {e}");
+    }
+    let dotted = format!("{base}/./sub/.././");
+    assert_eq!(
+        text(resolve_program(Path::new("t"), None, Some(dotted.as_ref())).unwrap()),
+        format!("{base}/sub/../t")
+    );
+    // A not-executable file is named by the path as given; the path found is clean too.
+    std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let e = resolve_program(Path::new("t"), None, Some(dotted.as_ref())).unwrap_err();
+    assert!(
+        e.message.starts_with(&format!("{base}/sub/../t: ")),
+        "{}",
+        e.message
+    );
 }
 
 #[test]

@@ -109,6 +109,10 @@ pub mod keys {
     pub const PROCESS_DURATION_MS: &str = "process.duration_ms";
     /// The process group id: a positive integer.
     pub const PROCESS_PGID: &str = "process.pgid";
+    /// On a `process.kill` record of a whole-tree signal: the pids the signal was sent to,
+    /// an array of positive integers, empty when the tree had already ended and nothing was
+    /// signalled.
+    pub const PROCESS_TARGETS: &str = "process.targets";
     /// The child's working directory: a string.
     pub const PROCESS_CWD: &str = "process.cwd";
     /// Environment variables set for the child: an object `{NAME: VALUE}` (values redacted

@@ -397,7 +397,7 @@ impl fmt::Display for LineFault {
                 previous_line: Some(n),
             } => write!(
                 f,
-                "hash chain broken: prev is not the sha256 of line {n} (a line was edited, removed or inserted)"
+                "hash chain broken: prev is not the sha256 of line {n} (line {n} was edited, or a line was removed or inserted before this one)"
             ),
             LineFault::ChainBroken {
                 previous_line: None,

@@ -7,7 +7,7 @@
 //! | `spawn_process` ok | `process.spawned` (pid, command, pgid, cwd, passed descriptors) |
 //! | `spawn_process` refused by the policy | `process.denied` (command, reason) |
 //! | `spawn_process` failed otherwise | `process.spawn_failed` (command, reason, errno) |
-//! | `kill_process[_group]`, `kill_process_tree` | `process.kill` (pid, command, signal) |
+//! | `kill_process[_group]`, `kill_process_tree` | `process.kill` (pid, command, signal, `process.group`; for a tree, `process.targets`: the pids signalled, empty when nothing was left) |
 //! | a wait whose time limit expires (the process keeps running) | `process.wait` with `process.result = "timed_out"` |
 //! | a wait that observes the end | exactly one end record: `process.timed_out` when a wait had timed out and we then signalled it, `process.killed` when we signalled it otherwise and a signal ended it, else `process.exited` — each with `process.exit_status` or `process.signal`, `process.duration_ms` and `process.cause` |
 //! | `release_process` | `process.released` (the last record when the end was never seen) |
@@ -327,7 +327,7 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
     fn kill_process(&self, handle: ProcessHandle, signal: Signal) -> Result<(), ProcessError> {
         self.gate("kill").map_err(ProcessError::denied)?;
         let r = self.inner.kill_process(handle, signal);
-        self.after_kill(handle, signal, &r, false);
+        self.after_kill(handle, signal, &r, false, None);
         r
     }
 
@@ -338,7 +338,7 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
     ) -> Result<(), ProcessError> {
         self.gate("kill").map_err(ProcessError::denied)?;
         let r = self.inner.kill_process_group(handle, signal);
-        self.after_kill(handle, signal, &r, true);
+        self.after_kill(handle, signal, &r, true, None);
         r
     }
 
@@ -376,7 +376,7 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
         self.gate("kill").map_err(ProcessError::denied)?;
         let r = self.inner.kill_process_tree(handle, signal);
         let unit = r.as_ref().map(|_| ()).map_err(Clone::clone);
-        self.after_kill(handle, signal, &unit, true);
+        self.after_kill(handle, signal, &unit, true, r.as_deref().ok());
         r
     }
 
@@ -430,12 +430,15 @@ impl<C: ProcessCapability> AuditLayer<C> {
         signal: Signal,
         r: &Result<(), ProcessError>,
         group: bool,
+        targets: Option<&[i32]>,
     ) {
         let t = {
             let mut map = lock(&self.processes);
             match map.get_mut(&handle) {
                 Some(t) => {
-                    if r.is_ok() && signal != Signal::CONT {
+                    // A tree signal that found nothing left sent nothing.
+                    let sent = targets.map_or(true, |pids| !pids.is_empty());
+                    if r.is_ok() && sent && signal != Signal::CONT {
                         t.signalled = true;
                     }
                     t.clone()
@@ -447,6 +450,9 @@ impl<C: ProcessCapability> AuditLayer<C> {
             .process_event(&t, "process.kill", Severity::Info)
             .with_metadata(keys::PROCESS_SIGNAL, signal.number())
             .with_metadata("process.group", group);
+        if let Some(pids) = targets {
+            ev = ev.with_metadata(keys::PROCESS_TARGETS, pids);
+        }
         if let Err(e) = r {
             ev = ev
                 .with_severity(Severity::Warning)
