@@ -8,10 +8,25 @@ mod common;
 
 use common::{have, helper, reml_process, under_pty};
 
-fn stty_lines(text: &str) -> Vec<&str> {
-    text.lines()
+/// Checks a transcript of `stty -g; run …; echo rc=$?; stty -g; rp-helper fg`: `run`
+/// ended with `rc` (`"rc=124"`), the two `stty -g` lines (terminal state before and after)
+/// are equal, and the shell holds the foreground again afterwards.
+#[track_caller]
+fn assert_terminal_back_restored(text: &str, rc: &str) {
+    let stty: Vec<&str> = text
+        .lines()
         .filter(|l| l.matches(':').count() > 10)
-        .collect()
+        .collect();
+    assert_eq!(stty.len(), 2, "{text}");
+    assert_eq!(stty[0], stty[1], "terminal state restored:\n{text}");
+    let after = text
+        .split(rc)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {rc}:\n{text}"));
+    assert!(
+        after.contains("foreground"),
+        "the shell has the terminal back:\n{text}"
+    );
 }
 
 #[test]
@@ -26,15 +41,7 @@ fn child_reads_the_terminal_and_the_shell_gets_it_back_restored() {
     };
     assert!(ok, "{text}");
     assert!(text.contains("got:hello"), "{text}");
-    assert!(text.contains("rc=0"), "{text}");
-    let stty = stty_lines(&text);
-    assert_eq!(stty.len(), 2, "{text}");
-    assert_eq!(stty[0], stty[1], "terminal state restored:\n{text}");
-    let after = text.split("rc=0").nth(1).unwrap();
-    assert!(
-        after.contains("foreground"),
-        "the shell has the terminal back:\n{text}"
-    );
+    assert_terminal_back_restored(&text, "rc=0");
 }
 
 #[test]
@@ -48,15 +55,7 @@ fn terminal_is_restored_when_the_time_limit_kills_the_child() {
         return;
     };
     assert!(ok, "{text}");
-    assert!(text.contains("rc=124"), "{text}");
-    let stty = stty_lines(&text);
-    assert_eq!(stty.len(), 2, "{text}");
-    assert_eq!(
-        stty[0], stty[1],
-        "terminal state restored after KILL:\n{text}"
-    );
-    let after = text.split("rc=124").nth(1).unwrap();
-    assert!(after.contains("foreground"), "{text}");
+    assert_terminal_back_restored(&text, "rc=124");
 }
 
 /// In an interactive bash: `^Z` stops the job (reported on stderr), bash sees `run` stopped
@@ -113,12 +112,7 @@ fn terminal_comes_back_from_a_group_the_job_created() {
         return;
     };
     assert!(ok, "{text}");
-    assert!(text.contains("rc=124"), "{text}");
-    let stty = stty_lines(&text);
-    assert_eq!(stty.len(), 2, "{text}");
-    assert_eq!(stty[0], stty[1], "{text}");
-    let after = text.split("rc=124").nth(1).unwrap();
-    assert!(after.contains("foreground"), "{text}");
+    assert_terminal_back_restored(&text, "rc=124");
 }
 
 /// A child that changes the terminal and ends at once (possibly before `run` has handed
@@ -134,9 +128,5 @@ fn terminal_comes_back_from_a_child_that_ends_at_once() {
         return;
     };
     assert!(ok, "{text}");
-    let stty = stty_lines(&text);
-    assert_eq!(stty.len(), 2, "{text}");
-    assert_eq!(stty[0], stty[1], "{text}");
-    let after = text.split("rc=0").nth(1).unwrap();
-    assert!(after.contains("foreground"), "{text}");
+    assert_terminal_back_restored(&text, "rc=0");
 }

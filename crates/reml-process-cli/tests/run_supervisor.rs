@@ -148,10 +148,7 @@ fn forwarded_signal_reaches_the_whole_group() {
     let run_pid = child.id() as i32;
     let grandchildren = pids_in_file(&out_file);
     let mut cleanup = Cleanup::default();
-    cleanup.pids.extend(&grandchildren);
-    cleanup
-        .groups
-        .extend(grandchildren.iter().filter_map(|&g| pgid_of(g)));
+    cleanup.processes_and_their_groups(&grandchildren);
     kill(run_pid, Signal::HUP);
     let out = wait_with_deadline(child, WELL_UNDER);
     assert_eq!(
@@ -159,11 +156,7 @@ fn forwarded_signal_reaches_the_whole_group() {
         Some(128 + 1),
         "the tree helper died of HUP"
     );
-    for g in grandchildren {
-        eventually(Duration::from_secs(10), "a grandchild to end", || {
-            (!alive(g)).then_some(())
-        });
-    }
+    assert_gone(&grandchildren);
 }
 
 #[test]
@@ -221,23 +214,14 @@ fn run_inside_run_ends_the_innermost_program_on_the_outer_limit() {
     .output()
     .unwrap();
     let grandchildren = pids_in_file(&out_file);
-    cleanup.pids.extend(&grandchildren);
-    cleanup
-        .groups
-        .extend(grandchildren.iter().filter_map(|&g| pgid_of(g)));
+    cleanup.processes_and_their_groups(&grandchildren);
     assert!(start.elapsed() < WELL_UNDER);
     assert_eq!(code(&out), 124);
     let j = one_json(&out);
     // The inner run forwarded TERM and exited with its child's status (143), before any
     // KILL: the outer run saw its child exit, not die of a signal.
     assert_eq!(field(&j, "exit_code"), 143, "{j:?}");
-    for g in grandchildren {
-        eventually(
-            Duration::from_secs(10),
-            "the innermost program's child to end",
-            || (!alive(g)).then_some(()),
-        );
-    }
+    assert_gone(&grandchildren);
 }
 
 #[test]
@@ -262,19 +246,10 @@ fn run_inside_coreutils_timeout_ends_the_innermost_program() {
         .output()
         .unwrap();
     let grandchildren = pids_in_file(&out_file);
-    cleanup.pids.extend(&grandchildren);
-    cleanup
-        .groups
-        .extend(grandchildren.iter().filter_map(|&g| pgid_of(g)));
+    cleanup.processes_and_their_groups(&grandchildren);
     assert!(start.elapsed() < WELL_UNDER);
     assert_eq!(out.status.code(), Some(124), "timeout's own status");
-    for g in grandchildren {
-        eventually(
-            Duration::from_secs(10),
-            "the innermost program's child to end",
-            || (!alive(g)).then_some(()),
-        );
-    }
+    assert_gone(&grandchildren);
 }
 
 #[test]

@@ -222,11 +222,7 @@ fn c1_the_whole_group_is_ended_on_expiry() {
         .and_then(|l| l.parse().ok())
         .expect("pid of the sleep");
     cleanup.pids.push(grandchild);
-    eventually(
-        Duration::from_secs(10),
-        "the background sleep 100 to be gone",
-        || (!alive(grandchild)).then_some(()),
-    );
+    assert_gone(&[grandchild]);
     group_ends(pgid);
 }
 
@@ -338,11 +334,7 @@ fn no_new_group_ends_the_childs_tree_but_not_our_group() {
     let grandchild = grandchild.expect("the background sleep printed its pid");
     // The child shares our group, so no group signal is sent (it would hit this test); the
     // whole tree of the timed-out job is still ended (issue 6), its background sleep included.
-    eventually(
-        Duration::from_secs(10),
-        "the job's background sleep ended",
-        || (!alive(grandchild)).then_some(()),
-    );
+    assert_gone(&[grandchild]);
 }
 
 fn parse_ids(text: &str) -> std::collections::HashMap<String, i32> {

@@ -37,40 +37,27 @@ fn numbers(v: &Value, stream: &str) -> Vec<i32> {
 
 #[test]
 fn setsid_escapee_is_gone_after_the_limit() {
-    let (v, code) = run_json(&[
-        "--timeout",
-        "500ms",
-        "--kill-after",
-        "500ms",
-        "--",
-        &h(),
-        "setsid-child",
-        "100",
-    ]);
-    assert_eq!(code, 124, "{v}");
-    assert_eq!(v["cause"], "timed_out");
-    let escapee = numbers(&v, "stdout");
-    assert_eq!(escapee.len(), 1, "{v}");
-    assert_gone(&escapee);
+    assert_orphan_gone_after_the_limit("500ms", &[&h(), "setsid-child", "100"]);
 }
 
 #[test]
 fn double_forked_daemon_is_gone_after_the_limit() {
-    let (v, code) = run_json(&[
-        "--timeout",
-        "800ms",
-        "--kill-after",
-        "500ms",
-        "--",
-        &h(),
-        "double-fork",
-        "100",
-    ]);
+    assert_orphan_gone_after_the_limit("800ms", &[&h(), "double-fork", "100"]);
+}
+
+/// Runs `command` (which prints the pid of one process that leaves its tree, then keeps
+/// running) under `--timeout timeout --kill-after 500ms`: the limit ends the job, and the
+/// process that left is gone too.
+#[track_caller]
+fn assert_orphan_gone_after_the_limit(timeout: &str, command: &[&str]) {
+    let mut args = vec!["--timeout", timeout, "--kill-after", "500ms", "--"];
+    args.extend_from_slice(command);
+    let (v, code) = run_json(&args);
     assert_eq!(code, 124, "{v}");
     assert_eq!(v["cause"], "timed_out");
-    let daemon = numbers(&v, "stdout");
-    assert_eq!(daemon.len(), 1, "{v}");
-    assert_gone(&daemon);
+    let orphan = numbers(&v, "stdout");
+    assert_eq!(orphan.len(), 1, "{v}");
+    assert_gone(&orphan);
 }
 
 #[test]

@@ -158,16 +158,7 @@ pub trait ProcessCapability: Send + Sync {
         handle: ProcessHandle,
         signal: Signal,
     ) -> Result<Vec<i32>, ProcessError> {
-        let info = self.process_info(handle)?;
-        if info.termination.is_some() {
-            return Ok(Vec::new());
-        }
-        if info.pgid.is_some() {
-            self.kill_process_group(handle, signal)?;
-        } else {
-            self.kill_process(handle, signal)?;
-        }
-        Ok(vec![info.pid])
+        signal_group_or_process(self, handle, signal)
     }
 
     /// The pids of the process's tree that are still running or stopped (not ended): the
@@ -180,12 +171,7 @@ pub trait ProcessCapability: Send + Sync {
     /// # Errors
     /// `InvalidCommand` for a stale handle.
     fn process_tree(&self, handle: ProcessHandle) -> Result<Vec<i32>, ProcessError> {
-        let info = self.process_info(handle)?;
-        Ok(if info.termination.is_none() {
-            vec![info.pid]
-        } else {
-            Vec::new()
-        })
+        process_alone(self, handle)
     }
 
     /// Waits like [`wait_with_options`](Self::wait_with_options) but also returns when the
@@ -404,3 +390,37 @@ macro_rules! forward_process_capability {
 }
 
 forward_process_capability!(&T, Box<T>, std::sync::Arc<T>);
+
+/// The default [`ProcessCapability::kill_process_tree`], also the native backend's where it
+/// cannot walk a tree (no pidfd): nothing when the end was seen, else `signal` to the group
+/// the child leads or joined, or to the child alone; returns the child's pid.
+pub(crate) fn signal_group_or_process<C: ProcessCapability + ?Sized>(
+    cap: &C,
+    handle: ProcessHandle,
+    signal: Signal,
+) -> Result<Vec<i32>, ProcessError> {
+    let info = cap.process_info(handle)?;
+    if info.termination.is_some() {
+        return Ok(Vec::new());
+    }
+    if info.pgid.is_some() {
+        cap.kill_process_group(handle, signal)?;
+    } else {
+        cap.kill_process(handle, signal)?;
+    }
+    Ok(vec![info.pid])
+}
+
+/// The default [`ProcessCapability::process_tree`], also the native backend's where it
+/// cannot walk a tree: the child alone while its end has not been seen.
+pub(crate) fn process_alone<C: ProcessCapability + ?Sized>(
+    cap: &C,
+    handle: ProcessHandle,
+) -> Result<Vec<i32>, ProcessError> {
+    let info = cap.process_info(handle)?;
+    Ok(if info.termination.is_none() {
+        vec![info.pid]
+    } else {
+        Vec::new()
+    })
+}

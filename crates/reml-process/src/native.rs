@@ -426,15 +426,7 @@ impl ProcessCapability for NativeProcessCapability {
         }
         drop(tree);
         // No pidfd (kernels before 5.2): the group, or the process alone.
-        if lock(&entry.end).is_some() {
-            return Ok(Vec::new());
-        }
-        if entry.pgid.is_some() {
-            self.kill_process_group(handle, signal)?;
-        } else {
-            self.kill_process(handle, signal)?;
-        }
-        Ok(vec![entry.child.pid])
+        crate::capability::signal_group_or_process(self, handle, signal)
     }
 
     fn process_tree(&self, handle: ProcessHandle) -> Result<Vec<i32>, ProcessError> {
@@ -444,11 +436,7 @@ impl ProcessCapability for NativeProcessCapability {
             return Ok(tree.live());
         }
         drop(tree);
-        Ok(if lock(&entry.end).is_none() {
-            vec![entry.child.pid]
-        } else {
-            Vec::new()
-        })
+        crate::capability::process_alone(self, handle)
     }
 
     fn wait_event(

@@ -87,13 +87,14 @@ pub fn resolve_program(
         if dir.as_os_str().is_empty() || !dir.is_absolute() {
             continue;
         }
-        let candidate: PathBuf = dir.join(program).components().collect();
+        let candidate = dir.join(program);
         match std::fs::metadata(&candidate) {
             Ok(meta) if meta.is_file() => {
+                // Cleaned as a path given with a `/` is (`/usr/./bin` → `/usr/bin`).
                 if is_executable(&candidate, &meta) {
-                    return Ok(candidate);
+                    return Ok(candidate.components().collect());
                 }
-                denied.get_or_insert(candidate);
+                denied.get_or_insert_with(|| candidate.components().collect());
             }
             _ => continue,
         }

@@ -7,7 +7,7 @@ mod common;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use common::{alive, eventually, helper};
+use common::{assert_gone, helper};
 use reml_process::*;
 
 fn env() -> Environment {
@@ -141,7 +141,5 @@ fn stopped_grandchild_is_ended_with_the_tree() {
         .trim()
         .parse()
         .unwrap();
-    eventually(Duration::from_secs(10), "stopped grandchild gone", || {
-        (!alive(grandchild)).then_some(())
-    });
+    assert_gone(&[grandchild]);
 }

@@ -73,3 +73,37 @@ fn fallback_waits_kills_and_times_out() {
         common::proc_state(h.pid()).is_none().then_some(())
     });
 }
+
+/// Without pidfds no tree can be walked: `process_tree` is the child alone until its end is
+/// seen, and `kill_process_tree` signals the group it leads (or the child alone) and reports
+/// the child, then nothing once the end was seen.
+#[test]
+fn fallback_tree_is_the_group_or_the_child() {
+    NativeProcessCapability::force_pidfd_fallback();
+    let cap = NativeProcessCapability::new();
+    let env = Environment::default();
+    for group in [ProcessGroup::New, ProcessGroup::Inherit] {
+        let mut cmd = Command::new(helper());
+        cmd.args(["sleep", "30"]).process_group(group);
+        let h = cap.spawn_process(&cmd, &env).unwrap();
+        assert_eq!(cap.process_tree(h).unwrap(), vec![h.pid()], "{group:?}");
+        assert_eq!(
+            cap.kill_process_tree(h, Signal::KILL).unwrap(),
+            vec![h.pid()]
+        );
+        let e = cap
+            .wait_with_options(
+                h,
+                &WaitOptions {
+                    timeout: Some(Duration::from_secs(10)),
+                    check_interval: Duration::from_millis(5),
+                    ..WaitOptions::default()
+                },
+            )
+            .unwrap_err();
+        assert_eq!(e.code, Some(9), "{group:?}");
+        assert!(cap.process_tree(h).unwrap().is_empty());
+        assert!(cap.kill_process_tree(h, Signal::KILL).unwrap().is_empty());
+        cap.release_process(h).unwrap();
+    }
+}

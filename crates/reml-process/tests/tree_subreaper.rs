@@ -51,36 +51,33 @@ fn assert_no_zombie_children() {
 /// group): reparented to us, found among our children, ended and reaped.
 #[test]
 fn double_forked_daemon_is_ended_and_reaped() {
-    let _s = serial();
-    let cap = NativeProcessCapability::new();
     let mut cmd = Command::new(helper());
-    cmd.args(["double-fork", "100"])
-        .stdout(StdioSpec::Pipe)
-        .process_group(ProcessGroup::New);
-    let outcome = run_process(&cap, &cmd, &env(), &limited(800, 500));
-    assert_eq!(outcome.cause, Cause::TimedOut, "{outcome:?}");
-    let daemon = pids(&outcome.output.stdout);
-    assert_eq!(daemon.len(), 1, "{outcome:?}");
-    // Gone entirely: not even a zombie of ours (the tree kill reaps adopted orphans).
-    assert_reaped(&daemon);
-    assert_no_zombie_children();
+    cmd.args(["double-fork", "100"]);
+    assert_orphan_ended_and_reaped(cmd);
 }
 
 /// A shell that starts a `setsid` escapee from a subshell that exits at once, then keeps
 /// running: the escapee is an orphan of ours by the time the limit expires.
 #[test]
 fn orphaned_setsid_escapee_is_ended() {
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "(setsid sleep 100 >/dev/null & echo $!); sleep 100"]);
+    assert_orphan_ended_and_reaped(cmd);
+}
+
+/// Runs `cmd` (which prints the pid of one orphan it leaves behind, then keeps running) in a
+/// group of its own under a time limit: the limit ends it, and the orphan is gone entirely —
+/// not even a zombie of ours (the tree kill reaps adopted orphans).
+#[track_caller]
+fn assert_orphan_ended_and_reaped(mut cmd: Command) {
     let _s = serial();
     let cap = NativeProcessCapability::new();
-    let mut cmd = Command::new("sh");
-    cmd.args(["-c", "(setsid sleep 100 >/dev/null & echo $!); sleep 100"])
-        .stdout(StdioSpec::Pipe)
-        .process_group(ProcessGroup::New);
+    cmd.stdout(StdioSpec::Pipe).process_group(ProcessGroup::New);
     let outcome = run_process(&cap, &cmd, &env(), &limited(800, 500));
     assert_eq!(outcome.cause, Cause::TimedOut, "{outcome:?}");
-    let escapee = pids(&outcome.output.stdout);
-    assert_eq!(escapee.len(), 1, "{outcome:?}");
-    assert_reaped(&escapee);
+    let orphan = pids(&outcome.output.stdout);
+    assert_eq!(orphan.len(), 1, "{outcome:?}");
+    assert_reaped(&orphan);
     assert_no_zombie_children();
 }
 

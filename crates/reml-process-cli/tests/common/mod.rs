@@ -121,6 +121,14 @@ pub struct Cleanup {
     pub groups: Vec<i32>,
 }
 
+impl Cleanup {
+    /// Adds `pids` and the process groups they are in now.
+    pub fn processes_and_their_groups(&mut self, pids: &[i32]) {
+        self.pids.extend(pids);
+        self.groups.extend(pids.iter().filter_map(|&p| pgid_of(p)));
+    }
+}
+
 impl Drop for Cleanup {
     fn drop(&mut self) {
         let ours = own_pgrp();
