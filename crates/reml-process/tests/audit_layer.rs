@@ -284,7 +284,8 @@ fn passed_descriptors_and_timed_out_waits_are_recorded() {
 
 /// A whole-tree signal records the pids it reached (`process.targets`); one sent after the
 /// tree ended records an empty list and does not count as ours: a process that a foreign
-/// signal ended stays `process.exited`, not `process.killed`.
+/// signal ended stays `process.exited`, not `process.killed` — as it does when the signal we
+/// sent is not the one that ended it.
 #[test]
 fn tree_kill_records_its_targets_and_an_empty_one_is_not_our_signal() {
     let sink = Arc::new(MemorySink::new());
@@ -318,6 +319,18 @@ fn tree_kill_records_its_targets_and_an_empty_one_is_not_our_signal() {
     assert_eq!(err.code, Some(15));
     cap.release_process(b).unwrap();
 
+    // A signal that does reach the process (a zombie takes signals) but is not the one that
+    // ended it: the end stays foreign.
+    let c = cap
+        .spawn_process(Command::new(helper()).args(["kill-self", "15"]), &env)
+        .unwrap();
+    common::eventually(Duration::from_secs(10), "the child has ended", || {
+        cap.process_tree(c).unwrap().is_empty().then_some(())
+    });
+    cap.kill_process(c, Signal::USR1).unwrap();
+    assert_eq!(cap.wait_process(c, None).unwrap_err().code, Some(15));
+    cap.release_process(c).unwrap();
+
     let recs = sink.records();
     let kill = |pid: i32| {
         recs.iter()
@@ -344,4 +357,8 @@ fn tree_kill_records_its_targets_and_an_empty_one_is_not_our_signal() {
     let b_ev = &map[&(b.pid() as i64)];
     assert_eq!(ends(b_ev), 1, "{b_ev:?}");
     assert!(b_ev.contains(&"process.exited".to_owned()), "{b_ev:?}");
+    let c_ev = &map[&(c.pid() as i64)];
+    assert!(c_ev.contains(&"process.kill".to_owned()), "{c_ev:?}");
+    assert_eq!(ends(c_ev), 1, "{c_ev:?}");
+    assert!(c_ev.contains(&"process.exited".to_owned()), "{c_ev:?}");
 }

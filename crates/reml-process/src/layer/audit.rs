@@ -9,7 +9,7 @@
 //! | `spawn_process` failed otherwise | `process.spawn_failed` (command, reason, errno) |
 //! | `kill_process[_group]`, `kill_process_tree` | `process.kill` (pid, command, signal, `process.group`; for a tree, `process.targets`: the pids signalled, empty when nothing was left) |
 //! | a wait whose time limit expires (the process keeps running) | `process.wait` with `process.result = "timed_out"` |
-//! | a wait that observes the end | exactly one end record: `process.timed_out` when a wait had timed out and we then signalled it, `process.killed` when we signalled it otherwise and a signal ended it, else `process.exited` — each with `process.exit_status` or `process.signal`, `process.duration_ms` and `process.cause` |
+//! | a wait that observes the end | exactly one end record: `process.timed_out` when a wait had timed out and we then signalled it, `process.killed` when a signal we had sent it ended it, else `process.exited` — each with `process.exit_status` or `process.signal`, `process.duration_ms` and `process.cause` |
 //! | `release_process` | `process.released` (the last record when the end was never seen) |
 //! | shutdown (drop) with handles still held | `process.leaked` / `thread.leaked` |
 //! | `create_thread`, `join_thread`, `set_thread_affinity` | `thread.created`, `thread.joined`, `thread.affinity_set` |
@@ -49,7 +49,9 @@ struct Tracked {
     pid: i32,
     spawned_at: Instant,
     timed_out: bool,
-    signalled: bool,
+    /// The signals we sent that reached it (bit `n - 1` for signal `n`; `CONT` is never
+    /// set): an end by one of them is ours (`process.killed`), by another one is not.
+    sent: u64,
     ended: bool,
 }
 
@@ -122,9 +124,8 @@ impl<C: ProcessCapability> AuditLayer<C> {
             t.clone()
         };
         let (name, cause) = match end {
-            _ if t.timed_out && t.signalled => (events::PROCESS_TIMED_OUT, "timed_out"),
-            Termination::Signaled { signal, .. } if t.signalled => {
-                let _ = signal;
+            _ if t.timed_out && t.sent != 0 => (events::PROCESS_TIMED_OUT, "timed_out"),
+            Termination::Signaled { signal, .. } if t.sent & signal_bit(signal) != 0 => {
                 (events::PROCESS_KILLED, "signaled")
             }
             Termination::Signaled { signal, .. } if signal == Signal::XCPU => {
@@ -220,7 +221,7 @@ impl<C: ProcessCapability> AuditLayer<C> {
             pid: handle.pid(),
             spawned_at: Instant::now(),
             timed_out: false,
-            signalled: false,
+            sent: 0,
             ended: false,
         };
         let mut ev = self.process_event(&t, events::PROCESS_SPAWNED, Severity::Info);
@@ -439,7 +440,7 @@ impl<C: ProcessCapability> AuditLayer<C> {
                     // A tree signal that found nothing left sent nothing.
                     let sent = targets.map_or(true, |pids| !pids.is_empty());
                     if r.is_ok() && sent && signal != Signal::CONT {
-                        t.signalled = true;
+                        t.sent |= signal_bit(signal);
                     }
                     t.clone()
                 }
@@ -559,5 +560,13 @@ impl<C: ProcessCapability> Drop for AuditLayer<C> {
                 .with_metadata(keys::THREAD_ID, h.to_string());
             self.emit(ev);
         }
+    }
+}
+
+/// `signal`'s bit in [`Tracked::sent`]; 0 for a number outside 1..=64.
+fn signal_bit(signal: Signal) -> u64 {
+    match signal.number() {
+        n @ 1..=64 => 1 << (n - 1),
+        _ => 0,
     }
 }
