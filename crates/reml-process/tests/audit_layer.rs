@@ -304,13 +304,19 @@ fn tree_kill_records_its_targets_and_an_empty_one_is_not_our_signal() {
     cap.wait_process(a, None).unwrap_err();
     cap.release_process(a).unwrap();
 
-    // Ended by a signal of its own; the tree signal comes after the end, before the wait.
-    let b = cap
-        .spawn_process(Command::new(helper()).args(["kill-self", "15"]), &env)
-        .unwrap();
-    common::eventually(Duration::from_secs(10), "the child has ended", || {
-        cap.process_tree(b).unwrap().is_empty().then_some(())
-    });
+    // A child that a TERM of its own has ended, not yet waited for.
+    let ended_by_its_own_term = || {
+        let h = cap
+            .spawn_process(Command::new(helper()).args(["kill-self", "15"]), &env)
+            .unwrap();
+        common::eventually(Duration::from_secs(10), "the child has ended", || {
+            cap.process_tree(h).unwrap().is_empty().then_some(())
+        });
+        h
+    };
+
+    // The tree signal comes after the end, before the wait.
+    let b = ended_by_its_own_term();
     assert_eq!(
         cap.kill_process_tree(b, Signal::KILL).unwrap(),
         Vec::<i32>::new()
@@ -321,12 +327,7 @@ fn tree_kill_records_its_targets_and_an_empty_one_is_not_our_signal() {
 
     // A signal that does reach the process (a zombie takes signals) but is not the one that
     // ended it: the end stays foreign.
-    let c = cap
-        .spawn_process(Command::new(helper()).args(["kill-self", "15"]), &env)
-        .unwrap();
-    common::eventually(Duration::from_secs(10), "the child has ended", || {
-        cap.process_tree(c).unwrap().is_empty().then_some(())
-    });
+    let c = ended_by_its_own_term();
     cap.kill_process(c, Signal::USR1).unwrap();
     assert_eq!(cap.wait_process(c, None).unwrap_err().code, Some(15));
     cap.release_process(c).unwrap();
