@@ -319,15 +319,22 @@ fn naming_program(program: &str, message: &str) -> String {
     }
 }
 
-/// One line on stderr for what happens while the child runs (a stop is never silent).
+/// One line on stderr for what happens while the child runs (a stop, a signal not
+/// forwarded, records being lost: never silent).
 fn report_event(event: &RunEvent) {
-    if let RunEvent::Stopped {
-        program,
-        pid,
-        signal,
-    } = event
-    {
-        error_line(format_args!("{program} (pid {pid}) stopped by {signal}"));
+    match event {
+        RunEvent::Stopped {
+            program,
+            pid,
+            signal,
+        } => error_line(format_args!("{program} (pid {pid}) stopped by {signal}")),
+        RunEvent::SignalNotForwarded { signal, reason } => {
+            error_line(format_args!("{signal} received, not forwarded: {reason}"))
+        }
+        RunEvent::AuditFailed { message } => error_line(format_args!(
+            "{message}; the job goes on (the policy does not require the audit log)"
+        )),
+        _ => {}
     }
 }
 

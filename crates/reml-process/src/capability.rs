@@ -161,6 +161,63 @@ pub trait ProcessCapability: Send + Sync {
         signal_group_or_process(self, handle, signal)
     }
 
+    /// Ends the process's tree as the **capability's own limit enforcement**: the time-limit
+    /// signal, the `KILL` escalation after the grace period, and the output-cap kill (the
+    /// contract, §1 "Limits are the capability's own, and always hold"). It signals like
+    /// [`kill_process_tree`](Self::kill_process_tree) and returns the same pids.
+    ///
+    /// A security layer's `allowed_signals` governs what a *caller* may send; it never
+    /// disables this enforcement: `KILL` (and `CONT`) always pass, another signal passes when
+    /// the policy allows it (which [`check_limit_signal`](Self::check_limit_signal) checks
+    /// before the child starts). An audit layer records it like any signal and never
+    /// refuses it, even when its log cannot be written (ending a job must always be possible).
+    ///
+    /// The default implementation is [`kill_process_tree`](Self::kill_process_tree).
+    ///
+    /// # Errors
+    /// As [`kill_process_tree`](Self::kill_process_tree); `PermissionDenied` from a policy
+    /// layer for a signal other than `KILL`/`CONT` that it does not allow.
+    fn enforce_limit(
+        &self,
+        handle: ProcessHandle,
+        signal: Signal,
+    ) -> Result<Vec<i32>, ProcessError> {
+        self.kill_process_tree(handle, signal)
+    }
+
+    /// Checks, **before** `command` is spawned, that a time limit or output-cap kill of this
+    /// job can be enforced with `signal` (the time-limit signal, `--signal` of
+    /// `reml-process run`). `caller_limit` says whether the caller itself sets a time limit
+    /// or ends the job on its output cap; a layer whose policy imposes one of its own
+    /// (`max_wall_time`, `output_cap_action = "kill"`) checks in either case.
+    ///
+    /// The default implementation accepts every signal. The security layer refuses a
+    /// signal outside `allowed_signals` (`KILL` always passes); the audit layer records the
+    /// refusal as `process.denied`.
+    ///
+    /// # Errors
+    /// `PermissionDenied` (a policy denial) naming the signal.
+    fn check_limit_signal(
+        &self,
+        command: &Command,
+        signal: Signal,
+        caller_limit: bool,
+    ) -> Result<(), ProcessError> {
+        let _ = (command, signal, caller_limit);
+        Ok(())
+    }
+
+    /// The first audit record this capability (or a layer inside it) could not write, if
+    /// any: what failed, and whether the audit log is required (`audit_required`). A
+    /// supervisor reads it after each step: with a required log it ends the job (the
+    /// contract, §1: a record that cannot be written after the child started ends the job);
+    /// without, it reports the failure once and goes on.
+    ///
+    /// The default implementation reports none.
+    fn audit_failure(&self) -> Option<crate::audit::AuditFailure> {
+        None
+    }
+
     /// The pids of the process's tree that are still running or stopped (not ended): the
     /// process first when it is, then every descendant found as in
     /// [`kill_process_tree`](Self::kill_process_tree), without signalling anything. Adopted
@@ -354,6 +411,15 @@ macro_rules! forward_process_capability {
             }
             fn process_tree(&self, handle: ProcessHandle) -> Result<Vec<i32>, ProcessError> {
                 (**self).process_tree(handle)
+            }
+            fn enforce_limit(&self, handle: ProcessHandle, signal: Signal) -> Result<Vec<i32>, ProcessError> {
+                (**self).enforce_limit(handle, signal)
+            }
+            fn check_limit_signal(&self, command: &Command, signal: Signal, caller_limit: bool) -> Result<(), ProcessError> {
+                (**self).check_limit_signal(command, signal, caller_limit)
+            }
+            fn audit_failure(&self) -> Option<crate::audit::AuditFailure> {
+                (**self).audit_failure()
             }
             fn wait_event(&self, handle: ProcessHandle, options: &WaitOptions) -> Result<WaitEvent, ProcessError> {
                 (**self).wait_event(handle, options)

@@ -176,9 +176,29 @@ impl ProcessError {
         }
     }
 
+    /// `PermissionDenied` because the audit log is required (`audit_required = true`) and a
+    /// record cannot be written: diagnostic code [`AUDIT_FAILED`](Self::AUDIT_FAILED), told
+    /// apart by [`is_audit_failure`](Self::is_audit_failure). `reml-process run` exits 125
+    /// for it (our own failure, not the program's).
+    pub fn audit_failed(message: impl Into<String>) -> Self {
+        let mut e = Self::new(ProcessErrorKind::PermissionDenied, message);
+        e.diagnostic = Some(Self::AUDIT_FAILED);
+        e
+    }
+
+    /// The diagnostic code of [`audit_failed`](Self::audit_failed).
+    pub const AUDIT_FAILED: &'static str = "core.process.audit_failed";
+
+    /// Whether this is a required audit log that could not be written
+    /// ([`audit_failed`](Self::audit_failed)).
+    pub fn is_audit_failure(&self) -> bool {
+        self.diagnostic == Some(Self::AUDIT_FAILED)
+    }
+
     /// The stable diagnostic code of this error: `core.process.<kind>` (e.g.
-    /// `core.process.spawn_failed`), or `system.capability.missing` for
-    /// [`capability_missing`](Self::capability_missing).
+    /// `core.process.spawn_failed`), `system.capability.missing` for
+    /// [`capability_missing`](Self::capability_missing), `core.process.audit_failed` for
+    /// [`audit_failed`](Self::audit_failed).
     pub fn diagnostic_code(&self) -> String {
         match self.diagnostic {
             Some(code) => code.to_owned(),

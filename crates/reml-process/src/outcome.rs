@@ -119,6 +119,21 @@ pub enum RunEvent {
         /// The signal that stopped it.
         signal: Signal,
     },
+    /// A signal received by the supervisor was not forwarded: the capability does not allow
+    /// the caller to send it (the policy's `allowed_signals`). Reported once per signal.
+    SignalNotForwarded {
+        /// The signal received.
+        signal: Signal,
+        /// Why it was not sent (the policy's message).
+        reason: String,
+    },
+    /// An audit record could not be written and the log is not required: the job goes on,
+    /// records are being lost. Reported once. (A required log ends the job instead, with
+    /// the failure in [`ProcessOutcome::error`].)
+    AuditFailed {
+        /// What failed.
+        message: String,
+    },
 }
 
 /// Everything known about one run (the `--json` object of `contract.md` §1).
@@ -146,10 +161,19 @@ pub struct ProcessOutcome {
 
 impl ProcessOutcome {
     /// The exit status `reml-process run` uses (coreutils `timeout` conventions,
-    /// `contract.md` §1): the child's code; 124 when our limit expired; 128+N for a signal
-    /// not ours; for a start failure 127 (not found), 126 (cannot run or denied), 125 (ours).
+    /// `contract.md` §1): 125 when a required audit log could not be written (whatever else
+    /// happened: the job was ended); the child's code; 124 when our limit expired (time
+    /// limit or output-cap kill); 128+N for a signal not ours; for a start failure 127 (not
+    /// found), 126 (cannot run or denied), 125 (ours).
     pub fn exit_status(&self) -> i32 {
-        if self.timed_out {
+        if self
+            .error
+            .as_ref()
+            .is_some_and(ProcessError::is_audit_failure)
+        {
+            return 125;
+        }
+        if self.timed_out || self.cause == Cause::OutputCapped {
             return 124;
         }
         if let Some(t) = self.termination {
@@ -164,6 +188,9 @@ impl ProcessOutcome {
 
 /// The `run` exit status for an error that kept a program from starting.
 pub fn exit_status_for_error(e: &ProcessError) -> i32 {
+    if e.is_audit_failure() {
+        return 125;
+    }
     match e.kind {
         ProcessErrorKind::PermissionDenied => 126,
         ProcessErrorKind::SpawnFailed => match e.code {
@@ -262,7 +289,13 @@ pub fn run_process_supervised(
             terminal = Some(guard);
         }
     }
-    let handle = match cap.spawn_process(command, env) {
+    // The limits must be enforceable before anything runs: a time-limit signal the policy
+    // does not allow is refused here, not discovered when the limit expires.
+    let caller_limit = options.timeout.is_some() || options.kill_on_output_cap;
+    let spawned = cap
+        .check_limit_signal(command, options.signal, caller_limit)
+        .and_then(|()| cap.spawn_process(command, env));
+    let handle = match spawned {
         Ok(h) => h,
         Err(e) => {
             outcome.error = Some(e);
@@ -301,10 +334,11 @@ pub fn run_process_supervised(
         handle,
         options,
         wait,
-        deadline: options.timeout.map(|t| Instant::now() + t),
+        deadline: options.timeout.and_then(|t| Instant::now().checked_add(t)),
         terminal,
         program: outcome.program.clone(),
         ending: Ending::ByItself,
+        audit_reported: false,
     };
     let result = match forwarder {
         None => job.wait_to_end(on_event),
@@ -315,16 +349,29 @@ pub fn run_process_supervised(
                 // that left it). In our group (`--no-new-group`) only the child gets it
                 // (contract.md §1). Then CONT, so a stopped child acts on it.
                 let send = |sig| {
-                    let _ = if group {
+                    if group {
                         cap.kill_process_tree(handle, sig).map(|_| ())
                     } else {
                         cap.kill_process(handle, sig)
-                    };
+                    }
                 };
-                fwd.run(|sig| {
-                    send(sig);
-                    if sig != Signal::KILL && sig != Signal::CONT {
-                        send(Signal::CONT);
+                // A signal the capability does not let the caller send is not sent, and
+                // said once per signal.
+                let mut refused: Vec<Signal> = Vec::new();
+                fwd.run(|sig| match send(sig) {
+                    Err(e) if e.is_policy_denial() => {
+                        if !refused.contains(&sig) {
+                            refused.push(sig);
+                            on_event(&RunEvent::SignalNotForwarded {
+                                signal: sig,
+                                reason: e.message,
+                            });
+                        }
+                    }
+                    _ => {
+                        if sig != Signal::KILL && sig != Signal::CONT {
+                            let _ = send(Signal::CONT);
+                        }
                     }
                 })
             });
@@ -341,6 +388,11 @@ pub fn run_process_supervised(
         if e.kind != ProcessErrorKind::TerminatedBySignal {
             outcome.error = Some(e);
         }
+    }
+    // The end record itself may be the one that failed.
+    job.check_audit(on_event);
+    if let Some(failure) = cap.audit_failure().filter(|f| f.required) {
+        outcome.error = Some(ProcessError::audit_failed(failure.to_string()));
     }
     outcome.duration = start.elapsed();
     if let Ok(info) = cap.process_info(handle) {
@@ -368,6 +420,9 @@ pub fn run_process_supervised(
 enum Ending {
     /// It ended by itself (or by a signal not ours).
     ByItself,
+    /// We ended it because we could not go on supervising it: a required audit record
+    /// could not be written, or a wait failed.
+    Failed,
     /// Our time limit expired and we ended it.
     TimedOut,
     /// A collected stream passed its cap and we ended it.
@@ -384,6 +439,8 @@ struct Job<'a> {
     terminal: Option<TerminalGuard>,
     program: String,
     ending: Ending,
+    /// An audit failure of a log that is not required was reported ([`RunEvent::AuditFailed`]).
+    audit_reported: bool,
 }
 
 impl Job<'_> {
@@ -391,6 +448,12 @@ impl Job<'_> {
     /// expires or (with `kill_on_output_cap`) a stream passes its cap.
     fn wait_to_end(&mut self, on_event: &(dyn Fn(&RunEvent) + Sync)) -> Result<(), ProcessError> {
         loop {
+            // A required audit log that cannot be written ends the job (nothing of it may run
+            // on unrecorded); one that is not required is reported once.
+            if self.check_audit(on_event) {
+                self.ending = Ending::Failed;
+                return self.end_tree();
+            }
             let options = WaitOptions {
                 timeout: self
                     .deadline
@@ -415,9 +478,33 @@ impl Job<'_> {
                     self.ending = Ending::TimedOut;
                     return self.end_tree();
                 }
-                Err(e) => return Err(e),
+                // We cannot go on supervising it: end it rather than leave it running
+                // without its limits.
+                Err(e) => {
+                    self.ending = Ending::Failed;
+                    let _ = self.end_tree();
+                    return Err(e);
+                }
             }
         }
+    }
+
+    /// Whether a required audit log has failed (then the job must end); reports a failure
+    /// of a log that is not required once.
+    fn check_audit(&mut self, on_event: &(dyn Fn(&RunEvent) + Sync)) -> bool {
+        let Some(failure) = self.cap.audit_failure() else {
+            return false;
+        };
+        if failure.required {
+            return true;
+        }
+        if !self.audit_reported {
+            self.audit_reported = true;
+            on_event(&RunEvent::AuditFailed {
+                message: failure.to_string(),
+            });
+        }
+        false
     }
 
     /// Job control: the job was stopped from the terminal while it held the foreground. Take
@@ -448,8 +535,8 @@ impl Job<'_> {
     /// has ended — then `KILL` until nothing is left.
     fn end_tree(&mut self) -> Result<(), ProcessError> {
         let (cap, handle) = (self.cap, self.handle);
-        let grace_end = Instant::now() + self.options.kill_after;
-        let _ = cap.kill_process_tree(handle, self.options.signal);
+        let grace_end = Instant::now().checked_add(self.options.kill_after);
+        let _ = cap.enforce_limit(handle, self.options.signal);
         let grace = WaitOptions {
             timeout: Some(self.options.kill_after),
             report_output_cap: false,
@@ -459,7 +546,7 @@ impl Job<'_> {
         let child_ended = !matches!(&first, Err(e) if e.kind == ProcessErrorKind::TimedOut);
         if child_ended {
             // Descendants keep their grace period; keep draining what they write meanwhile.
-            while Instant::now() < grace_end {
+            while grace_end.map_or(true, |end| Instant::now() < end) {
                 if cap
                     .process_tree(handle)
                     .map_or(true, |live| live.is_empty())
@@ -467,7 +554,9 @@ impl Job<'_> {
                     break;
                 }
                 let slice = grace_end
-                    .saturating_duration_since(Instant::now())
+                    .map_or(Duration::MAX, |end| {
+                        end.saturating_duration_since(Instant::now())
+                    })
                     .min(Duration::from_millis(20));
                 let began = Instant::now();
                 let drain = WaitOptions {
@@ -482,7 +571,7 @@ impl Job<'_> {
                 }
             }
         }
-        let killed = cap.kill_process_tree(handle, Signal::KILL);
+        let killed = cap.enforce_limit(handle, Signal::KILL);
         let last = WaitOptions {
             timeout: Some(Duration::from_secs(10)),
             output_linger: Duration::from_millis(50),
@@ -506,7 +595,9 @@ pub struct AuditSettings {
     pub sink: std::sync::Arc<dyn crate::audit::AuditSink>,
     /// Patterns masking arguments and environment values (the policy's `[audit] redact`).
     pub redactor: crate::audit::Redactor,
-    /// Refuse the run before it starts when the sink cannot write (`audit_required`).
+    /// The log is required (`audit_required`): it is proven writable before the child
+    /// starts (a `capability.verified` record), and a record that cannot be written ends
+    /// the job (see [`crate::AuditLayer`]).
     pub required: bool,
 }
 
@@ -521,7 +612,11 @@ pub struct AuditSettings {
 /// # Errors
 /// None: failures are in the outcome (`cause: not_started`, `error`). With
 /// `audit.required` and a sink that cannot write, the outcome is `not_started` with a
-/// `PermissionDenied` error and nothing ran.
+/// [`ProcessError::audit_failed`] error and nothing ran; when a record fails after the
+/// child started, the job is ended (the time-limit signal, the grace, `KILL`) and the
+/// outcome carries that error ([`ProcessOutcome::exit_status`] 125). Without
+/// `audit.required` the job goes on, and `on_event` of [`audited_process_supervised`] gets
+/// one [`RunEvent::AuditFailed`].
 pub fn audited_process(
     cap: &dyn ProcessCapability,
     audit: &AuditSettings,

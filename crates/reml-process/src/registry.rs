@@ -635,6 +635,12 @@ pub fn security_summary(policy: &Policy, policy_path: Option<&Path>) -> Value {
     if let Some(v) = l.max_thread_priority {
         limits.insert("max_thread_priority".into(), v.as_str().into());
     }
+    if l.output_cap_action != crate::policy::OutputCapAction::Truncate {
+        limits.insert(
+            "output_cap_action".into(),
+            l.output_cap_action.as_str().into(),
+        );
+    }
     json!({
         "audit_required": policy.capability.audit_required,
         "isolation_level": policy.capability.isolation_level.as_str(),

@@ -203,7 +203,7 @@ impl JsonLinesSink {
         let cursor = match plan_tail(&self.file, len).map_err(|e| self.tail_error(e))? {
             Plan::Ready(chain) => Cursor { len, chain },
             Plan::Terminate(chain) => {
-                self.append(b"\n")?;
+                self.append(len, b"\n")?;
                 Cursor {
                     len: len + 1,
                     chain,
@@ -224,7 +224,7 @@ impl JsonLinesSink {
                 buf.push(b'\n');
                 buf.extend_from_slice(line.as_bytes());
                 buf.push(b'\n');
-                self.append(&buf)?;
+                self.append(len, &buf)?;
                 let mut chain = base;
                 chain.advance(&line);
                 Cursor {
@@ -257,8 +257,11 @@ impl JsonLinesSink {
         }
     }
 
-    /// One `write(2)` of `buf` (newline included); `fdatasync` if asked.
-    fn append(&self, buf: &[u8]) -> Result<(), AuditError> {
+    /// One `write(2)` of `buf` (newline included) at the end of the file, `len` bytes long;
+    /// `fdatasync` if asked. A line that would pass this process's file-size limit is not
+    /// written at all ([`within_file_size_limit`]).
+    fn append(&self, len: u64, buf: &[u8]) -> Result<(), AuditError> {
+        within_file_size_limit(len, buf.len()).map_err(|e| self.transport("write refused", &e))?;
         (&self.file)
             .write_all(buf)
             .map_err(|e| self.transport("write failed", &e))?;
@@ -288,7 +291,7 @@ impl AuditSink for JsonLinesSink {
         line.push('\n');
         // Forget the cursor until the write is known to be complete.
         *cached = None;
-        self.append(line.as_bytes())?;
+        self.append(cursor.len, line.as_bytes())?;
         let len = cursor.len + line.len() as u64;
         line.pop();
         let mut chain = cursor.chain;
@@ -318,6 +321,36 @@ impl AuditSink for JsonLinesSink {
     fn describe(&self) -> String {
         format!("file {}", self.path.display())
     }
+}
+
+/// Whether `add` more bytes at offset `at` of a regular file stay within this process's
+/// soft `RLIMIT_FSIZE`.
+///
+/// The kernel would write up to the limit, then fail the rest with `EFBIG` **and** send
+/// `SIGXFSZ`, whose default action ends the writer (the supervisor, whose job would run
+/// on unsupervised). So a record that does not fit is refused beforehand, whole: the
+/// error is `EFBIG` and no partial line is left.
+///
+/// # Errors
+/// `EFBIG` when the record would pass the limit.
+pub(crate) fn within_file_size_limit(at: u64, add: usize) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        let limit = rustix::process::getrlimit(rustix::process::Resource::Fsize);
+        if let Some(max) = limit.current {
+            if at.saturating_add(add as u64) > max {
+                let efbig = io::Error::from_raw_os_error(libc::EFBIG);
+                return Err(io::Error::new(
+                    efbig.kind(),
+                    format!(
+                        "the record would pass the file-size limit (RLIMIT_FSIZE = {max} bytes; {efbig})"
+                    ),
+                ));
+            }
+        }
+    }
+    let _ = (at, add);
+    Ok(())
 }
 
 fn transport(path: &Path, what: &str, e: &io::Error) -> AuditError {

@@ -130,6 +130,23 @@ impl AuditError {
     }
 }
 
+/// An audit record a capability could not write
+/// ([`ProcessCapability::audit_failure`](crate::ProcessCapability::audit_failure)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditFailure {
+    /// The first error: which sink, which record, and why (e.g. `ENOSPC`).
+    pub error: AuditError,
+    /// Whether the audit log is required (`audit_required = true`): then nothing new starts
+    /// through the capability, and a supervisor ends the job it runs.
+    pub required: bool,
+}
+
+impl fmt::Display for AuditFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the audit log cannot be written: {}", self.error.message)
+    }
+}
+
 impl IntoDiagnostic for AuditError {
     /// Code `core.process.audit.<kind>` (`core.process.audit.transport`, …), severity
     /// `warning` (audit failures do not stop the application), metadata `error.kind`.

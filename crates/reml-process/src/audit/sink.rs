@@ -157,6 +157,31 @@ impl StderrSink {
     }
 }
 
+/// A standard error that is a regular file must keep within this process's file-size
+/// limit (see [`within_file_size_limit`](super::file::within_file_size_limit)); its offset
+/// is where the next write goes (the end, for `O_APPEND`).
+fn stderr_room(add: usize) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let fd = rustix::stdio::stderr();
+        if let Ok(st) = rustix::fs::fstat(fd) {
+            if rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile
+            {
+                let append = rustix::fs::fcntl_getfl(fd)
+                    .is_ok_and(|f| f.contains(rustix::fs::OFlags::APPEND));
+                let at = if append {
+                    st.st_size as u64
+                } else {
+                    rustix::fs::tell(fd).unwrap_or(st.st_size as u64)
+                };
+                return super::file::within_file_size_limit(at, add);
+            }
+        }
+    }
+    let _ = add;
+    Ok(())
+}
+
 impl AuditSink for StderrSink {
     /// # Errors
     /// [`AuditErrorKind::Transport`] if writing to stderr fails (closed descriptor, broken
@@ -166,7 +191,8 @@ impl AuditSink for StderrSink {
         let (_, mut line) = chain.seal(event)?;
         line.push('\n');
         let mut err = std::io::stderr().lock();
-        err.write_all(line.as_bytes())
+        stderr_room(line.len())
+            .and_then(|()| err.write_all(line.as_bytes()))
             .and_then(|()| err.flush())
             .map_err(|e| {
                 AuditError::new(

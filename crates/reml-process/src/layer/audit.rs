@@ -17,11 +17,24 @@
 //! Arguments and environment values matching the policy's `[audit] redact` patterns are
 //! masked as `"***"` before any sink sees them.
 //!
+//! | a limit enforced ([`ProcessCapability::enforce_limit`]) | `process.kill` with `process.enforced = true` |
+//! | a collected stream passing its cap, reported by `wait_event` | `process.wait` with `process.result = "output_capped"`; the end record is then `process.killed` with cause `output_capped` |
+//!
 //! # Audit failures
-//! A failing sink does not break the application: the operation's result is returned as is
-//! (spec audit chapter). When `audit_required` is set, every operation first asks the sink
-//! [`AuditSink::check`] and is refused with `PermissionDenied` *before it happens* if the
-//! sink cannot write.
+//! The first record that cannot be written is kept and reported by
+//! [`ProcessCapability::audit_failure`].
+//! - Without `audit_required`, a failing sink does not break the application (spec audit
+//!   chapter): every operation's result is returned as is, and a supervisor says once that
+//!   records are being lost.
+//! - With `audit_required`, the sink is **proven writable before anything starts**: the
+//!   first spawn or thread creation writes a `capability.verified` record (flushed, as every
+//!   record), and is refused with [`ProcessError::audit_failed`] (`PermissionDenied`) when
+//!   that record, or any record before it, could not be written, or when
+//!   [`AuditSink::check`] fails. Once a record has failed, nothing new starts. Operations
+//!   that only observe or end what runs (waits, kills, limit enforcement, releases) are
+//!   never refused: refusing them would leave a job running unrecorded; they are recorded
+//!   as far as the sink allows, and a supervisor ends the job (`reml-process run` exits
+//!   125).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -30,7 +43,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::audit::{domains, events, keys, AuditEvent, AuditSink, Redactor};
+use crate::audit::{domains, events, keys, AuditError, AuditEvent, AuditSink, Redactor};
 use crate::capability::{ProcessCapability, ProcessHandle, ProcessInfo, StdStream};
 use crate::command::{Command, Environment};
 use crate::error::{ProcessError, ProcessErrorKind, Severity, ThreadError, ThreadErrorKind};
@@ -52,6 +65,8 @@ struct Tracked {
     /// The signals we sent that reached it (bit `n - 1` for signal `n`; `CONT` is never
     /// set): an end by one of them is ours (`process.killed`), by another one is not.
     sent: u64,
+    /// A wait reported that a collected stream passed its cap.
+    capped: bool,
     ended: bool,
 }
 
@@ -61,6 +76,10 @@ pub struct AuditLayer<C: ProcessCapability> {
     sink: Arc<dyn AuditSink>,
     redactor: Redactor,
     required: bool,
+    /// The first record that could not be written.
+    failure: Mutex<Option<AuditError>>,
+    /// A `capability.verified` record was written (with `required`, before the first start).
+    proven: std::sync::atomic::AtomicBool,
     processes: Mutex<HashMap<ProcessHandle, Tracked>>,
     threads: Mutex<HashMap<ThreadHandle, String>>,
 }
@@ -78,6 +97,8 @@ impl<C: ProcessCapability> AuditLayer<C> {
             sink,
             redactor,
             required,
+            failure: Mutex::new(None),
+            proven: std::sync::atomic::AtomicBool::new(false),
             processes: Mutex::new(HashMap::new()),
             threads: Mutex::new(HashMap::new()),
         }
@@ -88,20 +109,50 @@ impl<C: ProcessCapability> AuditLayer<C> {
         &self.inner
     }
 
+    /// Writes `event`; a failure is kept (the first one) for [`audit_failure`] and never
+    /// breaks the operation being recorded.
+    ///
+    /// [`audit_failure`]: ProcessCapability::audit_failure
     fn emit(&self, mut event: AuditEvent) {
         self.redactor.redact_event(&mut event);
-        // An audit failure never breaks the operation (spec audit chapter); the required
-        // case was refused before the operation by `gate`.
-        let _ = self.sink.write(&event);
+        if let Err(e) = self.sink.write(&event) {
+            lock(&self.failure).get_or_insert(e);
+        }
     }
 
-    fn gate(&self, what: &str) -> Result<(), String> {
+    /// The gate of every operation that **starts** something (a spawn, a thread): with
+    /// `required`, the sink is proven writable first (a `capability.verified` record, once),
+    /// and nothing starts once a record has failed.
+    fn gate_start(&self, what: &str) -> Result<(), String> {
         if !self.required {
             return Ok(());
         }
-        self.sink.check().map_err(|e| {
-            format!("{what} refused: the audit log is required (audit_required = true) but cannot be written: {}", e.message)
-        })
+        use std::sync::atomic::Ordering;
+        if !self.proven.load(Ordering::Acquire) && lock(&self.failure).is_none() {
+            let ev = AuditEvent::new(
+                domains::CAPABILITY,
+                "core.process",
+                events::CAPABILITY_VERIFIED,
+            )
+            .with_metadata("capability.audit_required", true)
+            .with_metadata("capability.sink", self.sink.describe());
+            self.emit(ev);
+            if lock(&self.failure).is_none() {
+                self.proven.store(true, Ordering::Release);
+            }
+        }
+        let failed = lock(&self.failure).clone();
+        let problem = match failed {
+            Some(e) => Some(e),
+            None => self.sink.check().err(),
+        };
+        match problem {
+            None => Ok(()),
+            Some(e) => Err(format!(
+                "{what} refused: the audit log is required (audit_required = true) but cannot be written: {}",
+                e.message
+            )),
+        }
     }
 
     fn process_event(&self, t: &Tracked, name: &str, severity: Severity) -> AuditEvent {
@@ -124,6 +175,7 @@ impl<C: ProcessCapability> AuditLayer<C> {
             t.clone()
         };
         let (name, cause) = match end {
+            _ if t.capped && t.sent != 0 => (events::PROCESS_KILLED, "output_capped"),
             _ if t.timed_out && t.sent != 0 => (events::PROCESS_TIMED_OUT, "timed_out"),
             Termination::Signaled { signal, .. } if t.sent & signal_bit(signal) != 0 => {
                 (events::PROCESS_KILLED, "signaled")
@@ -222,6 +274,7 @@ impl<C: ProcessCapability> AuditLayer<C> {
             spawned_at: Instant::now(),
             timed_out: false,
             sent: 0,
+            capped: false,
             ended: false,
         };
         let mut ev = self.process_event(&t, events::PROCESS_SPAWNED, Severity::Info);
@@ -260,9 +313,12 @@ impl<C: ProcessCapability> AuditLayer<C> {
         lock(&self.processes).insert(handle, t);
     }
 
+    /// The inner thread half; `create_thread` passes [`gate_start`](Self::gate_start) first.
     fn thread_gate(&self, what: &str) -> Result<&dyn ThreadCapability, ThreadError> {
-        self.gate(what)
-            .map_err(|m| ThreadError::new(ThreadErrorKind::CreationFailed, m))?;
+        if what == "create_thread" {
+            self.gate_start(what)
+                .map_err(|m| ThreadError::new(ThreadErrorKind::CreationFailed, m))?;
+        }
         self.inner.threads().ok_or_else(|| {
             ThreadError::new(
                 ThreadErrorKind::Unsupported,
@@ -287,8 +343,8 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
         command: &Command,
         env: &Environment,
     ) -> Result<ProcessHandle, ProcessError> {
-        if let Err(m) = self.gate("spawn") {
-            return Err(ProcessError::denied(m));
+        if let Err(m) = self.gate_start("spawn") {
+            return Err(ProcessError::audit_failed(m));
         }
         match self.inner.spawn_process(command, env) {
             Ok(h) => {
@@ -307,8 +363,8 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
     }
 
     fn spawn_prepared(&self, prepared: PreparedCommand) -> Result<ProcessHandle, ProcessError> {
-        if let Err(m) = self.gate("spawn") {
-            return Err(ProcessError::denied(m));
+        if let Err(m) = self.gate_start("spawn") {
+            return Err(ProcessError::audit_failed(m));
         }
         let command = prepared.command.clone();
         let program = prepared.program.to_string_lossy().into_owned();
@@ -326,9 +382,8 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
     }
 
     fn kill_process(&self, handle: ProcessHandle, signal: Signal) -> Result<(), ProcessError> {
-        self.gate("kill").map_err(ProcessError::denied)?;
         let r = self.inner.kill_process(handle, signal);
-        self.after_kill(handle, signal, &r, false, None);
+        self.record_kill(handle, signal, &r, false, None, false);
         r
     }
 
@@ -337,9 +392,8 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
         handle: ProcessHandle,
         signal: Signal,
     ) -> Result<(), ProcessError> {
-        self.gate("kill").map_err(ProcessError::denied)?;
         let r = self.inner.kill_process_group(handle, signal);
-        self.after_kill(handle, signal, &r, true, None);
+        self.record_kill(handle, signal, &r, true, None, false);
         r
     }
 
@@ -348,7 +402,6 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
         handle: ProcessHandle,
         options: &WaitOptions,
     ) -> Result<ExitStatus, ProcessError> {
-        self.gate("wait").map_err(ProcessError::denied)?;
         let r = self.inner.wait_with_options(handle, options);
         self.after_wait(handle, &r);
         r
@@ -359,10 +412,10 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
         handle: ProcessHandle,
         options: &WaitOptions,
     ) -> Result<WaitEvent, ProcessError> {
-        self.gate("wait").map_err(ProcessError::denied)?;
         let r = self.inner.wait_event(handle, options);
         match &r {
             Ok(WaitEvent::Ended(t)) => self.record_end(handle, *t),
+            Ok(WaitEvent::OutputCapped(stream)) => self.output_capped(handle, *stream),
             Err(e) if e.kind == ProcessErrorKind::TimedOut => self.wait_timed_out(handle),
             _ => {}
         }
@@ -374,11 +427,51 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
         handle: ProcessHandle,
         signal: Signal,
     ) -> Result<Vec<i32>, ProcessError> {
-        self.gate("kill").map_err(ProcessError::denied)?;
         let r = self.inner.kill_process_tree(handle, signal);
         let unit = r.as_ref().map(|_| ()).map_err(Clone::clone);
-        self.after_kill(handle, signal, &unit, true, r.as_deref().ok());
+        self.record_kill(handle, signal, &unit, true, r.as_deref().ok(), false);
         r
+    }
+
+    /// Never refused, even when the log cannot be written: ending a job must always be
+    /// possible. Recorded as `process.kill` with `process.enforced = true`.
+    fn enforce_limit(
+        &self,
+        handle: ProcessHandle,
+        signal: Signal,
+    ) -> Result<Vec<i32>, ProcessError> {
+        let r = self.inner.enforce_limit(handle, signal);
+        let unit = r.as_ref().map(|_| ()).map_err(Clone::clone);
+        self.record_kill(handle, signal, &unit, true, r.as_deref().ok(), true);
+        r
+    }
+
+    /// A refusal is recorded as `process.denied` with the command.
+    fn check_limit_signal(
+        &self,
+        command: &Command,
+        signal: Signal,
+        caller_limit: bool,
+    ) -> Result<(), ProcessError> {
+        let r = self.inner.check_limit_signal(command, signal, caller_limit);
+        if let Err(e) = &r {
+            self.spawn_failed(
+                command.program.to_string_lossy().into_owned(),
+                command.command_line(),
+                e,
+            );
+        }
+        r
+    }
+
+    fn audit_failure(&self) -> Option<crate::audit::AuditFailure> {
+        match lock(&self.failure).clone() {
+            Some(error) => Some(crate::audit::AuditFailure {
+                error,
+                required: self.required,
+            }),
+            None => self.inner.audit_failure(),
+        }
     }
 
     fn process_tree(&self, handle: ProcessHandle) -> Result<Vec<i32>, ProcessError> {
@@ -406,7 +499,6 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
     }
 
     fn release_process(&self, handle: ProcessHandle) -> Result<(), ProcessError> {
-        self.gate("release").map_err(ProcessError::denied)?;
         // A wait may have seen the end without this layer (e.g. through `process_info`).
         if let Ok(Some(end)) = self.inner.process_info(handle).map(|i| i.termination) {
             self.record_end(handle, end);
@@ -425,13 +517,37 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
 }
 
 impl<C: ProcessCapability> AuditLayer<C> {
-    fn after_kill(
+    /// A wait reported that a collected stream passed its cap (the process still runs).
+    fn output_capped(&self, handle: ProcessHandle, stream: StdStream) {
+        let t = {
+            let mut map = lock(&self.processes);
+            let Some(t) = map.get_mut(&handle) else {
+                return;
+            };
+            t.capped = true;
+            t.clone()
+        };
+        let which = match stream {
+            StdStream::Stdin => "stdin",
+            StdStream::Stdout => "stdout",
+            StdStream::Stderr => "stderr",
+        };
+        let ev = self
+            .process_event(&t, "process.wait", Severity::Warning)
+            .with_metadata("process.result", "output_capped")
+            .with_metadata("process.stream", which);
+        self.emit(ev);
+    }
+
+    /// The `process.kill` record; `enforced` for the capability's own limit enforcement.
+    fn record_kill(
         &self,
         handle: ProcessHandle,
         signal: Signal,
         r: &Result<(), ProcessError>,
         group: bool,
         targets: Option<&[i32]>,
+        enforced: bool,
     ) {
         let t = {
             let mut map = lock(&self.processes);
@@ -451,6 +567,9 @@ impl<C: ProcessCapability> AuditLayer<C> {
             .process_event(&t, "process.kill", Severity::Info)
             .with_metadata(keys::PROCESS_SIGNAL, signal.number())
             .with_metadata("process.group", group);
+        if enforced {
+            ev = ev.with_metadata("process.enforced", true);
+        }
         if let Some(pids) = targets {
             ev = ev.with_metadata(keys::PROCESS_TARGETS, pids);
         }

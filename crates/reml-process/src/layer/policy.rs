@@ -7,8 +7,10 @@
 //! |---|---|
 //! | every call | its effects (`Operation::effects`) lie in the granted `effect_scope`, else `PermissionDenied` naming the missing effect (collecting output needs `memory`; passing descriptors `memory` and `pass_fds = true`) |
 //! | `spawn_process` | environment: a variable on `[env] deny` (or off a non-empty `[env] allow`) asked for explicitly is `PermissionDenied`; an inherited one is dropped; `[env] inherit = false` starts from nothing. Then the program is resolved exactly as it will run (bare names in the child's final `PATH`, relative paths against the child's cwd) and its **canonical path and identity** (device + inode) must be those of an allowed program as resolved when the layer was built (installation). The cwd, canonicalised, must lie under an `allowed_cwd` root. At most `max_processes` children alive at once. The policy's rlimits are applied (the stricter of the command's and the policy's). |
-//! | `kill_process[_group]` | the signal is in `allowed_signals` (`CONT`, which only resumes a stopped child and follows every time-limit signal, is always allowed) |
-//! | `wait_*` | `max_wall_time` caps the wait's time limit (a wait without one gets it); `max_output_bytes` caps collection |
+//! | `kill_process[_group]`, `kill_process_tree` | the signal is in `allowed_signals` (`CONT`, which only resumes a stopped child and follows every time-limit signal, is always allowed) |
+//! | `check_limit_signal` (before a supervised job starts) | when a time limit or an output-cap kill will apply (the caller's, `max_wall_time` or `output_cap_action = "kill"`), the time-limit signal is in `allowed_signals` (`KILL` always is) |
+//! | `enforce_limit` | nothing but the signal: `KILL` and `CONT` always pass, another one when allowed — `allowed_signals` restricts what a caller may send, never the capability's own limits |
+//! | `wait_*` | `max_wall_time` caps the wait's time limit (a wait without one gets it); `max_output_bytes` caps collection; with `output_cap_action = "kill"`, `wait_event` reports the cap and `wait_with_options` ends the tree with `KILL` when a collected stream passes it |
 //! | threads | `max_threads` alive at once, `max_thread_priority`, `allowed_cpus` |
 //!
 //! # The file that was checked is the file that runs
@@ -43,7 +45,7 @@ use crate::capability::{ProcessCapability, ProcessHandle, ProcessInfo, StdStream
 use crate::command::{Command, Environment, Rlimit};
 use crate::effect::{EffectSet, Operation};
 use crate::error::{ProcessError, ThreadError, ThreadErrorKind};
-use crate::policy::{AllowedPrograms, FileId, Policy};
+use crate::policy::{AllowedPrograms, FileId, OutputCapAction, Policy};
 use crate::prepare::PreparedCommand;
 use crate::signal::Signal;
 use crate::status::ExitStatus;
@@ -259,6 +261,42 @@ impl<C: ProcessCapability> PolicyLayer<C> {
         }
     }
 
+    /// Whether this policy ends a job whose collected stream passes its cap.
+    fn kills_on_output_cap(&self) -> bool {
+        self.policy.limits.output_cap_action == OutputCapAction::Kill
+    }
+
+    /// A plain wait under `output_cap_action = "kill"`: waits through `wait_event` with the
+    /// cap reported, ends the tree with `KILL` when a stream passes it, and returns the end.
+    fn wait_killing_on_cap(
+        &self,
+        handle: ProcessHandle,
+        options: &WaitOptions,
+    ) -> Result<ExitStatus, ProcessError> {
+        let deadline = options
+            .timeout
+            .and_then(|t| std::time::Instant::now().checked_add(t));
+        let mut watch = WaitOptions {
+            report_output_cap: true,
+            ..options.clone()
+        };
+        loop {
+            if let Some(d) = deadline {
+                watch.timeout = Some(d.saturating_duration_since(std::time::Instant::now()));
+            }
+            match self.inner.wait_event(handle, &watch)? {
+                WaitEvent::Ended(_) => break,
+                WaitEvent::Stopped(_) => {}
+                WaitEvent::OutputCapped(_) => {
+                    self.inner.enforce_limit(handle, Signal::KILL)?;
+                    watch.report_output_cap = false;
+                }
+            }
+        }
+        // The end has been seen: this returns it at once, in the usual shape.
+        self.inner.wait_with_options(handle, options)
+    }
+
     /// The effect check of a wait, and its options capped by `max_wall_time` and
     /// `max_output_bytes`.
     fn checked_wait(&self, options: &WaitOptions) -> Result<WaitOptions, ProcessError> {
@@ -377,6 +415,9 @@ impl<C: ProcessCapability> ProcessCapability for PolicyLayer<C> {
         options: &WaitOptions,
     ) -> Result<ExitStatus, ProcessError> {
         let opts = self.checked_wait(options)?;
+        if opts.collect_output && self.kills_on_output_cap() {
+            return self.wait_killing_on_cap(handle, &opts);
+        }
         self.inner.wait_with_options(handle, &opts)
     }
 
@@ -385,8 +426,48 @@ impl<C: ProcessCapability> ProcessCapability for PolicyLayer<C> {
         handle: ProcessHandle,
         options: &WaitOptions,
     ) -> Result<WaitEvent, ProcessError> {
-        let opts = self.checked_wait(options)?;
+        let mut opts = self.checked_wait(options)?;
+        if self.kills_on_output_cap() {
+            opts.report_output_cap = true;
+        }
         self.inner.wait_event(handle, &opts)
+    }
+
+    fn enforce_limit(
+        &self,
+        handle: ProcessHandle,
+        signal: Signal,
+    ) -> Result<Vec<i32>, ProcessError> {
+        if signal == Signal::KILL || signal == Signal::CONT || self.policy.is_signal_allowed(signal)
+        {
+            self.inner.enforce_limit(handle, signal)
+        } else {
+            Err(ProcessError::denied_by_policy(format!(
+                "signal {signal} is not allowed by the policy ([commands] allowed_signals)"
+            )))
+        }
+    }
+
+    fn check_limit_signal(
+        &self,
+        command: &Command,
+        signal: Signal,
+        caller_limit: bool,
+    ) -> Result<(), ProcessError> {
+        let limited = caller_limit
+            || self.policy.limits.max_wall_time.is_some()
+            || self.kills_on_output_cap();
+        if !limited || signal == Signal::KILL || self.policy.is_signal_allowed(signal) {
+            return self.inner.check_limit_signal(command, signal, caller_limit);
+        }
+        Err(ProcessError::denied_by_policy(format!(
+            "{}: the time-limit signal {signal} is not allowed by the policy ([commands] allowed_signals); choose an allowed one (--signal)",
+            command.program.display()
+        )))
+    }
+
+    fn audit_failure(&self) -> Option<crate::audit::AuditFailure> {
+        self.inner.audit_failure()
     }
 
     fn kill_process_tree(

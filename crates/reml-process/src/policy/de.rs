@@ -10,7 +10,9 @@ use std::time::Duration;
 use serde::de::{self, Deserializer, SeqAccess, Unexpected, Visitor};
 use serde::Deserialize;
 
-use super::types::{AllowEntry, CpuList, IsolationLevel, PriorityCeiling, RedactPattern, StageId};
+use super::types::{
+    AllowEntry, CpuList, IsolationLevel, OutputCapAction, PriorityCeiling, RedactPattern, StageId,
+};
 use crate::effect::Effect;
 use crate::signal::Signal;
 use crate::units::{parse_duration, parse_size, DURATION_FORMS};
@@ -129,6 +131,13 @@ impl PolicyValue for IsolationLevel {
 
 impl PolicyValue for PriorityCeiling {
     const EXPECTING: &'static str = "a priority string: low, normal, high or realtime";
+    fn from_text(s: &str) -> Option<Result<Self, String>> {
+        parsed(s.parse())
+    }
+}
+
+impl PolicyValue for OutputCapAction {
+    const EXPECTING: &'static str = "an output cap action string: truncate or kill";
     fn from_text(s: &str) -> Option<Result<Self, String>> {
         parsed(s.parse())
     }
@@ -374,6 +383,7 @@ pub(super) struct RawLimits {
     pub core_dump: Option<bool>,
     pub allowed_cpus: Option<V<CpuList>>,
     pub max_thread_priority: Option<V<PriorityCeiling>>,
+    pub output_cap_action: Option<V<OutputCapAction>>,
 }
 
 /// `[audit]`.

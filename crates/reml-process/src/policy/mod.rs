@@ -40,6 +40,7 @@
 //! | `limits.core_dump` | bool | the inherited `RLIMIT_CORE` |
 //! | `limits.allowed_cpus` | cpulist string (`"0-3,8"`) or non-empty array of ids ([`CpuList`]) | any CPU |
 //! | `limits.max_thread_priority` | `low` \| `normal` \| `high` \| `realtime` ([`PriorityCeiling`]) | no ceiling |
+//! | `limits.output_cap_action` | `truncate` \| `kill` ([`OutputCapAction`]) | `truncate` |
 //! | `audit.redact` | array of `*` patterns ([`RedactPattern`]) | nothing redacted |
 //!
 //! Negative numbers are parse errors, not review warnings: they cannot be represented.
@@ -90,7 +91,8 @@ pub use error::{Location, PolicyError, PolicyErrorKind};
 pub use resolve::{AllowedProgram, AllowedPrograms, FileId, ResolveError, ResolveErrorKind};
 pub use review::{verify_capability_security, Finding, Review};
 pub use types::{
-    AllowEntry, CpuList, IsolationLevel, PriorityCeiling, RedactPattern, StageId, REDACTED,
+    AllowEntry, CpuList, IsolationLevel, OutputCapAction, PriorityCeiling, RedactPattern, StageId,
+    REDACTED,
 };
 
 use crate::command::{Resource, Rlimit};
@@ -190,6 +192,9 @@ pub struct LimitsSection {
     pub allowed_cpus: Option<CpuList>,
     /// `max_thread_priority`: the highest priority a thread may be given.
     pub max_thread_priority: Option<PriorityCeiling>,
+    /// `output_cap_action`: what happens when a collected stream passes
+    /// `max_output_bytes` (default [`OutputCapAction::Truncate`]).
+    pub output_cap_action: OutputCapAction,
 }
 
 /// `[audit]`.
@@ -417,6 +422,7 @@ impl Policy {
                 core_dump: l.core_dump,
                 allowed_cpus: l.allowed_cpus.map(|v| v.0),
                 max_thread_priority: l.max_thread_priority.map(|v| v.0),
+                output_cap_action: l.output_cap_action.map(|v| v.0).unwrap_or_default(),
             },
             audit: AuditSection {
                 redact: raw.audit.redact.map_or_else(Vec::new, |v| v.0),

@@ -186,6 +186,54 @@ impl FromStr for PriorityCeiling {
     }
 }
 
+/// What happens when a collected stream passes the output cap (`[limits]
+/// output_cap_action`, the contract §2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputCapAction {
+    /// Keep the first `max_output_bytes` bytes, count and drop the rest; the child runs on
+    /// (the default).
+    #[default]
+    Truncate,
+    /// End the job as a time limit does (the time-limit signal to the whole tree, the grace
+    /// period, then `KILL`); the cause is `output_capped` and `reml-process run` exits 124.
+    Kill,
+}
+
+impl OutputCapAction {
+    /// `"truncate"` or `"kill"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OutputCapAction::Truncate => "truncate",
+            OutputCapAction::Kill => "kill",
+        }
+    }
+}
+
+impl fmt::Display for OutputCapAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for OutputCapAction {
+    type Err = String;
+
+    /// Parses `truncate` or `kill` (exact, lower case).
+    ///
+    /// # Errors
+    /// A message quoting the text and listing the accepted values.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "truncate" => Ok(OutputCapAction::Truncate),
+            "kill" => Ok(OutputCapAction::Kill),
+            _ => Err(format!(
+                "unknown output cap action `{s}` (expected truncate or kill)"
+            )),
+        }
+    }
+}
+
 /// A set of CPU ids (`contract.md` §2 `[limits] allowed_cpus`), never empty.
 ///
 /// Written in the kernel's *cpulist* format (`"0-1"`, `"0,2"`, `"0-3,8"`, as in
