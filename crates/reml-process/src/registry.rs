@@ -18,8 +18,8 @@ use crate::error::{Diagnostic, IntoDiagnostic, ProcessError, Severity};
 use crate::policy::{verify_capability_security, Policy, StageId};
 use crate::thread::ThreadCapability;
 
-/// The manifest shipped with this crate (`plugin.toml` at the repository root).
-pub const BUNDLED_MANIFEST: &str = include_str!("../../../plugin.toml");
+/// The manifest shipped with this crate (`crates/reml-process/plugin.toml`; the repository root has a link to it).
+pub const BUNDLED_MANIFEST: &str = include_str!("../plugin.toml");
 
 /// A stage requirement (registry chapter: `StageRequirement = Exact(StageId) |
 /// AtLeast(StageId)`).
