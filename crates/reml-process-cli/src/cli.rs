@@ -3,7 +3,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 /// Exit status for our own failures (bad option, invalid policy, audit not writable).
 pub const EXIT_OWN_FAILURE: i32 = 125;
@@ -12,7 +12,13 @@ pub const EXIT_OWN_FAILURE: i32 = 125;
 #[command(
     name = "reml-process",
     version,
-    about = "Run programs through the core.process capability"
+    about = "Run programs through the core.process capability",
+    long_about = "Run programs through the core.process capability of the Reml language: \
+every program is checked against a security policy (an allow-list of programs, environment \
+rules, resource limits), run under a time limit that always holds, ended \
+with its whole process tree, and recorded in a tamper-evident audit log. `run` behaves \
+like coreutils `timeout`; `verify` reviews a policy; `describe` prints the capability \
+descriptor; `audit verify` checks an audit log."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -32,6 +38,14 @@ enum Cmd {
         #[command(subcommand)]
         command: crate::audit_cmd::AuditCmd,
     },
+    /// Print shell completions (bash, zsh, fish, elvish, powershell) on standard output.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on standard output: `reml-process man | man -l -`.
+    Man,
 }
 
 /// Options of `run` (contract.md §1).
@@ -191,5 +205,32 @@ pub fn main() -> i32 {
         Cmd::Verify(args) => crate::verify::main(args),
         Cmd::Describe(args) => crate::describe::main(args),
         Cmd::Audit { command } => crate::audit_cmd::main(command),
+        Cmd::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "reml-process", &mut out);
+            write_stdout(&out)
+        }
+        Cmd::Man => match crate::generate::man_page(Cli::command()) {
+            Ok(page) => write_stdout(&page),
+            Err(e) => {
+                error_line(format_args!("cannot render the man page: {e}"));
+                EXIT_OWN_FAILURE
+            }
+        },
+    }
+}
+
+/// Writes `bytes` to standard output: 0, quiet on a closed pipe, 125 and one line on any
+/// other write error.
+fn write_stdout(bytes: &[u8]) -> i32 {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => 0,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            error_line(format_args!("cannot write the output: {e}"));
+            EXIT_OWN_FAILURE
+        }
     }
 }

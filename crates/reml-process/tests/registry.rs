@@ -155,7 +155,11 @@ fn manifest_is_strict_and_the_bundled_one_matches_the_repository_file() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../plugin.toml");
     let m = Manifest::from_path(&root).unwrap();
     assert_eq!(m, Manifest::bundled());
-    assert_eq!(m.version, env!("CARGO_PKG_VERSION"), "the manifest names this crate's version");
+    assert_eq!(
+        m.version,
+        env!("CARGO_PKG_VERSION"),
+        "the manifest names this crate's version"
+    );
     assert_eq!(m.id, "core.process");
     assert_eq!(m.dependencies, ["system", "memory", "signal"]);
     assert!(m.effects.contains(Effect::Process));
