@@ -3,6 +3,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand};
 
 /// Exit status for our own failures (bad option, invalid policy, audit not writable).
@@ -132,12 +133,10 @@ pub struct DescribeArgs {
     pub json: bool,
 }
 
-/// Prints `reml-process: MESSAGE` on standard error (one line, contract.md §1).
-///
-/// A standard error that cannot be written (closed pipe) is ignored: `eprintln!` would panic.
+/// Prints `reml-process: MESSAGE` on standard error (one line, contract.md §1), through
+/// [`output`](crate::output) like everything else: a full or closed stderr is no panic.
 pub fn error_line(message: impl std::fmt::Display) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr().lock(), "reml-process: {message}");
+    crate::output::stderr(format!("reml-process: {message}\n").as_bytes());
 }
 
 /// The one-line form of a command-line error: clap's first paragraph joined on one line,
@@ -160,22 +159,37 @@ fn clap_error_line(e: &clap::Error) -> String {
     format!("{first} (see `reml-process --help`)")
 }
 
-/// Parses the command line and runs the subcommand; returns the exit status.
+/// `--help` and `--version` (also `help SUBCOMMAND`): clap's text rendered to a string, in
+/// colour when standard output takes it as clap would decide, and written through
+/// [`output`](crate::output).
+fn print_help(e: &clap::Error) {
+    let styled = e.render();
+    let text = match anstream::AutoStream::choice(&std::io::stdout()) {
+        anstream::ColorChoice::Never => styled.to_string(),
+        _ => styled.ansi().to_string(),
+    };
+    crate::output::stdout(text.as_bytes());
+}
+
+/// Parses the command line and runs the subcommand; returns the exit status, 125 when the
+/// output could not be written ([`crate::output::finish`]).
 pub fn main() -> i32 {
+    let status = dispatch();
+    crate::output::finish(status)
+}
+
+fn dispatch() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp
-                | clap::error::ErrorKind::DisplayVersion
-                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-                    let _ = e.print();
-                    if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-                    {
-                        EXIT_OWN_FAILURE
-                    } else {
-                        0
-                    }
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    print_help(&e);
+                    0
+                }
+                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    crate::output::stderr(e.render().to_string().as_bytes());
+                    EXIT_OWN_FAILURE
                 }
                 // Every failure is one line on standard error (contract.md §1), not clap's
                 // multi-line usage block.

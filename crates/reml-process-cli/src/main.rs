@@ -5,6 +5,7 @@
 mod audit_cmd;
 mod cli;
 mod describe;
+mod output;
 mod run;
 mod signals;
 mod verify;

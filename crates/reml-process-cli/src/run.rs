@@ -1,7 +1,6 @@
 //! `reml-process run [OPTIONS] -- PROGRAM [ARG...]` (contract.md §1).
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 
 use reml_process::units::{parse_duration, parse_size};
@@ -281,28 +280,37 @@ fn execute(
             &e.message,
         ));
     }
-    if let Err(e) = report(args, &outcome) {
-        // The reader went away (`run --json ... | head`): like any filter, stop quietly and
-        // keep the child's status. Any other write failure lost the report: our failure.
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            error_line(format!("cannot write the output: {e}"));
-            return EXIT_OWN_FAILURE;
-        }
-    }
+    report(args, &outcome);
     outcome.exit_status()
 }
 
-/// Prints the JSON object, or the collected output (stdout to stdout, stderr to stderr).
-/// Written with `write_all`, never `println!`, which panics when stdout is a closed pipe.
-fn report(args: &RunArgs, outcome: &ProcessOutcome) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
+/// Prints the JSON object, or the collected output (stdout to stdout, stderr to stderr)
+/// followed by one line on stderr for each stream cut at its cap
+/// (`reml-process: stdout truncated at 10 of 3893 bytes (--max-output)`, contract.md §1).
+/// With `--json` the object's `stdout_truncated` / `stdout_bytes` say it, and no line is
+/// added: stderr then carries only failures.
+///
+/// Everything goes through [`crate::output`]: a slow non-blocking reader gets every byte, a
+/// closed pipe keeps the child's status, another write error makes the status 125.
+fn report(args: &RunArgs, outcome: &ProcessOutcome) {
     if args.json {
-        writeln!(out, "{}", to_json(outcome))?;
-        return out.flush();
+        crate::output::stdout(format!("{}\n", to_json(outcome)).as_bytes());
+        return;
     }
-    out.write_all(&outcome.output.stdout)?;
-    out.flush()?;
-    std::io::stderr().write_all(&outcome.output.stderr)
+    let o = &outcome.output;
+    crate::output::stdout(&o.stdout);
+    crate::output::stderr(&o.stderr);
+    let streams = [
+        ("stdout", o.stdout_truncated, o.stdout.len(), o.stdout_bytes),
+        ("stderr", o.stderr_truncated, o.stderr.len(), o.stderr_bytes),
+    ];
+    for (name, truncated, kept, total) in streams {
+        if truncated {
+            error_line(format_args!(
+                "{name} truncated at {kept} of {total} bytes (--max-output)"
+            ));
+        }
+    }
 }
 
 /// The error line names the program (contract.md §1: "naming the program and the reason"):

@@ -12,9 +12,9 @@
 //!
 //! Exit status: 0 when there is no error finding (warnings allowed), 1 when there is at
 //! least one, 125 when the policy cannot be read or parsed (one line on standard error:
-//! `reml-process: POLICY: line L, column C: MESSAGE`; nothing on standard output).
+//! `reml-process: POLICY: line L, column C: MESSAGE`; nothing on standard output) or the
+//! report cannot be written ([`crate::output`]; a closed pipe keeps the status).
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -86,16 +86,7 @@ pub fn main(args: VerifyArgs) -> i32 {
         ));
         s
     };
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout
-        .write_all(out.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            crate::cli::error_line(format!("verify: cannot write the report: {e}"));
-            return crate::cli::EXIT_OWN_FAILURE;
-        }
-    }
+    crate::output::stdout(out.as_bytes());
     if review.has_errors() {
         EXIT_FINDINGS
     } else {
