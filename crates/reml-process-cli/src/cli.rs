@@ -3,8 +3,10 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::error::ErrorKind;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Args, Parser, Subcommand};
+
+use crate::output::escape_controls;
 
 /// Exit status for our own failures (bad option, invalid policy, audit not writable).
 pub const EXIT_OWN_FAILURE: i32 = 125;
@@ -133,15 +135,42 @@ pub struct DescribeArgs {
     pub json: bool,
 }
 
-/// Prints `reml-process: MESSAGE` on standard error (one line, contract.md §1), through
+/// Prints `reml-process: MESSAGE` on standard error: always one line (contract.md §1).
+///
+/// Control characters in the message — a program name or a path with a newline or an escape
+/// sequence in it — are escaped here ([`escape_controls`]), so no caller can forget it.
+/// Bytes that are not UTF-8 must be made visible when the message is built
+/// ([`reml_process::error::os_text`]; the library's messages do so). Written through
 /// [`output`](crate::output) like everything else: a full or closed stderr is no panic.
 pub fn error_line(message: impl std::fmt::Display) {
-    crate::output::stderr(format!("reml-process: {message}\n").as_bytes());
+    let line = format!(
+        "reml-process: {}
+",
+        escape_controls(&message.to_string())
+    );
+    crate::output::stderr(line.as_bytes());
 }
 
 /// The one-line form of a command-line error: clap's first paragraph joined on one line,
 /// without its `error: ` prefix, plus where to find the usage.
-fn clap_error_line(e: &clap::Error) -> String {
+///
+/// The words of the command line that clap quotes (an unknown option, a bad value) have
+/// their control characters escaped first, so a newline in them cannot cut the paragraph.
+fn clap_error_line(mut e: clap::Error) -> String {
+    let quoted: Vec<(ContextKind, ContextValue)> = e
+        .context()
+        .filter_map(|(kind, value)| match value {
+            ContextValue::String(s) => Some((kind, ContextValue::String(escape_controls(s)))),
+            ContextValue::Strings(v) => Some((
+                kind,
+                ContextValue::Strings(v.iter().map(|s| escape_controls(s)).collect()),
+            )),
+            _ => None,
+        })
+        .collect();
+    for (kind, value) in quoted {
+        e.insert(kind, value);
+    }
     let text = e.render().to_string();
     let paragraph: Vec<&str> = text
         .lines()
@@ -157,6 +186,18 @@ fn clap_error_line(e: &clap::Error) -> String {
         first
     };
     format!("{first} (see `reml-process --help`)")
+}
+
+/// The one line for a command line that names no subcommand (`reml-process`,
+/// `reml-process audit`): clap would print the whole help on standard error, but a failure
+/// is one line; the help itself is `--help`.
+fn missing_subcommand_line(e: &clap::Error) -> String {
+    let help = e.render().to_string();
+    let usage = help
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Usage: "))
+        .unwrap_or("reml-process <COMMAND>");
+    format!("missing a subcommand (usage: {usage}; see `reml-process --help`)")
 }
 
 /// `--help` and `--version` (also `help SUBCOMMAND`): clap's text rendered to a string, in
@@ -187,14 +228,14 @@ fn dispatch() -> i32 {
                     print_help(&e);
                     0
                 }
-                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-                    crate::output::stderr(e.render().to_string().as_bytes());
-                    EXIT_OWN_FAILURE
-                }
                 // Every failure is one line on standard error (contract.md §1), not clap's
                 // multi-line usage block.
+                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    error_line(missing_subcommand_line(&e));
+                    EXIT_OWN_FAILURE
+                }
                 _ => {
-                    error_line(clap_error_line(&e));
+                    error_line(clap_error_line(e));
                     EXIT_OWN_FAILURE
                 }
             };

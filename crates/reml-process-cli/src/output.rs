@@ -15,6 +15,7 @@
 //! `SIGPIPE` is ignored by the Rust runtime, so a closed pipe is an `EPIPE` answer here and
 //! never kills us.
 
+use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Mutex, PoisonError};
 
@@ -117,5 +118,46 @@ pub fn finish(status: i32) -> i32 {
             EXIT_OWN_FAILURE
         }
         None => status,
+    }
+}
+
+/// `s` with its control characters escaped, so that it stays on one line and cannot drive a
+/// terminal: `\n`, `\r` and `\t` by name, the other C0 controls and DEL as `\xNN`
+/// (`\x1b`), the C1 controls U+0080–U+009F as `\u{NN}` (`\u{9b}`, unlike a raw byte `\x9b`
+/// shown by [`reml_process::error::os_text`]). Everything else, backslashes included, is
+/// kept as it is.
+pub fn escape_controls(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\0'..='\x1f' | '\x7f' => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            '\u{80}'..='\u{9f}' => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_control_is_escaped_and_the_rest_kept() {
+        assert_eq!(
+            escape_controls("a\nb\rc\td\x1b[31m\x7f\u{9b}\0"),
+            "a\\nb\\rc\\td\\x1b[31m\\x7f\\u{9b}\\x00"
+        );
+        assert_eq!(
+            escape_controls("plain é € \\x41 \u{a0}"),
+            "plain é € \\x41 \u{a0}"
+        );
     }
 }

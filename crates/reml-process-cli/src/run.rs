@@ -7,6 +7,7 @@ use reml_process::units::{parse_duration, parse_size};
 use std::sync::Arc;
 
 use reml_process::audit::{AuditSink, JsonLinesSink, NullSink, Redactor, StderrSink};
+use reml_process::error::os_text;
 use reml_process::policy::{verify_capability_security, Policy};
 use reml_process::{
     audited_process_supervised, resolve_program, AuditSettings, Command, Environment,
@@ -130,7 +131,7 @@ fn split_env(kv: &OsString) -> Result<(OsString, OsString), String> {
     match b.iter().position(|&c| c == b'=') {
         Some(0) | None => Err(format!(
             "--env {}: expected KEY=VALUE with a non-empty KEY",
-            kv.to_string_lossy()
+            os_text(kv)
         )),
         Some(i) => Ok((
             std::ffi::OsStr::from_bytes(&b[..i]).to_owned(),
@@ -149,10 +150,11 @@ fn load_policy(args: &RunArgs, command: &Command) -> Result<Option<Policy>, Stri
         // The error names the file already (`FILE: line L, column C: ...`).
         let policy = Policy::from_path(path).map_err(|e| {
             let message = e.to_string();
-            if message.starts_with(&path.display().to_string()) {
+            let shown = os_text(path).to_string();
+            if message.starts_with(&shown) {
                 message
             } else {
-                format!("{}: {message}", path.display())
+                format!("{shown}: {message}")
             }
         })?;
         let review = verify_capability_security(&policy);
@@ -165,7 +167,7 @@ fn load_policy(args: &RunArgs, command: &Command) -> Result<Option<Policy>, Stri
                 .collect();
             return Err(format!(
                 "{}: the policy fails the security review: {}",
-                path.display(),
+                os_text(path),
                 errors.join("; ")
             ));
         }
@@ -200,7 +202,7 @@ fn open_audit(args: &RunArgs, policy: Option<&Policy>) -> Result<Option<AuditSet
     } else {
         Arc::new(
             JsonLinesSink::open(path)
-                .map_err(|e| format!("--audit {}: {}", path.display(), e.message))?,
+                .map_err(|e| format!("--audit {}: {}", os_text(path), e.message))?,
         )
     };
     let redactor = Redactor::new(
@@ -276,7 +278,7 @@ fn execute(
     );
     if let Some(e) = &outcome.error {
         error_line(naming_program(
-            &command.program.to_string_lossy(),
+            &os_text(&command.program).to_string(),
             &e.message,
         ));
     }

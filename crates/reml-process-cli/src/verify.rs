@@ -22,6 +22,8 @@ use reml_process::policy::{verify_capability_security, Finding, Policy};
 use reml_process::Severity;
 use serde::Serialize;
 
+use crate::output::escape_controls;
+
 /// The `--json` object, fields in the contract's order.
 #[derive(Serialize)]
 struct JsonReport<'a> {
@@ -49,7 +51,7 @@ pub fn main(args: VerifyArgs) -> i32 {
         Ok(p) => p,
         Err(e) => {
             // `PolicyError`'s Display starts with the path.
-            crate::cli::error_line(escape_controls(&e.to_string()));
+            crate::cli::error_line(e);
             return crate::cli::EXIT_OWN_FAILURE;
         }
     };
@@ -91,30 +93,5 @@ pub fn main(args: VerifyArgs) -> i32 {
         EXIT_FINDINGS
     } else {
         0
-    }
-}
-
-/// `s` with control characters (newline, tab, ESC, …) shown as escapes, so one finding stays
-/// one line and cannot drive the terminal.
-fn escape_controls(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn controls_are_escaped() {
-        assert_eq!(escape_controls("a\nb\x1b[0m"), "a\\nb\\u{1b}[0m");
-        assert_eq!(escape_controls("plain é"), "plain é");
     }
 }
