@@ -1,6 +1,5 @@
 //! `reml-process audit verify FILE` (contract.md §1).
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Subcommand;
@@ -47,8 +46,7 @@ pub fn main(cmd: AuditCmd) -> i32 {
     }
 }
 
-/// Prints one line on stdout; a closed stdout is not worth a panic.
+/// Prints one line on stdout, through [`crate::output`].
 fn print_line(line: &dyn std::fmt::Display) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+    crate::output::stdout(format!("{line}\n").as_bytes());
 }

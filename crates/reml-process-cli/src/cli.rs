@@ -3,7 +3,10 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Args, CommandFactory, Parser, Subcommand};
+
+use crate::output::escape_controls;
 
 /// Exit status for our own failures (bad option, invalid policy, audit not writable).
 pub const EXIT_OWN_FAILURE: i32 = 125;
@@ -146,17 +149,42 @@ pub struct DescribeArgs {
     pub json: bool,
 }
 
-/// Prints `reml-process: MESSAGE` on standard error (one line, contract.md §1).
+/// Prints `reml-process: MESSAGE` on standard error: always one line (contract.md §1).
 ///
-/// A standard error that cannot be written (closed pipe) is ignored: `eprintln!` would panic.
+/// Control characters in the message — a program name or a path with a newline or an escape
+/// sequence in it — are escaped here ([`escape_controls`]), so no caller can forget it.
+/// Bytes that are not UTF-8 must be made visible when the message is built
+/// ([`reml_process::error::os_text`]; the library's messages do so). Written through
+/// [`output`](crate::output) like everything else: a full or closed stderr is no panic.
 pub fn error_line(message: impl std::fmt::Display) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr().lock(), "reml-process: {message}");
+    let line = format!(
+        "reml-process: {}
+",
+        escape_controls(&message.to_string())
+    );
+    crate::output::stderr(line.as_bytes());
 }
 
 /// The one-line form of a command-line error: clap's first paragraph joined on one line,
 /// without its `error: ` prefix, plus where to find the usage.
-fn clap_error_line(e: &clap::Error) -> String {
+///
+/// The words of the command line that clap quotes (an unknown option, a bad value) have
+/// their control characters escaped first, so a newline in them cannot cut the paragraph.
+fn clap_error_line(mut e: clap::Error) -> String {
+    let quoted: Vec<(ContextKind, ContextValue)> = e
+        .context()
+        .filter_map(|(kind, value)| match value {
+            ContextValue::String(s) => Some((kind, ContextValue::String(escape_controls(s)))),
+            ContextValue::Strings(v) => Some((
+                kind,
+                ContextValue::Strings(v.iter().map(|s| escape_controls(s)).collect()),
+            )),
+            _ => None,
+        })
+        .collect();
+    for (kind, value) in quoted {
+        e.insert(kind, value);
+    }
     let text = e.render().to_string();
     let paragraph: Vec<&str> = text
         .lines()
@@ -174,27 +202,54 @@ fn clap_error_line(e: &clap::Error) -> String {
     format!("{first} (see `reml-process --help`)")
 }
 
-/// Parses the command line and runs the subcommand; returns the exit status.
+/// The one line for a command line that names no subcommand (`reml-process`,
+/// `reml-process audit`): clap would print the whole help on standard error, but a failure
+/// is one line; the help itself is `--help`.
+fn missing_subcommand_line(e: &clap::Error) -> String {
+    let help = e.render().to_string();
+    let usage = help
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Usage: "))
+        .unwrap_or("reml-process <COMMAND>");
+    format!("missing a subcommand (usage: {usage}; see `reml-process --help`)")
+}
+
+/// `--help` and `--version` (also `help SUBCOMMAND`): clap's text rendered to a string, in
+/// colour when standard output takes it as clap would decide, and written through
+/// [`output`](crate::output).
+fn print_help(e: &clap::Error) {
+    let styled = e.render();
+    let text = match anstream::AutoStream::choice(&std::io::stdout()) {
+        anstream::ColorChoice::Never => styled.to_string(),
+        _ => styled.ansi().to_string(),
+    };
+    crate::output::stdout(text.as_bytes());
+}
+
+/// Parses the command line and runs the subcommand; returns the exit status, 125 when the
+/// output could not be written ([`crate::output::finish`]).
 pub fn main() -> i32 {
+    let status = dispatch();
+    crate::output::finish(status)
+}
+
+fn dispatch() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp
-                | clap::error::ErrorKind::DisplayVersion
-                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-                    let _ = e.print();
-                    if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-                    {
-                        EXIT_OWN_FAILURE
-                    } else {
-                        0
-                    }
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    print_help(&e);
+                    0
                 }
                 // Every failure is one line on standard error (contract.md §1), not clap's
                 // multi-line usage block.
+                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    error_line(missing_subcommand_line(&e));
+                    EXIT_OWN_FAILURE
+                }
                 _ => {
-                    error_line(clap_error_line(&e));
+                    error_line(clap_error_line(e));
                     EXIT_OWN_FAILURE
                 }
             };
@@ -208,29 +263,18 @@ pub fn main() -> i32 {
         Cmd::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "reml-process", &mut out);
-            write_stdout(&out)
+            crate::output::stdout(&out);
+            0
         }
         Cmd::Man => match crate::generate::man_page(Cli::command()) {
-            Ok(page) => write_stdout(&page),
+            Ok(page) => {
+                crate::output::stdout(&page);
+                0
+            }
             Err(e) => {
                 error_line(format_args!("cannot render the man page: {e}"));
                 EXIT_OWN_FAILURE
             }
         },
-    }
-}
-
-/// Writes `bytes` to standard output: 0, quiet on a closed pipe, 125 and one line on any
-/// other write error.
-fn write_stdout(bytes: &[u8]) -> i32 {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        Ok(()) => 0,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
-        Err(e) => {
-            error_line(format_args!("cannot write the output: {e}"));
-            EXIT_OWN_FAILURE
-        }
     }
 }

@@ -11,7 +11,8 @@ use reml_process::NativeProcessCapability;
 use crate::cli::{error_line, DescribeArgs, EXIT_OWN_FAILURE};
 
 /// Runs `describe`; returns the exit status: 0, 1 when the policy fails installation (the
-/// security review or the effect-scope check), 125 when it cannot be read or parsed.
+/// security review or the effect-scope check), 125 when it cannot be read or parsed (or,
+/// through [`crate::output`], when standard output cannot be written).
 pub fn main(args: DescribeArgs) -> i32 {
     let (policy, review) = match &args.policy {
         Some(path) => match Policy::from_path(path) {
@@ -50,25 +51,26 @@ pub fn main(args: DescribeArgs) -> i32 {
         }
     };
     let v = descriptor.to_json();
-    if args.json {
-        println!("{v}");
+    let text = if args.json {
+        format!("{v}\n")
     } else {
-        println!("id:               {}", descriptor.id);
-        println!("stage:            {}", descriptor.stage.as_str());
-        println!(
-            "effect_scope:     {}",
-            descriptor.effect_scope.to_sorted_strings().join(", ")
-        );
-        println!("provider:         {}", v["provider"]);
-        println!(
-            "manifest_path:    {}",
-            v["manifest_path"].as_str().unwrap_or("-")
-        );
-        println!(
-            "last_verified_at: {}",
-            v["last_verified_at"].as_str().unwrap_or("-")
-        );
-        println!("security:         {}", v["security"]);
-    }
+        format!(
+            "id:               {}\n\
+             stage:            {}\n\
+             effect_scope:     {}\n\
+             provider:         {}\n\
+             manifest_path:    {}\n\
+             last_verified_at: {}\n\
+             security:         {}\n",
+            descriptor.id,
+            descriptor.stage.as_str(),
+            descriptor.effect_scope.to_sorted_strings().join(", "),
+            v["provider"],
+            v["manifest_path"].as_str().unwrap_or("-"),
+            v["last_verified_at"].as_str().unwrap_or("-"),
+            v["security"],
+        )
+    };
+    crate::output::stdout(text.as_bytes());
     0
 }

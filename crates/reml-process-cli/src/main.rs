@@ -6,6 +6,7 @@ mod audit_cmd;
 mod cli;
 mod describe;
 mod generate;
+mod output;
 mod run;
 mod signals;
 mod verify;

@@ -1,13 +1,13 @@
 //! `reml-process run [OPTIONS] -- PROGRAM [ARG...]` (contract.md §1).
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 
 use reml_process::units::{parse_duration, parse_size};
 use std::sync::Arc;
 
 use reml_process::audit::{AuditSink, JsonLinesSink, NullSink, Redactor, StderrSink};
+use reml_process::error::os_text;
 use reml_process::policy::{verify_capability_security, Policy};
 use reml_process::{
     audited_process_supervised, resolve_program, AuditSettings, Command, Environment,
@@ -131,7 +131,7 @@ fn split_env(kv: &OsString) -> Result<(OsString, OsString), String> {
     match b.iter().position(|&c| c == b'=') {
         Some(0) | None => Err(format!(
             "--env {}: expected KEY=VALUE with a non-empty KEY",
-            kv.to_string_lossy()
+            os_text(kv)
         )),
         Some(i) => Ok((
             std::ffi::OsStr::from_bytes(&b[..i]).to_owned(),
@@ -150,10 +150,11 @@ fn load_policy(args: &RunArgs, command: &Command) -> Result<Option<Policy>, Stri
         // The error names the file already (`FILE: line L, column C: ...`).
         let policy = Policy::from_path(path).map_err(|e| {
             let message = e.to_string();
-            if message.starts_with(&path.display().to_string()) {
+            let shown = os_text(path).to_string();
+            if message.starts_with(&shown) {
                 message
             } else {
-                format!("{}: {message}", path.display())
+                format!("{shown}: {message}")
             }
         })?;
         let review = verify_capability_security(&policy);
@@ -166,7 +167,7 @@ fn load_policy(args: &RunArgs, command: &Command) -> Result<Option<Policy>, Stri
                 .collect();
             return Err(format!(
                 "{}: the policy fails the security review: {}",
-                path.display(),
+                os_text(path),
                 errors.join("; ")
             ));
         }
@@ -201,7 +202,7 @@ fn open_audit(args: &RunArgs, policy: Option<&Policy>) -> Result<Option<AuditSet
     } else {
         Arc::new(
             JsonLinesSink::open(path)
-                .map_err(|e| format!("--audit {}: {}", path.display(), e.message))?,
+                .map_err(|e| format!("--audit {}: {}", os_text(path), e.message))?,
         )
     };
     let redactor = Redactor::new(
@@ -277,32 +278,41 @@ fn execute(
     );
     if let Some(e) = &outcome.error {
         error_line(naming_program(
-            &command.program.to_string_lossy(),
+            &os_text(&command.program).to_string(),
             &e.message,
         ));
     }
-    if let Err(e) = report(args, &outcome) {
-        // The reader went away (`run --json ... | head`): like any filter, stop quietly and
-        // keep the child's status. Any other write failure lost the report: our failure.
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            error_line(format!("cannot write the output: {e}"));
-            return EXIT_OWN_FAILURE;
-        }
-    }
+    report(args, &outcome);
     outcome.exit_status()
 }
 
-/// Prints the JSON object, or the collected output (stdout to stdout, stderr to stderr).
-/// Written with `write_all`, never `println!`, which panics when stdout is a closed pipe.
-fn report(args: &RunArgs, outcome: &ProcessOutcome) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
+/// Prints the JSON object, or the collected output (stdout to stdout, stderr to stderr)
+/// followed by one line on stderr for each stream cut at its cap
+/// (`reml-process: stdout truncated at 10 of 3893 bytes (--max-output)`, contract.md §1).
+/// With `--json` the object's `stdout_truncated` / `stdout_bytes` say it, and no line is
+/// added: stderr then carries only failures.
+///
+/// Everything goes through [`crate::output`]: a slow non-blocking reader gets every byte, a
+/// closed pipe keeps the child's status, another write error makes the status 125.
+fn report(args: &RunArgs, outcome: &ProcessOutcome) {
     if args.json {
-        writeln!(out, "{}", to_json(outcome))?;
-        return out.flush();
+        crate::output::stdout(format!("{}\n", to_json(outcome)).as_bytes());
+        return;
     }
-    out.write_all(&outcome.output.stdout)?;
-    out.flush()?;
-    std::io::stderr().write_all(&outcome.output.stderr)
+    let o = &outcome.output;
+    crate::output::stdout(&o.stdout);
+    crate::output::stderr(&o.stderr);
+    let streams = [
+        ("stdout", o.stdout_truncated, o.stdout.len(), o.stdout_bytes),
+        ("stderr", o.stderr_truncated, o.stderr.len(), o.stderr_bytes),
+    ];
+    for (name, truncated, kept, total) in streams {
+        if truncated {
+            error_line(format_args!(
+                "{name} truncated at {kept} of {total} bytes (--max-output)"
+            ));
+        }
+    }
 }
 
 /// The error line names the program (contract.md §1: "naming the program and the reason"):

@@ -12,15 +12,17 @@
 //!
 //! Exit status: 0 when there is no error finding (warnings allowed), 1 when there is at
 //! least one, 125 when the policy cannot be read or parsed (one line on standard error:
-//! `reml-process: POLICY: line L, column C: MESSAGE`; nothing on standard output).
+//! `reml-process: POLICY: line L, column C: MESSAGE`; nothing on standard output) or the
+//! report cannot be written ([`crate::output`]; a closed pipe keeps the status).
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
 use reml_process::policy::{verify_capability_security, Finding, Policy};
 use reml_process::Severity;
 use serde::Serialize;
+
+use crate::output::escape_controls;
 
 /// The `--json` object, fields in the contract's order.
 #[derive(Serialize)]
@@ -49,7 +51,7 @@ pub fn main(args: VerifyArgs) -> i32 {
         Ok(p) => p,
         Err(e) => {
             // `PolicyError`'s Display starts with the path.
-            crate::cli::error_line(escape_controls(&e.to_string()));
+            crate::cli::error_line(e);
             return crate::cli::EXIT_OWN_FAILURE;
         }
     };
@@ -86,44 +88,10 @@ pub fn main(args: VerifyArgs) -> i32 {
         ));
         s
     };
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout
-        .write_all(out.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            crate::cli::error_line(format!("verify: cannot write the report: {e}"));
-            return crate::cli::EXIT_OWN_FAILURE;
-        }
-    }
+    crate::output::stdout(out.as_bytes());
     if review.has_errors() {
         EXIT_FINDINGS
     } else {
         0
-    }
-}
-
-/// `s` with control characters (newline, tab, ESC, …) shown as escapes, so one finding stays
-/// one line and cannot drive the terminal.
-fn escape_controls(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn controls_are_escaped() {
-        assert_eq!(escape_controls("a\nb\x1b[0m"), "a\\nb\\u{1b}[0m");
-        assert_eq!(escape_controls("plain é"), "plain é");
     }
 }

@@ -69,6 +69,8 @@ pub struct ProcessError {
     /// What went wrong, as one of the spec's six kinds.
     pub kind: ProcessErrorKind,
     /// A human-readable message naming the program or argument concerned and the reason.
+    /// Names and paths in it show their bytes that are not UTF-8 as `\xNN` ([`os_text`]);
+    /// control characters are not escaped here (a printer does that).
     pub message: String,
     /// The errno, or the signal number for `TerminatedBySignal`.
     pub code: Option<i32>,
@@ -373,9 +375,56 @@ pub fn errno_text(errno: i32) -> String {
     }
 }
 
+/// A file name, path or argument as message text: its valid UTF-8 as it is, and each byte
+/// that is not part of valid UTF-8 as `\xNN` (two lowercase hex digits).
+///
+/// [`Path::display`](std::path::Path::display) and `to_string_lossy` turn such bytes into
+/// U+FFFD, so two different names can read the same in a message; every error message of
+/// this library that names a program, a path or an environment variable shows it this way.
+/// Control characters are kept as they are: a message is text, and whoever prints it on a
+/// terminal escapes them (`reml-process` does, and JSON does). A backslash is not escaped, so
+/// a name that literally contains `\xff` reads like one with the byte 0xff.
+///
+/// ```
+/// use std::ffi::OsStr;
+/// use std::os::unix::ffi::OsStrExt;
+/// let name = OsStr::from_bytes(b"caf\xc3\xa9-\xff\n");
+/// assert_eq!(reml_process::error::os_text(name).to_string(), "café-\\xff\n");
+/// ```
+pub fn os_text<S: AsRef<std::ffi::OsStr> + ?Sized>(s: &S) -> OsText<'_> {
+    OsText(s.as_ref())
+}
+
+/// The [`Display`](fmt::Display) form of [`os_text`].
+#[derive(Clone, Copy, Debug)]
+pub struct OsText<'a>(&'a std::ffi::OsStr);
+
+impl fmt::Display for OsText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for chunk in self.0.as_encoded_bytes().utf8_chunks() {
+            f.write_str(chunk.valid())?;
+            for b in chunk.invalid() {
+                write!(f, "\\x{b:02x}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn os_text_shows_every_byte() {
+        use std::os::unix::ffi::OsStrExt;
+        let shown = |b: &[u8]| os_text(std::ffi::OsStr::from_bytes(b)).to_string();
+        assert_eq!(shown(b"plain"), "plain");
+        assert_eq!(shown(b"\xff\xfe"), "\\xff\\xfe");
+        // A truncated sequence, then valid text again; controls stay as they are.
+        assert_eq!(shown(b"a\xe2\x82b\tc"), "a\\xe2\\x82b\tc");
+        assert_eq!(shown("é€".as_bytes()), "é€");
+    }
 
     #[test]
     fn diagnostic_codes_are_stable() {

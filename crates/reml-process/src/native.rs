@@ -217,7 +217,7 @@ fn open_stdio(
                 // A file that cannot be opened is bad input of the command, like a missing
                 // cwd: InvalidCommand, with the errno.
                 let name = ["stdin", "stdout", "stderr"][target as usize];
-                let mut err = os_err(format!("{name} file {}", path.display()), e);
+                let mut err = os_err(format!("{name} file {}", crate::error::os_text(&path)), e);
                 err.kind = ProcessErrorKind::InvalidCommand;
                 err
             })?;
@@ -227,7 +227,7 @@ fn open_stdio(
 }
 
 fn spawn_error(prepared: &PreparedCommand, e: sys::SpawnError) -> ProcessError {
-    let program = prepared.program.display();
+    let program = crate::error::os_text(&prepared.program);
     let errno = e.errno;
     let what = match e.stage {
         sys::Stage::Clone => format!("{program}: cannot create the process"),
@@ -241,12 +241,13 @@ fn spawn_error(prepared: &PreparedCommand, e: sys::SpawnError) -> ProcessError {
         }
         sys::Stage::Chdir => format!(
             "{program}: cannot change directory to {}",
-            prepared
-                .command
-                .cwd
-                .as_deref()
-                .unwrap_or(std::path::Path::new("?"))
-                .display()
+            crate::error::os_text(
+                prepared
+                    .command
+                    .cwd
+                    .as_deref()
+                    .unwrap_or(std::path::Path::new("?"))
+            )
         ),
         sys::Stage::Fd(fd) => format!("{program}: cannot set up descriptor {fd}"),
         sys::Stage::Identity => {
@@ -282,7 +283,7 @@ impl ProcessCapability for NativeProcessCapability {
             // Before anything is opened or created (stdio files, pipes).
             return Err(ProcessError::unsupported(format!(
                 "{}: not spawned: {}",
-                prepared.program.display(),
+                crate::error::os_text(&prepared.program),
                 crate::sys::unsupported_message("process spawning")
             )));
         }
@@ -294,7 +295,7 @@ impl ProcessCapability for NativeProcessCapability {
                 "{}: not spawned: this process ignores SIGCHLD, so the kernel would discard the \
                  child's exit status, and this kernel cannot keep it for us (pidfd \
                  PIDFD_INFO_EXIT needs Linux 6.15); set SIGCHLD to its default disposition",
-                prepared.program.display()
+                crate::error::os_text(&prepared.program)
             )));
         }
         let (in_child, in_ours) = open_stdio(&cmd.stdin, 0)?;
@@ -540,7 +541,7 @@ fn end_result(entry: &Entry, end: Termination) -> Result<ExitStatus, ProcessErro
             ProcessErrorKind::TerminatedBySignal,
             format!(
                 "{} (pid {}) was killed by {signal}{}",
-                entry.program.display(),
+                crate::error::os_text(&entry.program),
                 entry.child.pid,
                 if core_dumped { " (core dumped)" } else { "" }
             ),
@@ -555,7 +556,7 @@ fn timed_out_error(entry: &Entry, timeout: Duration) -> ProcessError {
         ProcessErrorKind::TimedOut,
         format!(
             "{} (pid {}) still running after {timeout:?}",
-            entry.program.display(),
+            crate::error::os_text(&entry.program),
             entry.child.pid,
         ),
     )

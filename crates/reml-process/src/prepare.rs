@@ -102,15 +102,18 @@ pub fn resolve_program(
     match denied {
         Some(p) => Err(ProcessError::with_code(
             crate::ProcessErrorKind::PermissionDenied,
-            format!("{}: permission denied (not executable)", p.display()),
+            format!(
+                "{}: permission denied (not executable)",
+                crate::error::os_text(&p)
+            ),
             libc::EACCES,
         )),
         None => Err(ProcessError::with_code(
             crate::ProcessErrorKind::SpawnFailed,
             format!(
                 "{}: program not found (searched PATH={})",
-                program.display(),
-                search.to_string_lossy()
+                crate::error::os_text(&program),
+                crate::error::os_text(&search)
             ),
             libc::ENOENT,
         )),
@@ -136,28 +139,34 @@ fn check_executable(full: &Path, as_given: &Path) -> Result<(), ProcessError> {
     match std::fs::metadata(full) {
         Ok(meta) if meta.is_dir() => Err(ProcessError::with_code(
             crate::ProcessErrorKind::PermissionDenied,
-            format!("{}: permission denied (is a directory)", as_given.display()),
+            format!(
+                "{}: permission denied (is a directory)",
+                crate::error::os_text(&as_given)
+            ),
             libc::EACCES,
         )),
         Ok(meta) if !meta.is_file() => Err(ProcessError::with_code(
             crate::ProcessErrorKind::PermissionDenied,
             format!(
                 "{}: permission denied (not a regular file)",
-                as_given.display()
+                crate::error::os_text(&as_given)
             ),
             libc::EACCES,
         )),
         Ok(meta) if !is_executable(full, &meta) => Err(ProcessError::with_code(
             crate::ProcessErrorKind::PermissionDenied,
-            format!("{}: permission denied (not executable)", as_given.display()),
+            format!(
+                "{}: permission denied (not executable)",
+                crate::error::os_text(&as_given)
+            ),
             libc::EACCES,
         )),
         Ok(_) => Ok(()),
         Err(e) => {
             let errno = e.raw_os_error().unwrap_or(libc::EIO);
-            let mut err = ProcessError::from_errno(as_given.display(), errno);
+            let mut err = ProcessError::from_errno(crate::error::os_text(&as_given), errno);
             if errno == libc::ENOENT {
-                err.message = format!("{}: program not found", as_given.display());
+                err.message = format!("{}: program not found", crate::error::os_text(&as_given));
             }
             Err(err)
         }
@@ -254,7 +263,10 @@ impl PreparedCommand {
                 Ok(_) => {
                     return Err(ProcessError::with_code(
                         crate::ProcessErrorKind::InvalidCommand,
-                        format!("working directory {}: not a directory", cwd.display()),
+                        format!(
+                            "working directory {}: not a directory",
+                            crate::error::os_text(&cwd)
+                        ),
                         libc::ENOTDIR,
                     ))
                 }
@@ -264,7 +276,7 @@ impl PreparedCommand {
                         crate::ProcessErrorKind::InvalidCommand,
                         format!(
                             "working directory {}: {} (errno {errno})",
-                            cwd.display(),
+                            crate::error::os_text(&cwd),
                             crate::error::errno_text(errno)
                         ),
                         errno,
@@ -295,7 +307,7 @@ impl PreparedCommand {
                     crate::ProcessErrorKind::InvalidCommand,
                     format!(
                         "stdin file {}: {} (errno {errno})",
-                        p.display(),
+                        crate::error::os_text(&p),
                         crate::error::errno_text(errno)
                     ),
                     errno,

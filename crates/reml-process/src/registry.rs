@@ -175,7 +175,10 @@ impl Manifest {
             CapabilityError::new(
                 CapabilityErrorKind::NotFound,
                 "core.process",
-                format!("cannot read the plugin manifest {}: {e}", path.display()),
+                format!(
+                    "cannot read the plugin manifest {}: {e}",
+                    crate::error::os_text(&path)
+                ),
             )
         })?;
         Self::parse(&text)

@@ -1,7 +1,8 @@
 //! What a supervisor such as `reml-process run` needs beyond spawning: forwarding the signals
-//! it receives to its child (`contract.md` §1, "run behaves as a well-mannered supervisor").
+//! it receives to its child (`contract.md` §1, "run behaves as a well-mannered supervisor"),
+//! and writing to a standard stream it shares with others ([`write_all_waiting`]).
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
 
 use rustix::event::{PollFd, PollFlags};
 
@@ -111,4 +112,80 @@ pub fn is_ignored(signal: Signal) -> bool {
 /// Linux only; elsewhere `false` (nothing is changed).
 pub fn reset_sigchld_to_default() -> bool {
     crate::sys::imp::signals::default_sigchld()
+}
+
+/// Writes all of `bytes` to `fd`, waiting for room when the descriptor is non-blocking.
+///
+/// A standard output or error is usually a pipe or a terminal shared with other processes,
+/// and any of them may set `O_NONBLOCK` on the shared file description. A plain `write_all`
+/// then fails with `EAGAIN` as soon as the reader falls behind, and the rest is lost. This
+/// loop writes on after partial writes, retries `EINTR`, and on `EAGAIN`/`EWOULDBLOCK`
+/// waits in `poll(2)` for `POLLOUT` — without a time limit, as a blocking write would — and
+/// then writes on. The descriptor's flags are left as they are (they belong to everyone who
+/// shares it).
+///
+/// # Errors
+/// The first other error of `write(2)` or `poll(2)`: `EPIPE`
+/// ([`std::io::ErrorKind::BrokenPipe`]) when the reader went away, `ENOSPC`, `EIO`, `EBADF`,
+/// …; [`std::io::ErrorKind::WriteZero`] if `write(2)` accepts nothing for a non-empty
+/// buffer. The bytes before the error have been written.
+///
+/// # References
+/// `write(2)`, `poll(2)`, `pipe(7)` (`O_NONBLOCK` and `PIPE_BUF`).
+pub fn write_all_waiting(fd: BorrowedFd<'_>, mut bytes: &[u8]) -> std::io::Result<()> {
+    use rustix::io::Errno;
+    while !bytes.is_empty() {
+        match rustix::io::write(fd, bytes) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(Errno::INTR) => {}
+            // `EWOULDBLOCK` is `EAGAIN` on Linux and on every Unix rustix supports.
+            Err(Errno::AGAIN) => {
+                let mut fds = [PollFd::new(&fd, PollFlags::OUT)];
+                match rustix::event::poll(&mut fds, None) {
+                    // Ready, or an error condition (`POLLERR`, `POLLHUP`) that the next
+                    // write reports with its errno.
+                    Ok(_) | Err(Errno::INTR) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(all(test, reml_linux))]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::os::fd::AsFd;
+
+    use rustix::fs::{fcntl_getfl, fcntl_setfl, OFlags};
+    use rustix::pipe::{pipe_with, PipeFlags};
+
+    #[test]
+    fn a_non_blocking_pipe_with_a_slow_reader_gets_every_byte() {
+        let (r, w) = pipe_with(PipeFlags::CLOEXEC).unwrap();
+        fcntl_setfl(&w, fcntl_getfl(&w).unwrap() | OFlags::NONBLOCK).unwrap();
+        // 1 MiB: sixteen times what the pipe holds, so the writer meets EAGAIN.
+        let data: Vec<u8> = (0..1u32 << 20).map(|i| (i % 251) as u8).collect();
+        let reader = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            let mut all = Vec::new();
+            std::fs::File::from(r).read_to_end(&mut all).unwrap();
+            all
+        });
+        write_all_waiting(w.as_fd(), &data).unwrap();
+        drop(w);
+        assert!(reader.join().unwrap() == data, "every byte, in order");
+    }
+
+    #[test]
+    fn a_reader_gone_is_broken_pipe() {
+        let (r, w) = pipe_with(PipeFlags::CLOEXEC).unwrap();
+        drop(r);
+        let e = write_all_waiting(w.as_fd(), b"x").unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe);
+    }
 }

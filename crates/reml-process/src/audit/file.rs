@@ -182,7 +182,7 @@ impl JsonLinesSink {
                     AuditErrorKind::Transport,
                     format!(
                         "audit log {}: the file was deleted; records would be lost",
-                        self.path.display()
+                        crate::error::os_text(&self.path)
                     ),
                 ));
             }
@@ -244,14 +244,14 @@ impl JsonLinesSink {
                 AuditErrorKind::Encoding,
                 format!(
                     "audit log {}: the last line is not an audit record ({fault}); refusing to append (check it with `reml-process audit verify`)",
-                    self.path.display()
+                    crate::error::os_text(&self.path)
                 ),
             ),
             TailError::NoRecordInWindow => AuditError::new(
                 AuditErrorKind::Encoding,
                 format!(
                     "audit log {}: no complete record in its last {MAX_TAIL_WINDOW} bytes; refusing to append",
-                    self.path.display()
+                    crate::error::os_text(&self.path)
                 ),
             ),
         }
@@ -319,7 +319,7 @@ impl AuditSink for JsonLinesSink {
     }
 
     fn describe(&self) -> String {
-        format!("file {}", self.path.display())
+        format!("file {}", crate::error::os_text(&self.path))
     }
 }
 
@@ -356,7 +356,7 @@ pub(crate) fn within_file_size_limit(at: u64, add: usize) -> io::Result<()> {
 fn transport(path: &Path, what: &str, e: &io::Error) -> AuditError {
     AuditError::new(
         AuditErrorKind::Transport,
-        format!("audit log {}: {what}: {e}", path.display()),
+        format!("audit log {}: {what}: {e}", crate::error::os_text(&path)),
     )
 }
 

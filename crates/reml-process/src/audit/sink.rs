@@ -1,6 +1,5 @@
 //! Sinks other than the JSON Lines file: standard error, memory, null, and the combinators.
 
-use std::io::Write;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::record::{AuditEvent, AuditRecord, Chain};
@@ -138,7 +137,9 @@ impl AuditSink for MemorySink {
 
 /// Writes each record as one line to standard error (`--audit -`, `contract.md` §1).
 ///
-/// Each line, newline included, goes out in one `write(2)` while holding the stderr lock.
+/// Each line, newline included, goes out whole while holding the stderr lock, waiting for
+/// room when another process made the shared stderr non-blocking
+/// ([`write_all_waiting`](crate::supervise::write_all_waiting)).
 /// The chain (seq, prev) is per `StderrSink` value, starting at
 /// [`FIRST_SEQ`](super::FIRST_SEQ).
 ///
@@ -190,10 +191,14 @@ impl AuditSink for StderrSink {
         let mut chain = lock(&self.chain);
         let (_, mut line) = chain.seal(event)?;
         line.push('\n');
-        let mut err = std::io::stderr().lock();
+        // The std lock keeps other writers of this process off the line; the write itself
+        // waits for room when someone made the shared stderr non-blocking. A record that
+        // would pass the file-size limit is refused whole first.
+        let _err = std::io::stderr().lock();
         stderr_room(line.len())
-            .and_then(|()| err.write_all(line.as_bytes()))
-            .and_then(|()| err.flush())
+            .and_then(|()| {
+                crate::supervise::write_all_waiting(rustix::stdio::stderr(), line.as_bytes())
+            })
             .map_err(|e| {
                 AuditError::new(
                     AuditErrorKind::Transport,

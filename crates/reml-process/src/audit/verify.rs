@@ -80,7 +80,7 @@ impl fmt::Display for VerifySummary {
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     /// The log could not be read (`audit verify` exits 125).
-    #[error("{}: {source}", path.as_ref().map_or_else(|| "audit log".to_owned(), |p| p.display().to_string()))]
+    #[error("{}: {source}", path.as_ref().map_or_else(|| "audit log".to_owned(), |p| crate::error::os_text(p).to_string()))]
     Io {
         /// The file, when reading one.
         path: Option<PathBuf>,

@@ -120,7 +120,7 @@ impl<C: ProcessCapability> PolicyLayer<C> {
         if passes_fds && !self.policy.commands.pass_fds {
             return Err(ProcessError::denied_by_policy(format!(
                 "{}: passing descriptors is not allowed by the policy ([commands] pass_fds = false)",
-                command.program.display()
+                crate::error::os_text(&command.program)
             )));
         }
         Ok(())
@@ -140,7 +140,7 @@ impl<C: ProcessCapability> PolicyLayer<C> {
                 };
                 return Err(ProcessError::denied_by_policy(format!(
                     "environment variable {} {why}",
-                    k.to_string_lossy()
+                    crate::error::os_text(k)
                 )));
             }
         }
@@ -179,7 +179,7 @@ impl<C: ProcessCapability> PolicyLayer<C> {
     }
 
     fn check_program(&self, prepared: &mut PreparedCommand) -> Result<(), ProcessError> {
-        let shown = prepared.program.display().to_string();
+        let shown = crate::error::os_text(&prepared.program).to_string();
         let deny = |why: String| {
             ProcessError::denied_by_policy(format!(
                 "{shown}: denied by the policy: {why} (rule: [commands] allow, compared by canonical path and identity)"
@@ -187,19 +187,29 @@ impl<C: ProcessCapability> PolicyLayer<C> {
         };
         let canonical = std::fs::canonicalize(&prepared.program)
             .map_err(|e| deny(format!("cannot resolve its canonical path ({e})")))?;
-        let file = File::open(&canonical)
-            .map_err(|e| deny(format!("cannot open {} ({e})", canonical.display())))?;
-        let meta = file
-            .metadata()
-            .map_err(|e| deny(format!("cannot stat {} ({e})", canonical.display())))?;
+        let file = File::open(&canonical).map_err(|e| {
+            deny(format!(
+                "cannot open {} ({e})",
+                crate::error::os_text(&canonical)
+            ))
+        })?;
+        let meta = file.metadata().map_err(|e| {
+            deny(format!(
+                "cannot stat {} ({e})",
+                crate::error::os_text(&canonical)
+            ))
+        })?;
         let id = FileId::of_metadata(&meta);
         if self.allowed.check(&canonical, id).is_none() {
             let why = match self.allowed.find_by_path(&canonical) {
                 Some(_) => format!(
                     "{} is not the file that was allowed at installation (it was replaced)",
-                    canonical.display()
+                    crate::error::os_text(&canonical)
                 ),
-                None => format!("{} is not an allowed program", canonical.display()),
+                None => format!(
+                    "{} is not an allowed program",
+                    crate::error::os_text(&canonical)
+                ),
             };
             return Err(deny(why));
         }
@@ -234,7 +244,7 @@ impl<C: ProcessCapability> PolicyLayer<C> {
         let canonical = std::fs::canonicalize(&dir).map_err(|e| {
             ProcessError::denied_by_policy(format!(
                 "working directory {}: cannot resolve it ({e})",
-                dir.display()
+                crate::error::os_text(&dir)
             ))
         })?;
         if roots.iter().any(|r| canonical.starts_with(r)) {
@@ -242,8 +252,8 @@ impl<C: ProcessCapability> PolicyLayer<C> {
         } else {
             Err(ProcessError::denied_by_policy(format!(
                 "working directory {} (canonical {}) is not under an allowed directory of the policy ([commands] allowed_cwd)",
-                dir.display(),
-                canonical.display()
+                crate::error::os_text(&dir),
+                crate::error::os_text(&canonical)
             )))
         }
     }

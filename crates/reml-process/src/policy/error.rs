@@ -141,7 +141,7 @@ impl PolicyError {
 impl fmt::Display for PolicyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(p) = &self.path {
-            write!(f, "{}: ", p.display())?;
+            write!(f, "{}: ", crate::error::os_text(&p))?;
         }
         if let Some(l) = self.location {
             write!(f, "line {}, column {}: ", l.line, l.column)?;

@@ -341,7 +341,7 @@ impl Policy {
         if !program.is_absolute() {
             return Err(bad(format!(
                 "the default policy needs the program's absolute path, not `{}`",
-                program.display()
+                crate::error::os_text(&program)
             )));
         }
         if program.as_os_str().as_bytes().contains(&0) {
