@@ -111,6 +111,37 @@ fn invalid_or_unsafe_policy_is_125() {
         .code(125);
 }
 
+/// A policy that allows the supervisor let `run -- reml-process run -- PROGRAM` run any
+/// program outside the allow-list: such a policy now fails the review, and nothing runs.
+#[test]
+fn policy_allowing_the_supervisor_is_refused_before_anything_runs() {
+    let d = dir();
+    let marker = d.path().join("escaped");
+    let p = write(
+        d.path(),
+        "p.toml",
+        &format!(
+            "[capability]\neffect_scope = [\"process\", \"signal\", \"io.blocking\"]\n\
+             [commands]\nallow = [\"{BIN}\"]\n[limits]\nmax_wall_time = \"10s\"\n"
+        ),
+    );
+    let out = Command::new(BIN)
+        .args(["run", "--policy"])
+        .arg(&p)
+        .args(["--", BIN, "run", "--", "touch"])
+        .arg(&marker)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(
+        err.contains("security review") && err.contains("policy.command.launcher"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!marker.exists(), "the nested supervisor ran a program");
+}
+
 #[test]
 fn inherited_denied_variable_is_dropped_and_asked_one_refused() {
     let d = dir();

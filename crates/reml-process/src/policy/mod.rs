@@ -77,6 +77,7 @@ mod de;
 mod error;
 mod resolve;
 pub mod review;
+pub mod supervisor;
 mod types;
 
 use std::borrow::Cow;
