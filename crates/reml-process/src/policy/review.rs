@@ -29,6 +29,7 @@
 //! | `policy.effect_scope.absent` | warning | `capability.effect_scope` | the key is absent, so every effect of the plugin is granted |
 //! | `policy.limits.zero` | warning | `limits.KEY` | a limit is 0 (no child can be spawned, every wait times out, …) |
 //! | `policy.limits.nonsensical` | warning | `limits.KEY` | a limit that cannot work: `open_files` below 3 or above `/proc/sys/fs/nr_open`, `address_space` below 16 MiB, `cpu_time` not a whole number of seconds |
+//! | `policy.limits.above_host` | warning | `limits.KEY` | an rlimit of the policy (`cpu_time`, `address_space`, `open_files`) is above the hard limit of the process running the review, which every child inherits: the child gets the host's limit (a policy limit is a ceiling, applied as the stricter of the two; the message names the policy value and the host's) |
 //! | `policy.limits.no_wall_time` | warning | `limits.max_wall_time` | no `max_wall_time`: a wait may last forever |
 //! | `policy.cpus.absent` | warning | `limits.allowed_cpus` | `allowed_cpus` names CPUs this machine does not have (`/sys/devices/system/cpu/possible`, else `sched_getaffinity`) |
 //! | `policy.cpus.unchecked` | info | `limits.allowed_cpus` | the CPUs of the machine could not be read |
@@ -53,6 +54,9 @@
 //! # Caveats
 //! - The review is a snapshot: it reads the file system when it runs. Resolve and review
 //!   again after installing or upgrading an allowed program.
+//! - `policy.limits.above_host` compares with the hard limits of the process running the
+//!   review. `run --policy` and the registry review in the process that spawns, so they
+//!   agree; `reml-process verify` started from another shell or service may see other limits.
 //! - Write access is judged from mode bits and owners only. POSIX ACLs, capabilities such as
 //!   `CAP_DAC_OVERRIDE` held by other processes, and mounts over a path are not examined.
 //! - The launcher list is a heuristic by name: a renamed, copied or hard-linked interpreter
@@ -81,6 +85,7 @@ use serde::Serialize;
 use super::resolve::{resolve_entry, AllowedProgram, ResolveErrorKind};
 use super::supervisor;
 use super::{cpu_seconds, AllowEntry, CpuList, IsolationLevel, Policy, PriorityCeiling};
+use crate::command::Resource;
 use crate::effect::{Effect, EffectSet, Operation};
 use crate::error::{Diagnostic, IntoDiagnostic, Severity};
 
@@ -112,6 +117,8 @@ pub mod codes {
     pub const LIMITS_ZERO: &str = "policy.limits.zero";
     /// A limit cannot work as written.
     pub const LIMITS_NONSENSICAL: &str = "policy.limits.nonsensical";
+    /// An rlimit of the policy is above the host's (inherited) hard limit.
+    pub const LIMITS_ABOVE_HOST: &str = "policy.limits.above_host";
     /// No `max_wall_time`.
     pub const LIMITS_NO_WALL_TIME: &str = "policy.limits.no_wall_time";
     /// `allowed_cpus` names CPUs that do not exist.
@@ -1031,7 +1038,7 @@ impl Reviewer {
                     LIMITS_NONSENSICAL,
                     Severity::Warning,
                     "limits.open_files",
-                    format!("`open_files = {n}` is above the kernel's ceiling /proc/sys/fs/nr_open = {max}: setting RLIMIT_NOFILE would fail at every spawn"),
+                    format!("`open_files = {n}` is above the kernel's ceiling /proc/sys/fs/nr_open = {max}: no process can have that many; children get the host's hard limit instead"),
                 );
             }
         }
@@ -1054,12 +1061,53 @@ impl Reviewer {
                 ),
             );
         }
+        self.limits_above_host(policy);
         if l.max_wall_time.is_none() {
             self.push(
                 LIMITS_NO_WALL_TIME,
                 Severity::Warning,
                 "limits.max_wall_time",
                 "no `max_wall_time`: a wait without its own time limit may last forever".to_owned(),
+            );
+        }
+    }
+
+    /// `policy.limits.above_host`: each rlimit of the policy whose hard value is above our
+    /// own hard limit (which children inherit and the policy layer never exceeds).
+    fn limits_above_host(&mut self, policy: &Policy) {
+        for r in policy.child_rlimits() {
+            let (Some(hard), Some(host)) =
+                (r.hard, crate::sys::imp::process::hard_rlimit(r.resource))
+            else {
+                continue;
+            };
+            if hard <= host {
+                continue;
+            }
+            let l = &policy.limits;
+            let (key, value) = match r.resource {
+                Resource::CpuTime => (
+                    "cpu_time",
+                    l.cpu_time.map_or_else(String::new, |d| {
+                        format!(
+                            "{d:?} (RLIMIT_CPU soft {} s, hard {hard} s)",
+                            r.soft.unwrap_or(hard)
+                        )
+                    }),
+                ),
+                Resource::AddressSpace => ("address_space", format!("{hard} bytes")),
+                Resource::OpenFiles => ("open_files", hard.to_string()),
+                other => (other.name(), hard.to_string()),
+            };
+            let soft = r.soft.map_or(host, |s| s.min(host));
+            self.push(
+                LIMITS_ABOVE_HOST,
+                Severity::Warning,
+                &format!("limits.{key}"),
+                format!(
+                    "`{key}` = {value} is above this host's hard limit {} = {host} (of the process running the review, which every child inherits and only a privileged process could raise): children get soft {soft}, hard {host}, the stricter of the two",
+                    r.resource.name()
+                ),
             );
         }
     }

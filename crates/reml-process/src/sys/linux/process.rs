@@ -747,6 +747,22 @@ pub(crate) fn rlimit_resource(r: crate::command::Resource) -> c_int {
     }) as c_int
 }
 
+/// Our hard limit of `resource` (`getrlimit(2)`), which a child inherits and which an
+/// unprivileged process cannot raise; `None` when unlimited (`RLIM_INFINITY`).
+pub(crate) fn hard_rlimit(resource: crate::command::Resource) -> Option<u64> {
+    use crate::command::Resource;
+    use rustix::process::Resource as R;
+    let r = match resource {
+        Resource::CpuTime => R::Cpu,
+        Resource::AddressSpace => R::As,
+        Resource::OpenFiles => R::Nofile,
+        Resource::CoreDump => R::Core,
+        Resource::Processes => R::Nproc,
+        Resource::FileSize => R::Fsize,
+    };
+    rustix::process::getrlimit(r).maximum
+}
+
 /// Our soft `RLIMIT_NOFILE` (the child inherits it unless the command changes it).
 pub(crate) fn nofile_soft_limit() -> u64 {
     let lim = rustix::process::getrlimit(rustix::process::Resource::Nofile);
