@@ -279,16 +279,20 @@ fn supervisor_killed_mid_run_loses_nothing_complete() {
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
+    let spawned = &records(&log)[0];
+    let pid = spawned["metadata"]["process.pid"].as_i64().unwrap();
+    // The chain is whole; the start without an end is named on a second line.
+    let open = format!(
+        "open: 1 lifecycle without an end record: pid {pid} ({})\n",
+        spawned["subject"].as_str().unwrap()
+    );
     Command::new(BIN)
         .args(["audit", "verify"])
         .arg(&log)
         .assert()
         .code(0)
-        .stdout("ok: 1 records\n");
+        .stdout(format!("ok: 1 records\n{open}"));
     // The orphaned sleep was left; end it (its pid is in the record).
-    let pid = records(&log)[0]["metadata"]["process.pid"]
-        .as_i64()
-        .unwrap();
     let _ = std::process::Command::new("kill")
         .args(["-9", &pid.to_string()])
         .status();
@@ -304,7 +308,7 @@ fn supervisor_killed_mid_run_loses_nothing_complete() {
         .arg(&log)
         .assert()
         .code(0)
-        .stdout("ok: 4 records\n");
+        .stdout(format!("ok: 4 records\n{open}"));
 }
 
 #[test]

@@ -515,6 +515,15 @@ impl ProcessCapability for NativeProcessCapability {
         })
     }
 
+    fn process_start_time(&self, handle: ProcessHandle) -> Result<Option<u64>, ProcessError> {
+        let entry = self.entry(handle)?;
+        // Reaped by a wait of ours: the pid may be another process's by now.
+        if lock(&entry.end).is_some() {
+            return Ok(None);
+        }
+        Ok(sys::process_start_time(&entry.child))
+    }
+
     fn threads(&self) -> Option<&dyn crate::thread::ThreadCapability> {
         Some(&self.threads)
     }

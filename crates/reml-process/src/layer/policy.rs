@@ -446,6 +446,10 @@ impl<C: ProcessCapability> ProcessCapability for PolicyLayer<C> {
         self.inner.process_info(handle)
     }
 
+    fn process_start_time(&self, handle: ProcessHandle) -> Result<Option<u64>, ProcessError> {
+        self.inner.process_start_time(handle)
+    }
+
     fn threads(&self) -> Option<&dyn ThreadCapability> {
         Some(self)
     }
