@@ -564,3 +564,31 @@ fn output_cap_action_kill_ends_the_job_and_truncate_lets_it_run() {
         }
     }
 }
+
+/// `verify` warns when every run needs a `--signal`: a limit of the policy applies and the
+/// default time-limit signal is not allowed.
+#[test]
+fn verify_warns_when_the_default_time_limit_signal_is_not_allowed() {
+    let d = dir();
+    let with = |signals: &str, limits: &str| {
+        let p = write(
+            d.path(),
+            "p.toml",
+            &format!("[commands]\nallow = []\n{signals}\n[limits]\n{limits}\n"),
+        );
+        let out = reml().args(["verify", "--json"]).arg(&p).output().unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.to_string().contains("policy.signals.time_limit")
+    };
+    assert!(with(
+        "allowed_signals = [\"INT\"]",
+        "max_wall_time = \"1m\""
+    ));
+    assert!(with("allowed_signals = []", "output_cap_action = \"kill\""));
+    assert!(!with(
+        "allowed_signals = [\"TERM\"]",
+        "max_wall_time = \"1m\""
+    ));
+    assert!(!with("allowed_signals = [\"INT\"]", ""));
+    assert!(!with("", "max_wall_time = \"1m\""));
+}

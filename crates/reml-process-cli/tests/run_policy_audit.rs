@@ -111,6 +111,37 @@ fn invalid_or_unsafe_policy_is_125() {
         .code(125);
 }
 
+/// A policy that allows the supervisor let `run -- reml-process run -- PROGRAM` run any
+/// program outside the allow-list: such a policy now fails the review, and nothing runs.
+#[test]
+fn policy_allowing_the_supervisor_is_refused_before_anything_runs() {
+    let d = dir();
+    let marker = d.path().join("escaped");
+    let p = write(
+        d.path(),
+        "p.toml",
+        &format!(
+            "[capability]\neffect_scope = [\"process\", \"signal\", \"io.blocking\"]\n\
+             [commands]\nallow = [\"{BIN}\"]\n[limits]\nmax_wall_time = \"10s\"\n"
+        ),
+    );
+    let out = Command::new(BIN)
+        .args(["run", "--policy"])
+        .arg(&p)
+        .args(["--", BIN, "run", "--", "touch"])
+        .arg(&marker)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(
+        err.contains("security review") && err.contains("policy.command.launcher"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!marker.exists(), "the nested supervisor ran a program");
+}
+
 #[test]
 fn inherited_denied_variable_is_dropped_and_asked_one_refused() {
     let d = dir();
@@ -248,16 +279,20 @@ fn supervisor_killed_mid_run_loses_nothing_complete() {
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
+    let spawned = &records(&log)[0];
+    let pid = spawned["metadata"]["process.pid"].as_i64().unwrap();
+    // The chain is whole; the start without an end is named on a second line.
+    let open = format!(
+        "open: 1 lifecycle without an end record: pid {pid} ({})\n",
+        spawned["subject"].as_str().unwrap()
+    );
     Command::new(BIN)
         .args(["audit", "verify"])
         .arg(&log)
         .assert()
         .code(0)
-        .stdout("ok: 1 records\n");
+        .stdout(format!("ok: 1 records\n{open}"));
     // The orphaned sleep was left; end it (its pid is in the record).
-    let pid = records(&log)[0]["metadata"]["process.pid"]
-        .as_i64()
-        .unwrap();
     let _ = std::process::Command::new("kill")
         .args(["-9", &pid.to_string()])
         .status();
@@ -273,7 +308,7 @@ fn supervisor_killed_mid_run_loses_nothing_complete() {
         .arg(&log)
         .assert()
         .code(0)
-        .stdout("ok: 4 records\n");
+        .stdout(format!("ok: 4 records\n{open}"));
 }
 
 #[test]

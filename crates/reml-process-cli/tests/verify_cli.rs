@@ -129,6 +129,36 @@ fn errors_exit_1_with_one_line_per_finding() {
     );
 }
 
+/// A policy allowing the `reml-process` binary itself gave no finding, and its
+/// `run -- PROGRAM` runs anything: `verify` reports `policy.command.launcher` as an error,
+/// for the binary as built, for a copy under another name, and for `/proc/self/exe`.
+#[test]
+fn the_supervisor_itself_is_a_launcher_error() {
+    let d = layout();
+    let copy = d.path().join("nightly-job");
+    fs::copy(BIN, &copy).unwrap();
+    fs::set_permissions(&copy, fs::Permissions::from_mode(0o755)).unwrap();
+    for entry in [Path::new(BIN), copy.as_path(), Path::new("/proc/self/exe")] {
+        let policy = clean_policy(d.path(), &[entry]);
+        let out = verify(&policy).output().unwrap();
+        let text = stdout_of(&out);
+        assert_eq!(out.status.code(), Some(1), "{entry:?}: {text}");
+        let prefix = format!("error policy.command.launcher {}: ", entry.display());
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("{prefix}\n{text}"));
+        assert!(
+            line.contains("supervisor") || line.contains("procfs"),
+            "{line}"
+        );
+        assert!(
+            text.ends_with("1 error(s), 0 warning(s), 0 info\n"),
+            "{text}"
+        );
+    }
+}
+
 #[test]
 fn json_output_is_one_object() {
     let d = layout();

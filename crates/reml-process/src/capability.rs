@@ -324,6 +324,25 @@ pub trait ProcessCapability: Send + Sync {
     /// `InvalidCommand` for a stale handle.
     fn process_info(&self, handle: ProcessHandle) -> Result<ProcessInfo, ProcessError>;
 
+    /// When the process started, as the kernel counts it: clock ticks after boot
+    /// (`starttime`, field 22 of `proc_pid_stat(5)`; `sysconf(_SC_CLK_TCK)` ticks a second).
+    /// With the pid and the boot it names the process uniquely, whatever pids the kernel
+    /// reuses later: the audit log's `process.id` is made of it.
+    ///
+    /// Read from `/proc` when asked (not at spawn), and answered only when the read is known
+    /// to be of this process: `None` when the process may have been reaped by then (its pid
+    /// could be another process's), when `/proc` cannot be read, or when the capability does
+    /// not know (the default implementation).
+    ///
+    /// # Errors
+    /// `InvalidCommand` for a stale handle.
+    ///
+    /// # Platform-specific behavior
+    /// Linux only; elsewhere `Ok(None)`.
+    fn process_start_time(&self, handle: ProcessHandle) -> Result<Option<u64>, ProcessError> {
+        self.process_info(handle).map(|_| None)
+    }
+
     /// The thread half of the capability (spec §1's `create_thread`, `join_thread`,
     /// `set_thread_affinity`), when this capability carries one. The native capability
     /// carries a [`crate::NativeThreadCapability`]; each layer returns its own wrapped view.
@@ -435,6 +454,9 @@ macro_rules! forward_process_capability {
             }
             fn process_info(&self, handle: ProcessHandle) -> Result<ProcessInfo, ProcessError> {
                 (**self).process_info(handle)
+            }
+            fn process_start_time(&self, handle: ProcessHandle) -> Result<Option<u64>, ProcessError> {
+                (**self).process_start_time(handle)
             }
             fn threads(&self) -> Option<&dyn ThreadCapability> {
                 (**self).threads()

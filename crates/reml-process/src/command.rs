@@ -391,7 +391,15 @@ impl Command {
         self
     }
 
-    /// Adds a resource limit (replacing an earlier one for the same resource).
+    /// Adds a resource limit (replacing an earlier one for the same resource), set in the
+    /// child with `setrlimit(2)` before exec; `None` is `RLIM_INFINITY`.
+    ///
+    /// Applied as asked: a hard limit above the one the child inherits needs
+    /// `CAP_SYS_RESOURCE` (and `RLIMIT_NOFILE` never goes above `/proc/sys/fs/nr_open`), so
+    /// without it the spawn fails with the errno (`EPERM`, kind `PermissionDenied`; `EINVAL`
+    /// for a soft limit above the hard one), naming the limit, the values asked and the hard
+    /// limit there is. Under a policy, the stricter of this and the policy's limit applies;
+    /// the policy's own is a ceiling that never makes a spawn fail.
     pub fn rlimit(
         &mut self,
         resource: Resource,

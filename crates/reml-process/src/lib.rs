@@ -48,8 +48,8 @@ mod sys;
 pub use async_wait::wait_async;
 pub use audit::{
     verify_log, AuditContext, AuditError, AuditErrorKind, AuditEvent, AuditRecord, AuditSink,
-    FilteredSink, JsonLinesSink, MemorySink, MultiSink, NullSink, Redactor, StderrSink,
-    VerifyError, VerifySummary,
+    FilteredSink, JsonLinesSink, MemorySink, MultiSink, NullSink, OpenLifecycle, Redactor,
+    StderrSink, VerifyError, VerifySummary,
 };
 pub use capability::{ProcessCapability, ProcessHandle, ProcessInfo, StdStream};
 pub use command::{Command, Environment, FdMapping, ProcessGroup, Resource, Rlimit, StdioSpec};

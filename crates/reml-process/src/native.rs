@@ -232,13 +232,22 @@ fn spawn_error(prepared: &PreparedCommand, e: sys::SpawnError) -> ProcessError {
     let what = match e.stage {
         sys::Stage::Clone => format!("{program}: cannot create the process"),
         sys::Stage::SetPgid => format!("{program}: cannot set the process group (setpgid)"),
-        sys::Stage::Rlimit(i) => {
-            let name = prepared
-                .rlimits
-                .get(i)
-                .map_or("rlimit", |r| r.resource.name());
-            format!("{program}: cannot apply {name}")
-        }
+        sys::Stage::Rlimit(i) => match prepared.rlimits.get(i) {
+            // Only a limit the command asked for itself can fail here: the policy's are
+            // ceilings kept within the inherited hard limit.
+            Some(r) => {
+                let show =
+                    |v: Option<u64>| v.map_or_else(|| "unlimited".to_owned(), |v| v.to_string());
+                format!(
+                    "{program}: cannot apply {} soft {}, hard {} (the hard limit this process has, and its child inherits, is {})",
+                    r.resource.name(),
+                    show(r.soft),
+                    show(r.hard),
+                    show(crate::sys::imp::process::hard_rlimit(r.resource))
+                )
+            }
+            None => format!("{program}: cannot apply an rlimit"),
+        },
         sys::Stage::Chdir => format!(
             "{program}: cannot change directory to {}",
             crate::error::os_text(
@@ -505,6 +514,15 @@ impl ProcessCapability for NativeProcessCapability {
             termination,
             stopped,
         })
+    }
+
+    fn process_start_time(&self, handle: ProcessHandle) -> Result<Option<u64>, ProcessError> {
+        let entry = self.entry(handle)?;
+        // Reaped by a wait of ours: the pid may be another process's by now.
+        if lock(&entry.end).is_some() {
+            return Ok(None);
+        }
+        Ok(sys::process_start_time(&entry.child))
     }
 
     fn threads(&self) -> Option<&dyn crate::thread::ThreadCapability> {

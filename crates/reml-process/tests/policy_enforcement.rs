@@ -337,6 +337,65 @@ fn rlimits_are_applied_to_the_child() {
     assert_eq!(read("core"), "0 0");
 }
 
+/// Our hard RLIMIT_NOFILE, and a value above the kernel's `nr_open`, which no process (root
+/// included) can set.
+fn nofile_hard_and_impossible() -> (String, u64) {
+    let hard = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .maximum
+        .map_or_else(|| "unlimited".to_owned(), |v| v.to_string());
+    let nr_open: u64 = std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    (hard, nr_open + 1)
+}
+
+/// A policy limit the host cannot grant made every spawn fail at `setrlimit`; it is a
+/// ceiling: the child gets the limit it inherits.
+#[test]
+fn a_policy_limit_the_host_cannot_grant_gives_the_host_limit() {
+    let f = fixture();
+    let (hard, impossible) = nofile_hard_and_impossible();
+    let cap = allow_tool(&f, &format!("[limits]\nopen_files = {impossible}\n"));
+    let mut cmd = Command::new(&f.tool);
+    cmd.args(["rlimit", "nofile"]).stdout(StdioSpec::Pipe);
+    let h = cap.spawn_process(&cmd, &Environment::default()).unwrap();
+    cap.wait_with_options(h, &WaitOptions::default().collecting())
+        .unwrap();
+    let out = String::from_utf8(cap.take_output(h).unwrap().stdout).unwrap();
+    assert_eq!(out.trim(), format!("{hard} {hard}"));
+}
+
+/// A limit the command asks for itself is applied as asked: when the OS refuses it, the spawn
+/// fails naming the limit, the value asked and the hard limit there is — also under a policy
+/// whose own ceiling is higher still.
+#[test]
+fn a_command_limit_the_host_cannot_grant_is_an_error_naming_it() {
+    let f = fixture();
+    let (hard, impossible) = nofile_hard_and_impossible();
+    let cap = allow_tool(&f, &format!("[limits]\nopen_files = {}\n", impossible + 1));
+    let mut cmd = Command::new(&f.tool);
+    cmd.args(["exit", "0"])
+        .rlimit(Resource::OpenFiles, Some(impossible), Some(impossible));
+    for e in [
+        cap.spawn_process(&cmd, &Environment::default())
+            .unwrap_err(),
+        NativeProcessCapability::new()
+            .spawn_process(&cmd, &Environment::default())
+            .unwrap_err(),
+    ] {
+        assert_eq!(e.code, Some(libc::EPERM), "{e:?}");
+        assert!(
+            e.message.contains(&format!(
+                "cannot apply RLIMIT_NOFILE soft {impossible}, hard {impossible}"
+            )) && e.message.contains(&format!("inherits, is {hard})")),
+            "{}",
+            e.message
+        );
+    }
+}
+
 #[test]
 fn effects_outside_the_scope_are_refused_naming_the_effect() {
     let f = fixture();

@@ -504,3 +504,146 @@ fn review_json_shape() {
     assert_eq!(first["entry"], f.to_str().unwrap());
     assert!(first["message"].as_str().unwrap().contains("execute bit"));
 }
+
+/// A minimal ELF64 little-endian file whose one `PT_NOTE` segment holds one note: enough for
+/// the review, which never runs what it reviews.
+fn elf_with_note(path: &Path, owner: &[u8], n_type: u32, desc: &[u8]) -> PathBuf {
+    let mut note = Vec::new();
+    note.extend((owner.len() as u32).to_le_bytes());
+    note.extend((desc.len() as u32).to_le_bytes());
+    note.extend(n_type.to_le_bytes());
+    note.extend(owner);
+    note.resize(note.len().next_multiple_of(4), 0);
+    note.extend(desc);
+    note.resize(note.len().next_multiple_of(4), 0);
+    let mut f = vec![0u8; 64];
+    f[..4].copy_from_slice(b"\x7fELF");
+    f[4] = 2; // 64-bit
+    f[5] = 1; // little-endian
+    f[6] = 1;
+    f[0x10] = 2; // ET_EXEC
+    f[0x20..0x28].copy_from_slice(&64u64.to_le_bytes()); // e_phoff
+    f[0x36..0x38].copy_from_slice(&56u16.to_le_bytes()); // e_phentsize
+    f[0x38..0x3a].copy_from_slice(&1u16.to_le_bytes()); // e_phnum
+    let mut ph = vec![0u8; 56];
+    ph[..4].copy_from_slice(&4u32.to_le_bytes()); // PT_NOTE
+    ph[8..16].copy_from_slice(&120u64.to_le_bytes());
+    ph[32..40].copy_from_slice(&(note.len() as u64).to_le_bytes());
+    ph[48..56].copy_from_slice(&4u64.to_le_bytes());
+    f.extend(ph);
+    f.extend(note);
+    fs::write(path, f).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+    path.to_owned()
+}
+
+fn launcher_finding(r: &Review) -> &reml_process::policy::Finding {
+    let hits: Vec<_> = r.with_code(COMMAND_LAUNCHER).collect();
+    assert_eq!(hits.len(), 1, "want one launcher finding: {r:#?}");
+    hits[0]
+}
+
+/// The supervisor allowed under a name no list knows was no finding at all, and its
+/// `run -- PROGRAM` escapes the allow-list: it is recognised by its ELF note.
+#[test]
+fn supervisor_under_any_name_is_a_launcher_error() {
+    let d = clean_dir();
+    let bin = mkdir(&d.path().join("bin"), 0o755);
+    let tool = elf_with_note(
+        &bin.join("nightly-job"),
+        b"reml-process\0",
+        1,
+        b"supervisor",
+    );
+    let r = verify_capability_security(&policy(&[&tool], &[]));
+    let f = launcher_finding(&r);
+    assert_eq!(f.severity, Severity::Error);
+    assert_eq!(f.entry, tool.to_str().unwrap());
+    assert!(
+        f.message.contains("reml-process supervisor"),
+        "{}",
+        f.message
+    );
+    assert!(r.has_errors());
+    // A symlink to it and a bare name found in search_path are the same file.
+    let link = d.path().join("job");
+    symlink(&tool, &link).unwrap();
+    let r = verify_capability_security(&policy(&[&link], &[]));
+    assert_eq!(launcher_finding(&r).severity, Severity::Error);
+    let r = verify_capability_security(&policy(&[Path::new("nightly-job")], &[&bin]));
+    assert_eq!(launcher_finding(&r).severity, Severity::Error);
+    // Another note, or none, is not the supervisor.
+    let other = elf_with_note(&bin.join("other"), b"GNU\0", 1, b"supervisor");
+    let r = verify_capability_security(&policy(&[&other], &[]));
+    assert_eq!(r.with_code(COMMAND_LAUNCHER).count(), 0, "{r:#?}");
+    assert!(!r.has_errors(), "{r:#?}");
+}
+
+/// `/proc/self/exe` is the program installing the policy (for `run --policy`, the
+/// supervisor); descriptor links are whatever the installer holds open.
+#[test]
+fn procfs_links_are_launcher_errors() {
+    let d = clean_dir();
+    let link = d.path().join("self");
+    symlink("/proc/self/exe", &link).unwrap();
+    let fds = d.path().join("fds");
+    symlink("/dev/fd", &fds).unwrap();
+    for (entry, through) in [
+        (PathBuf::from("/proc/self/exe"), "/proc/self/exe"),
+        (
+            PathBuf::from("/proc/thread-self/exe"),
+            "/proc/thread-self/exe",
+        ),
+        (
+            PathBuf::from(format!("/proc/{}/exe", std::process::id())),
+            "/exe",
+        ),
+        (PathBuf::from("/dev/fd/0"), "/proc/self/fd/0"),
+        (PathBuf::from("/proc/self/fd/1"), "/proc/self/fd/1"),
+        (PathBuf::from("/dev/stdin"), "/proc/self/fd/0"),
+        (link.clone(), "/proc/self/exe"),
+        (fds.join("2"), "/proc/self/fd/2"),
+    ] {
+        let r = verify_capability_security(&policy(&[&entry], &[]));
+        let f = launcher_finding(&r);
+        assert_eq!(f.severity, Severity::Error, "{entry:?}: {f:?}");
+        assert!(
+            f.message.contains(through) && f.message.contains("procfs"),
+            "{entry:?}: {}",
+            f.message
+        );
+    }
+    // A search_path directory through procfs too.
+    let r = verify_capability_security(&policy(&[Path::new("exe")], &[Path::new("/proc/self")]));
+    assert_eq!(launcher_finding(&r).severity, Severity::Error, "{r:#?}");
+}
+
+/// A host of the library allowing its own binary (here the test program) is told so.
+#[test]
+fn the_running_program_is_a_launcher_warning() {
+    let me = std::env::current_exe().unwrap();
+    let r = verify_capability_security(&policy(&[&me], &[]));
+    let f = launcher_finding(&r);
+    assert_eq!(f.severity, Severity::Warning);
+    assert!(f.message.contains("running this review"), "{}", f.message);
+}
+
+#[test]
+fn launcher_messages_say_how() {
+    let d = clean_dir();
+    let bin = mkdir(&d.path().join("bin"), 0o755);
+    for (name, how) in [
+        ("find", "-exec"),
+        ("tar", "--to-command"),
+        ("git", "core.pager"),
+        ("rsync", "-e CMD"),
+        ("sed", "`e` command"),
+        ("reml-process", "run -- PROGRAM"),
+    ] {
+        let p = file(&bin.join(name), 0o755);
+        let r = verify_capability_security(&policy(&[&p], &[]));
+        let f = launcher_finding(&r);
+        assert_eq!(f.severity, Severity::Warning, "{name}");
+        assert!(f.message.contains(how), "{name}: {}", f.message);
+    }
+}

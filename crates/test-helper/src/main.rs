@@ -23,6 +23,7 @@
 //! | `echo ARGS…` | prints its arguments joined by spaces |
 //! | `read-fd N LEN` | prints LEN bytes read at offset 0 of descriptor N (`pread`) |
 //! | `pidns -- PROG ARGS…` | runs PROG as pid 2 of a new pid namespace with its own /proc, so its process group and session (ours) have no number there: `getpgrp()` and `getsid(0)` return 0, as under a CI runner's or a container's pid namespace. Without the privilege for a pid namespace it makes a user namespace too; when neither can be made but our own group is already invisible, PROG runs directly; otherwise it exits 97. Exits with PROG's code, or 128+N when PROG died of signal N |
+//! | `with-rlimits NAME=SOFT:HARD,… -- PROG ARGS…` | sets its own limits (`cpu`, `as`, `nofile`, `core`; a number or `unlimited`) with `setrlimit`, then execs PROG, which inherits them: a host with lower limits |
 //! | `with-signals IGN BLOCK -- PROG ARGS…` | sets the comma-separated signal numbers IGN to "ignore" and blocks BLOCK (`-` for none), then execs PROG |
 
 use std::io::{Read, Write};
@@ -104,13 +105,7 @@ fn main() {
             std::process::exit(99);
         }
         "rlimit" => {
-            let res = match a(1) {
-                "cpu" => libc::RLIMIT_CPU,
-                "as" => libc::RLIMIT_AS,
-                "nofile" => libc::RLIMIT_NOFILE,
-                "core" => libc::RLIMIT_CORE,
-                other => panic!("unknown rlimit {other}"),
-            };
+            let res = rlimit_resource(a(1));
             let mut lim = libc::rlimit {
                 rlim_cur: 0,
                 rlim_max: 0,
@@ -264,6 +259,42 @@ fn main() {
             );
             std::process::exit(127);
         }
+        "with-rlimits" => {
+            assert_eq!(
+                a(2),
+                "--",
+                "usage: with-rlimits NAME=SOFT:HARD,… -- PROG ARGS"
+            );
+            for spec in a(1).split(',') {
+                let (name, values) = spec.split_once('=').expect("NAME=SOFT:HARD");
+                let (soft, hard) = values.split_once(':').expect("SOFT:HARD");
+                let value = |v: &str| {
+                    if v == "unlimited" {
+                        libc::RLIM_INFINITY
+                    } else {
+                        v.parse().expect("a number or `unlimited`")
+                    }
+                };
+                let lim = libc::rlimit {
+                    rlim_cur: value(soft),
+                    rlim_max: value(hard),
+                };
+                // SAFETY: setrlimit on ourselves with an initialised struct.
+                if unsafe { libc::setrlimit(rlimit_resource(name), &lim) } != 0 {
+                    eprintln!(
+                        "rp-helper: setrlimit {spec}: {}",
+                        std::io::Error::last_os_error()
+                    );
+                    std::process::exit(97);
+                }
+            }
+            // Limits survive exec (std's exec does not touch them).
+            let err = std::os::unix::process::CommandExt::exec(
+                std::process::Command::new(&args[3]).args(&args[4..]),
+            );
+            eprintln!("rp-helper: exec {}: {err}", args[3]);
+            std::process::exit(127);
+        }
         "pidns" => {
             assert_eq!(a(1), "--", "usage: pidns -- PROG ARGS");
             // SAFETY: unshare(2) takes flags only; this helper is single-threaded, as
@@ -379,4 +410,21 @@ fn exit_like(status: std::io::Result<std::process::ExitStatus>) -> ! {
 fn sleep(secs: &str) {
     let s: f64 = secs.parse().unwrap_or(0.0);
     std::thread::sleep(Duration::from_secs_f64(s));
+}
+
+/// The type of an `RLIMIT_*` number (glibc has its own).
+#[cfg(target_env = "gnu")]
+type RlimitResource = libc::__rlimit_resource_t;
+#[cfg(not(target_env = "gnu"))]
+type RlimitResource = libc::c_int;
+
+/// The `RLIMIT_*` number of a short name (`cpu`, `as`, `nofile`, `core`).
+fn rlimit_resource(name: &str) -> RlimitResource {
+    match name {
+        "cpu" => libc::RLIMIT_CPU,
+        "as" => libc::RLIMIT_AS,
+        "nofile" => libc::RLIMIT_NOFILE,
+        "core" => libc::RLIMIT_CORE,
+        other => panic!("unknown rlimit {other}"),
+    }
 }

@@ -26,7 +26,9 @@
 //!   concurrent writers it need not grow with `seq`); `audit_id` is a UUID v4 per event;
 //! - a torn last line left by a crash is recovered as described on [`JsonLinesSink`].
 //!
-//! [`verify_log`] checks a log (`reml-process audit verify`).
+//! [`verify_log`] checks a log (`reml-process audit verify`) and lists the lifecycles left
+//! open ([`OpenLifecycle`]): a `process.spawned` with no end record for the same
+//! `process.id`.
 //!
 //! # Audit failures
 //! A failing sink does not break the application: [`AuditContext::log`] returns the
@@ -74,7 +76,9 @@ pub use record::{
 };
 pub use redact::{glob_match, Redactor};
 pub use sink::{FilteredSink, MemorySink, MultiSink, NullSink, RedactingSink, StderrSink};
-pub use verify::{verify_log, verify_reader, TornRegion, VerifyError, VerifySummary};
+pub use verify::{
+    verify_log, verify_reader, OpenLifecycle, TornRegion, VerifyError, VerifySummary,
+};
 
 /// The kind of an [`AuditError`] (audit chapter `AuditErrorKind`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

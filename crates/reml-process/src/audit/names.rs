@@ -71,6 +71,16 @@ pub mod events {
         AUDIT_RECOVERED,
     ];
 
+    /// Whether `event` is the last record the audit layer writes about a process, closing
+    /// its lifecycle: an ending event ([`is_process_end`]), [`PROCESS_RELEASED`] (the handle
+    /// let go; the last record when the end was not seen) or [`PROCESS_LEAKED`] (the handle
+    /// still held at shutdown). A [`PROCESS_SPAWNED`] record that none of these follows, for
+    /// the same `process.id`, is an *open* lifecycle: the writer was killed before it could
+    /// record the end (`reml-process audit verify` reports it).
+    pub fn ends_lifecycle(event: &str) -> bool {
+        is_process_end(event) || matches!(event, PROCESS_RELEASED | PROCESS_LEAKED)
+    }
+
     /// Whether `event` records the observed end of a process (`process.exited`,
     /// `process.timed_out`, `process.killed`): such records must carry
     /// `process.exit_status` or `process.signal`.
@@ -95,6 +105,20 @@ pub mod domains {
 pub mod keys {
     /// The OS process id: a positive integer.
     pub const PROCESS_PID: &str = "process.pid";
+    /// The lifecycle key of a process: a non-empty string, the same on every record the
+    /// audit layer writes about one process (`process.spawned` to its end) and never the
+    /// same for two processes, even when the kernel reuses the pid.
+    ///
+    /// On Linux it names the OS process: `"PID:START:BOOT"`, the pid, the start time in
+    /// clock ticks after boot (field 22, `starttime`, of `/proc/PID/stat`, read while the
+    /// child is known to be unreaped) and the boot id (`/proc/sys/kernel/random/boot_id`),
+    /// e.g. `"4242:8123456:6f1c2d2e-8b1e-4f1a-9f0e-1e2d3c4b5a69"`; so whether pid 4242 is
+    /// still that process can be checked against `/proc`, and a log appended across reboots
+    /// cannot confuse two boots. When that cannot be read (no procfs, another platform) it
+    /// is `"PID:UUID"` with a fresh random UUID: unique, but naming nothing in the OS.
+    /// Readers treat it as opaque. Logs written before it existed have none; a reader
+    /// then falls back on `process.pid` (see [`crate::audit::verify_log`]).
+    pub const PROCESS_ID: &str = "process.id";
     /// The command line: an array of strings, the resolved program path first, then the
     /// arguments (redacted, see [`crate::audit::Redactor`]).
     pub const PROCESS_COMMAND: &str = "process.command";
@@ -177,7 +201,8 @@ pub struct RequiredKeysError {
 /// - every `capability.*` event: [`keys::CAPABILITY_ID`].
 ///
 /// A key named above that is present must have the stated shape even where it is optional
-/// (a `process.pid` of `"42"` is an error). Other events and keys are not checked.
+/// (a `process.pid` of `"42"` is an error); so must [`keys::PROCESS_ID`], which is optional
+/// (records of other writers, and older logs, have none). Other events and keys are not checked.
 ///
 /// # Errors
 /// [`RequiredKeysError`] listing every problem found.
@@ -192,6 +217,11 @@ pub fn check_required_keys(
     if let Some(v) = get(keys::PROCESS_PID) {
         if !v.as_u64().is_some_and(|p| p > 0) {
             problems.push(format!("{} must be a positive integer", keys::PROCESS_PID));
+        }
+    }
+    if let Some(v) = get(keys::PROCESS_ID) {
+        if !v.as_str().is_some_and(|s| !s.is_empty()) {
+            problems.push(format!("{} must be a non-empty string", keys::PROCESS_ID));
         }
     }
     if let Some(v) = get(keys::PROCESS_COMMAND) {

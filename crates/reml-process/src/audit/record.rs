@@ -146,6 +146,10 @@ impl AuditEvent {
 ///  "prev":"<hex sha256 of the previous line>"}
 /// ```
 ///
+/// Records the audit layer writes about a process also carry `process.id`, the key that
+/// ties the records of one process together across pid reuse
+/// ([`keys::PROCESS_ID`](super::keys::PROCESS_ID): `"PID:START:BOOT"` on Linux).
+///
 /// Written compact, fields in that order, metadata keys sorted, followed by one `\n`.
 /// `seq` starts at [`FIRST_SEQ`] and grows by 1 per line; `prev` is the lowercase hex
 /// SHA-256 of the previous line's exact bytes without its newline ([`line_hash`]), and

@@ -1,5 +1,6 @@
 //! Tamper evidence: checking an audit log (`contract.md` §1 `audit verify`, §3).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
@@ -7,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::names::{events, keys};
+use super::names::{domains, events, keys};
 use super::record::{line_hash, AuditRecord, LineFault, FIRST_SEQ, GENESIS_PREV, MAX_LINE_BYTES};
 
 /// The largest run of torn bytes a recovery record can vouch for (one torn line and one torn
@@ -28,6 +29,69 @@ pub struct VerifySummary {
     /// Bytes left by a crash mid-write and vouched for by an `audit.recovered` record, in
     /// file order.
     pub torn_regions: Vec<TornRegion>,
+    /// The `process.spawned` records that no end record follows for the same process (the
+    /// writer was killed before it could write one), in file order. Not a fault of the log:
+    /// the chain still verifies. See [`OpenLifecycle`].
+    pub open: Vec<OpenLifecycle>,
+}
+
+/// A lifecycle left open: a `process.spawned` record that no record ending the same process
+/// ([`events::ends_lifecycle`]: `process.exited`, `process.timed_out`, `process.killed`,
+/// `process.released`, `process.leaked`) follows.
+///
+/// Records of one process are matched by their `process.id` ([`keys::PROCESS_ID`]), which
+/// pid reuse cannot confuse. A record without one (a log written before it existed, or by
+/// another writer) is matched by `process.pid` instead: an end closes the latest open
+/// lifecycle of that pid, and a new `process.spawned` for a pid still open leaves the earlier
+/// one open (the kernel reuses a pid only once its process is gone, so that one ended
+/// unrecorded).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenLifecycle {
+    /// 1-based line of its `process.spawned` record.
+    pub line: u64,
+    /// `process.pid`, when the record has a positive integer there.
+    pub pid: Option<u64>,
+    /// `process.id`, when the record has one.
+    pub id: Option<String>,
+    /// The record's subject: the resolved program path.
+    pub subject: String,
+}
+
+impl fmt::Display for OpenLifecycle {
+    /// `pid 4242 (/usr/bin/sleep)`, control characters in the subject escaped.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.pid {
+            Some(pid) => write!(f, "pid {pid}")?,
+            None => write!(f, "pid ?")?,
+        }
+        write!(f, " (")?;
+        for c in self.subject.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        write!(f, ")")
+    }
+}
+
+impl VerifySummary {
+    /// The second line of `reml-process audit verify` when lifecycles are open
+    /// (`open: 2 lifecycles without an end record: pid 4242 (/usr/bin/sleep), pid 4250
+    /// (/usr/bin/sleep)`, every one listed in file order), or `None` when there are none.
+    pub fn open_line(&self) -> Option<String> {
+        if self.open.is_empty() {
+            return None;
+        }
+        let list: Vec<String> = self.open.iter().map(ToString::to_string).collect();
+        Some(format!(
+            "open: {} lifecycle{} without an end record: {}",
+            self.open.len(),
+            if self.open.len() == 1 { "" } else { "s" },
+            list.join(", ")
+        ))
+    }
 }
 
 /// Lines left by a crash mid-write, skipped by the chain and described by the
@@ -44,7 +108,7 @@ pub struct TornRegion {
 
 impl fmt::Display for VerifySummary {
     /// `ok: N records`, followed by ` (K torn lines recovered: lines A, B-C)` when there are
-    /// torn regions.
+    /// torn regions. One line: open lifecycles are [`open_line`](Self::open_line).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ok: {} records", self.records)?;
         if !self.torn_regions.is_empty() {
@@ -112,6 +176,11 @@ pub enum VerifyError {
 /// otherwise at the next line, whose prev no longer matches), a removed, reordered or
 /// inserted line (at the first line out of sequence), and an incomplete last line.
 ///
+/// A good log's summary also lists the lifecycles left open
+/// ([`VerifySummary::open`], [`OpenLifecycle`]): processes whose start is recorded but not
+/// their end, because the writer was killed. That is not a bad line (the exit status of
+/// `audit verify` stays 0 unless `--strict`).
+///
 /// # Errors
 /// - [`VerifyError::Io`] if the file cannot be opened or read;
 /// - [`VerifyError::BadLine`] naming the first bad line and why.
@@ -158,6 +227,72 @@ struct Verifier<R> {
     last_record_line: Option<u64>,
     records: u64,
     torn_regions: Vec<TornRegion>,
+    lifecycles: Lifecycles,
+}
+
+/// What identifies the records of one process: its `process.id`, else its pid.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum LifecycleKey {
+    Id(String),
+    Pid(u64),
+}
+
+/// The lifecycles seen so far: every `process.spawned`, in order (`None` once ended), and
+/// the one each key currently names.
+#[derive(Default)]
+struct Lifecycles {
+    spawned: Vec<Option<OpenLifecycle>>,
+    current: HashMap<LifecycleKey, usize>,
+}
+
+impl Lifecycles {
+    fn key(rec: &AuditRecord) -> Option<LifecycleKey> {
+        if let Some(id) = rec
+            .metadata
+            .get(keys::PROCESS_ID)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+        {
+            return Some(LifecycleKey::Id(id.to_owned()));
+        }
+        rec.metadata
+            .get(keys::PROCESS_PID)
+            .and_then(Value::as_u64)
+            .map(LifecycleKey::Pid)
+    }
+
+    fn record(&mut self, rec: &AuditRecord, line: u64) {
+        if rec.domain != domains::PROCESS {
+            return;
+        }
+        let spawned = rec.event == events::PROCESS_SPAWNED;
+        if !spawned && !events::ends_lifecycle(&rec.event) {
+            return;
+        }
+        let Some(key) = Self::key(rec) else {
+            return;
+        };
+        if spawned {
+            // A key still open stays open: its process ended unrecorded (see OpenLifecycle).
+            self.current.insert(key, self.spawned.len());
+            self.spawned.push(Some(OpenLifecycle {
+                line,
+                pid: rec.metadata.get(keys::PROCESS_PID).and_then(Value::as_u64),
+                id: rec
+                    .metadata
+                    .get(keys::PROCESS_ID)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                subject: rec.subject.clone(),
+            }));
+        } else if let Some(i) = self.current.remove(&key) {
+            self.spawned[i] = None;
+        }
+    }
+
+    fn open(self) -> Vec<OpenLifecycle> {
+        self.spawned.into_iter().flatten().collect()
+    }
 }
 
 impl<R: BufRead> Verifier<R> {
@@ -171,6 +306,7 @@ impl<R: BufRead> Verifier<R> {
             last_record_line: None,
             records: 0,
             torn_regions: Vec::new(),
+            lifecycles: Lifecycles::default(),
         }
     }
 
@@ -249,6 +385,7 @@ impl<R: BufRead> Verifier<R> {
         self.prev = line_hash(bytes);
         self.last_record_line = Some(line_no);
         self.records += 1;
+        self.lifecycles.record(&rec, line_no);
         Ok(rec)
     }
 
@@ -271,6 +408,7 @@ impl<R: BufRead> Verifier<R> {
             lines: self.line_no,
             head: self.prev,
             torn_regions: self.torn_regions,
+            open: self.lifecycles.open(),
         })
     }
 
@@ -359,6 +497,126 @@ mod tests {
             Err(VerifyError::BadLine { line, fault, .. }) => (line, fault),
             other => panic!("expected a bad line, got {other:?}"),
         }
+    }
+
+    /// A log of `(event, pid, process.id)` records about `/bin/p`.
+    fn lifecycle_log(records: &[(&str, u64, Option<&str>)]) -> VerifySummary {
+        let sink = MemorySink::new();
+        for &(event, pid, id) in records {
+            let mut ev = AuditEvent::new("process", format!("/bin/p{pid}"), event)
+                .with_metadata(keys::PROCESS_PID, pid)
+                .with_metadata(keys::PROCESS_COMMAND, vec!["/bin/p"]);
+            if events::is_process_end(event) {
+                ev = ev.with_metadata(keys::PROCESS_EXIT_STATUS, 0);
+            }
+            if let Some(id) = id {
+                ev = ev.with_metadata(keys::PROCESS_ID, id);
+            }
+            sink.write(&ev).unwrap();
+        }
+        verify(&sink.lines(), true).unwrap()
+    }
+
+    fn open_lines(s: &VerifySummary) -> Vec<u64> {
+        s.open.iter().map(|o| o.line).collect()
+    }
+
+    #[test]
+    fn every_end_event_closes_a_lifecycle() {
+        for end in [
+            events::PROCESS_EXITED,
+            events::PROCESS_TIMED_OUT,
+            events::PROCESS_KILLED,
+            events::PROCESS_RELEASED,
+            events::PROCESS_LEAKED,
+        ] {
+            let s = lifecycle_log(&[
+                (events::PROCESS_SPAWNED, 7, Some("7:1:b")),
+                ("process.kill", 7, Some("7:1:b")),
+                (end, 7, Some("7:1:b")),
+            ]);
+            assert_eq!(s.open, [], "{end}");
+            assert_eq!(s.open_line(), None);
+        }
+        let s = lifecycle_log(&[
+            (events::PROCESS_SPAWNED, 7, Some("7:1:b")),
+            ("process.wait", 7, Some("7:1:b")),
+            ("process.kill", 7, Some("7:1:b")),
+        ]);
+        assert_eq!(open_lines(&s), [1]);
+        assert_eq!(
+            s.open_line().unwrap(),
+            "open: 1 lifecycle without an end record: pid 7 (/bin/p7)"
+        );
+    }
+
+    /// Two lifecycles with the same pid, one closed and one open, in either order: exactly
+    /// the open one is reported.
+    #[test]
+    fn pid_reuse_is_told_apart_by_process_id() {
+        let s = lifecycle_log(&[
+            (events::PROCESS_SPAWNED, 7, Some("7:100:b")),
+            (events::PROCESS_EXITED, 7, Some("7:100:b")),
+            (events::PROCESS_SPAWNED, 7, Some("7:900:b")),
+        ]);
+        assert_eq!(open_lines(&s), [3]);
+        assert_eq!(s.open[0].id.as_deref(), Some("7:900:b"));
+        let s = lifecycle_log(&[
+            (events::PROCESS_SPAWNED, 7, Some("7:100:b")),
+            (events::PROCESS_SPAWNED, 7, Some("7:900:b")),
+            (events::PROCESS_EXITED, 7, Some("7:900:b")),
+        ]);
+        assert_eq!(open_lines(&s), [1]);
+        assert_eq!(s.open[0].id.as_deref(), Some("7:100:b"));
+        // Interleaved with another process.
+        let s = lifecycle_log(&[
+            (events::PROCESS_SPAWNED, 7, Some("7:100:b")),
+            (events::PROCESS_SPAWNED, 8, Some("8:101:b")),
+            (events::PROCESS_EXITED, 7, Some("7:100:b")),
+            (events::PROCESS_SPAWNED, 7, Some("7:900:b")),
+            (events::PROCESS_RELEASED, 7, Some("7:900:b")),
+        ]);
+        assert_eq!(open_lines(&s), [2]);
+        assert_eq!(
+            s.open_line().unwrap(),
+            "open: 1 lifecycle without an end record: pid 8 (/bin/p8)"
+        );
+    }
+
+    /// Logs written before `process.id` existed are matched by pid.
+    #[test]
+    fn old_logs_fall_back_on_the_pid() {
+        let s = lifecycle_log(&[
+            (events::PROCESS_SPAWNED, 7, None),
+            (events::PROCESS_EXITED, 7, None),
+            (events::PROCESS_SPAWNED, 7, None),
+        ]);
+        assert_eq!(open_lines(&s), [3]);
+        let s = lifecycle_log(&[
+            (events::PROCESS_SPAWNED, 7, None),
+            (events::PROCESS_SPAWNED, 7, None),
+            (events::PROCESS_EXITED, 7, None),
+            (events::PROCESS_SPAWNED, 9, None),
+        ]);
+        assert_eq!(open_lines(&s), [1, 4]);
+        assert_eq!(
+            s.open_line().unwrap(),
+            "open: 2 lifecycles without an end record: pid 7 (/bin/p7), pid 9 (/bin/p9)"
+        );
+        // An end with no start in the log (lost with a torn line) opens nothing.
+        let s = lifecycle_log(&[(events::PROCESS_EXITED, 7, None)]);
+        assert_eq!(s.open, []);
+    }
+
+    #[test]
+    fn open_line_escapes_control_characters() {
+        let o = OpenLifecycle {
+            line: 1,
+            pid: Some(3),
+            id: None,
+            subject: "/tmp/a\nb".into(),
+        };
+        assert_eq!(o.to_string(), "pid 3 (/tmp/a\\nb)");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! # What is recorded
 //! | operation | event(s) |
 //! |---|---|
-//! | `spawn_process` ok | `process.spawned` (pid, command, pgid, cwd, passed descriptors) |
+//! | `spawn_process` ok | `process.spawned` (pid, `process.id`, command, pgid, cwd, passed descriptors) |
 //! | `spawn_process` refused by the policy | `process.denied` (command, reason) |
 //! | `spawn_process` failed otherwise | `process.spawn_failed` (command, reason, errno) |
 //! | `kill_process[_group]`, `kill_process_tree` | `process.kill` (pid, command, signal, `process.group`; for a tree, `process.targets`: the pids signalled, empty when nothing was left) |
@@ -13,6 +13,11 @@
 //! | `release_process` | `process.released` (the last record when the end was never seen) |
 //! | shutdown (drop) with handles still held | `process.leaked` / `thread.leaked` |
 //! | `create_thread`, `join_thread`, `set_thread_affinity` | `thread.created`, `thread.joined`, `thread.affinity_set` |
+//!
+//! Every record about a process carries `process.pid` and `process.id`, its lifecycle key:
+//! the same from `process.spawned` to the record that ends it, never the same for two
+//! processes even when the kernel reuses the pid ([`keys::PROCESS_ID`]). The records that end
+//! a lifecycle are [`events::ends_lifecycle`].
 //!
 //! Arguments and environment values matching the policy's `[audit] redact` patterns are
 //! masked as `"***"` before any sink sees them.
@@ -60,6 +65,8 @@ struct Tracked {
     subject: String,
     command: Vec<String>,
     pid: i32,
+    /// `process.id`, on every record of this process (see [`lifecycle_key`]).
+    id: String,
     spawned_at: Instant,
     timed_out: bool,
     /// The signals we sent that reached it (bit `n - 1` for signal `n`; `CONT` is never
@@ -159,6 +166,7 @@ impl<C: ProcessCapability> AuditLayer<C> {
         AuditEvent::new(domains::PROCESS, t.subject.clone(), name)
             .with_severity(severity)
             .with_metadata(keys::PROCESS_PID, t.pid)
+            .with_metadata(keys::PROCESS_ID, t.id.clone())
             .with_metadata(keys::PROCESS_COMMAND, json!(t.command))
     }
 
@@ -271,6 +279,10 @@ impl<C: ProcessCapability> AuditLayer<C> {
             subject: program,
             command: cmdline,
             pid: handle.pid(),
+            id: lifecycle_key(
+                handle.pid(),
+                self.inner.process_start_time(handle).ok().flatten(),
+            ),
             spawned_at: Instant::now(),
             timed_out: false,
             sent: 0,
@@ -494,6 +506,10 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
         self.inner.process_info(handle)
     }
 
+    fn process_start_time(&self, handle: ProcessHandle) -> Result<Option<u64>, ProcessError> {
+        self.inner.process_start_time(handle)
+    }
+
     fn threads(&self) -> Option<&dyn ThreadCapability> {
         Some(self)
     }
@@ -679,6 +695,15 @@ impl<C: ProcessCapability> Drop for AuditLayer<C> {
                 .with_metadata(keys::THREAD_ID, h.to_string());
             self.emit(ev);
         }
+    }
+}
+
+/// The `process.id` of a process ([`keys::PROCESS_ID`]): `PID:START:BOOT` when its start
+/// time and the boot id are known, else `PID:UUID` with a fresh random UUID.
+fn lifecycle_key(pid: i32, start_time: Option<u64>) -> String {
+    match (start_time, crate::sys::imp::process::boot_id()) {
+        (Some(start), Some(boot)) => format!("{pid}:{start}:{boot}"),
+        _ => format!("{pid}:{}", uuid::Uuid::new_v4()),
     }
 }
 

@@ -6,7 +6,7 @@
 //! | call | checks |
 //! |---|---|
 //! | every call | its effects (`Operation::effects`) lie in the granted `effect_scope`, else `PermissionDenied` naming the missing effect (collecting output needs `memory`; passing descriptors `memory` and `pass_fds = true`) |
-//! | `spawn_process` | environment: a variable on `[env] deny` (or off a non-empty `[env] allow`) asked for explicitly is `PermissionDenied`; an inherited one is dropped; `[env] inherit = false` starts from nothing. Then the program is resolved exactly as it will run (bare names in the child's final `PATH`, relative paths against the child's cwd) and its **canonical path and identity** (device + inode) must be those of an allowed program as resolved when the layer was built (installation). The cwd, canonicalised, must lie under an `allowed_cwd` root. At most `max_processes` children alive at once. The policy's rlimits are applied (the stricter of the command's and the policy's). |
+//! | `spawn_process` | environment: a variable on `[env] deny` (or off a non-empty `[env] allow`) asked for explicitly is `PermissionDenied`; an inherited one is dropped; `[env] inherit = false` starts from nothing. Then the program is resolved exactly as it will run (bare names in the child's final `PATH`, relative paths against the child's cwd) and its **canonical path and identity** (device + inode) must be those of an allowed program as resolved when the layer was built (installation). The cwd, canonicalised, must lie under an `allowed_cwd` root. At most `max_processes` children alive at once. The policy's rlimits are applied: the stricter of the command's and the policy's, a policy value being a ceiling that never exceeds the hard limit the child inherits (a value the host cannot grant gives the host's limit, never a failed spawn; a stricter value the command asked for itself is applied as asked, and a refusal by the OS fails the spawn naming it). |
 //! | `kill_process[_group]`, `kill_process_tree` | the signal is in `allowed_signals` (`CONT`, which only resumes a stopped child and follows every time-limit signal, is always allowed) |
 //! | `check_limit_signal` (before a supervised job starts) | when a time limit or an output-cap kill will apply (the caller's, `max_wall_time` or `output_cap_action = "kill"`), the time-limit signal is in `allowed_signals` (`KILL` always is) |
 //! | `enforce_limit` | nothing but the signal: `KILL` and `CONT` always pass, another one when allowed — `allowed_signals` restricts what a caller may send, never the capability's own limits |
@@ -42,7 +42,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::capability::{ProcessCapability, ProcessHandle, ProcessInfo, StdStream};
-use crate::command::{Command, Environment, Rlimit};
+use crate::command::{Command, Environment, Resource, Rlimit};
 use crate::effect::{EffectSet, Operation};
 use crate::error::{ProcessError, ThreadError, ThreadErrorKind};
 use crate::policy::{AllowedPrograms, FileId, OutputCapAction, Policy};
@@ -174,7 +174,11 @@ impl<C: ProcessCapability> PolicyLayer<C> {
         prepared.retain_env(|k| policy.env_passes(k));
         self.check_program(prepared)?;
         self.check_cwd(prepared.command.cwd.as_deref())?;
-        prepared.rlimits = merge_rlimits(&prepared.rlimits, &self.policy.child_rlimits());
+        prepared.rlimits = merge_rlimits(
+            &prepared.rlimits,
+            &self.policy.child_rlimits(),
+            crate::sys::imp::process::hard_rlimit,
+        );
         Ok(())
     }
 
@@ -347,24 +351,48 @@ impl<C: ProcessCapability> PolicyLayer<C> {
     }
 }
 
-/// The stricter of two limit lists, per resource (`None` = unlimited).
-fn merge_rlimits(command: &[Rlimit], policy: &[Rlimit]) -> Vec<Rlimit> {
-    let min = |a: Option<u64>, b: Option<u64>| match (a, b) {
-        (Some(x), Some(y)) => Some(x.min(y)),
-        (x, None) => x,
-        (None, y) => y,
+/// The limits a child gets: per resource, the stricter of the command's and the policy's
+/// (`None` = unlimited), where a value the **policy** chose is a ceiling and never more than
+/// `host_hard` of that resource (the hard limit the child inherits, `None` = unlimited).
+///
+/// So a policy limit the host cannot grant (`open_files = 100000` under a hard limit of
+/// 4096, or above the kernel's `nr_open`) gives the host's limit instead of a spawn that
+/// fails at `setrlimit`, and a policy never raises a limit, for root neither. A value the
+/// **command** asked for itself (and that is stricter than the policy's) is applied as
+/// asked: when the OS refuses it, the spawn fails naming the limit — the caller asked
+/// explicitly.
+fn merge_rlimits(
+    command: &[Rlimit],
+    policy: &[Rlimit],
+    host_hard: impl Fn(Resource) -> Option<u64>,
+) -> Vec<Rlimit> {
+    // `a` stricter than or as strict as `b` (`None` is unlimited).
+    let le = |a: Option<u64>, b: Option<u64>| match (a, b) {
+        (_, None) => true,
+        (None, Some(_)) => false,
+        (Some(x), Some(y)) => x <= y,
     };
+    let min = |a: Option<u64>, b: Option<u64>| if le(a, b) { a } else { b };
     let mut out: Vec<Rlimit> = command.to_vec();
     for p in policy {
+        let host = host_hard(p.resource);
+        let ceiling_hard = min(p.hard, host);
+        let ceiling_soft = min(p.soft, ceiling_hard);
         match out.iter_mut().find(|r| r.resource == p.resource) {
             Some(r) => {
-                r.soft = min(r.soft, p.soft);
-                r.hard = min(r.hard, p.hard);
-                if let (Some(s), Some(h)) = (r.soft, r.hard) {
-                    r.soft = Some(s.min(h));
+                if !le(r.hard, p.hard) {
+                    r.hard = ceiling_hard;
                 }
+                if !le(r.soft, p.soft) {
+                    r.soft = ceiling_soft;
+                }
+                r.soft = min(r.soft, r.hard);
             }
-            None => out.push(*p),
+            None => out.push(Rlimit {
+                resource: p.resource,
+                soft: ceiling_soft,
+                hard: ceiling_hard,
+            }),
         }
     }
     out
@@ -509,6 +537,10 @@ impl<C: ProcessCapability> ProcessCapability for PolicyLayer<C> {
         self.inner.process_info(handle)
     }
 
+    fn process_start_time(&self, handle: ProcessHandle) -> Result<Option<u64>, ProcessError> {
+        self.inner.process_start_time(handle)
+    }
+
     fn threads(&self) -> Option<&dyn ThreadCapability> {
         Some(self)
     }
@@ -624,5 +656,69 @@ impl<C: ProcessCapability> ThreadCapability for PolicyLayer<C> {
         self.inner
             .threads()
             .map_or_else(Vec::new, |t| t.outstanding_threads())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lim(resource: Resource, soft: Option<u64>, hard: Option<u64>) -> Rlimit {
+        Rlimit {
+            resource,
+            soft,
+            hard,
+        }
+    }
+
+    /// A host whose hard RLIMIT_NOFILE is 4096 and every other limit unlimited.
+    fn host(r: Resource) -> Option<u64> {
+        (r == Resource::OpenFiles).then_some(4096)
+    }
+
+    #[test]
+    fn a_policy_limit_above_the_host_gives_the_host_limit() {
+        let policy = [
+            lim(Resource::OpenFiles, Some(100_000), Some(100_000)),
+            lim(Resource::CpuTime, Some(60), Some(61)),
+        ];
+        assert_eq!(
+            merge_rlimits(&[], &policy, host),
+            [
+                lim(Resource::OpenFiles, Some(4096), Some(4096)),
+                lim(Resource::CpuTime, Some(60), Some(61)),
+            ]
+        );
+        // Below the host: exactly the policy's.
+        let below = [lim(Resource::OpenFiles, Some(100), Some(100))];
+        assert_eq!(merge_rlimits(&[], &below, host), below);
+    }
+
+    #[test]
+    fn the_command_and_the_policy_give_the_stricter() {
+        let policy = [lim(Resource::OpenFiles, Some(100_000), Some(100_000))];
+        // The command stricter than the host: its own values.
+        let cmd = [lim(Resource::OpenFiles, Some(10), Some(20))];
+        assert_eq!(merge_rlimits(&cmd, &policy, host), cmd);
+        // The command unlimited: the policy's ceiling, within the host.
+        let cmd = [lim(Resource::OpenFiles, None, None)];
+        assert_eq!(
+            merge_rlimits(&cmd, &policy, host),
+            [lim(Resource::OpenFiles, Some(4096), Some(4096))]
+        );
+        // The command above the host but below the policy: what the caller asked for
+        // (the OS may refuse it; the caller asked explicitly).
+        let cmd = [lim(Resource::OpenFiles, Some(50_000), Some(50_000))];
+        assert_eq!(merge_rlimits(&cmd, &policy, host), cmd);
+        // The command's soft above the policy's clamped hard: lowered to it.
+        let policy = [lim(Resource::OpenFiles, Some(8), Some(8))];
+        let cmd = [lim(Resource::OpenFiles, Some(10), None)];
+        assert_eq!(
+            merge_rlimits(&cmd, &policy, host),
+            [lim(Resource::OpenFiles, Some(8), Some(8))]
+        );
+        // Limits of other resources pass through.
+        let cmd = [lim(Resource::FileSize, Some(1), Some(2))];
+        assert_eq!(merge_rlimits(&cmd, &[], host), cmd);
     }
 }

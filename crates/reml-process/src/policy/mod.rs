@@ -78,6 +78,7 @@ mod de;
 mod error;
 mod resolve;
 pub mod review;
+pub mod supervisor;
 mod types;
 
 use std::borrow::Cow;
@@ -549,6 +550,12 @@ impl Policy {
     ///
     /// Lowering the hard limit means the child cannot raise it again. Keys that are absent
     /// produce no entry (the inherited limit stays).
+    ///
+    /// These are the policy's values as written. Each is a **ceiling**: the policy layer
+    /// applies it as the stricter of it and the hard limit the child inherits (a value the
+    /// host cannot grant gives the host's limit instead of a spawn that fails; a policy
+    /// never raises a limit), and of the command's own limit ([`PolicyLayer`](crate::PolicyLayer)).
+    /// The review reports a value above the host's as `policy.limits.above_host`.
     pub fn child_rlimits(&self) -> Vec<Rlimit> {
         let l = &self.limits;
         let mut out = Vec::new();

@@ -20,15 +20,20 @@
 //! | `policy.command.writable` | error | the allow entry | the resolved file is writable by its group or by others (`st_mode & 0o022`) |
 //! | `policy.command.dir_writable` | error | the allow entry | a directory above the resolved file, or above the path the entry was found at (where a symlink could be redirected), is writable by group or others — except a sticky directory (such as `/tmp`) owned by root or us whose entry on the path is owned by root or us too, which others can neither remove nor rename |
 //! | `policy.command.untrusted_owner` | warning | the allow entry | the file or a directory above it is owned by a user other than root and ourselves |
-//! | `policy.command.launcher` | warning | the allow entry | the entry's name or the resolved file name is a shell, an interpreter, a launcher or a tool that runs commands from its arguments ([`launcher_kind`]) |
+//! | `policy.command.launcher` | error | the allow entry | the resolved file is the reml-process supervisor, whatever its name or path: it carries the supervisor's ELF note ([`supervisor::has_supervisor_note`]) |
+//! | `policy.command.launcher` | error | the allow entry | the entry (or the `search_path` directory it is found in) goes through a link of procfs: `/proc/self/exe`, `/proc/PID/exe`, `/proc/self/fd/N`, `/dev/fd/N`, `/dev/stdin`, a symlink leading there ([`supervisor::proc_link_on_path`]) |
+//! | `policy.command.launcher` | warning | the allow entry | the resolved file is the program running the review (same device and inode as `/proc/self/exe`; [`supervisor::is_running_program`]): a host of the library allowing itself |
+//! | `policy.command.launcher` | warning | the allow entry | the entry's name or the resolved file name is a shell, an interpreter, a launcher or a tool that runs commands from its arguments ([`launcher_kind`]; the message says how, e.g. `find -exec CMD`) |
 //! | `policy.search_path.writable` | error | the directory | a bare name is allowed and a `search_path` directory is writable by group or others, or one above it is (a sticky one owned by root or us, whose entry on the path is trusted, excepted): a file planted there would be picked at the next resolution |
 //! | `policy.effect_scope.missing` | error | the effect tag | `effect_scope` lacks an effect the policy enables (see below) |
 //! | `policy.effect_scope.absent` | warning | `capability.effect_scope` | the key is absent, so every effect of the plugin is granted |
 //! | `policy.limits.zero` | warning | `limits.KEY` | a limit is 0 (no child can be spawned, every wait times out, …) |
 //! | `policy.limits.nonsensical` | warning | `limits.KEY` | a limit that cannot work: `open_files` below 3 or above `/proc/sys/fs/nr_open`, `address_space` below 16 MiB, `cpu_time` not a whole number of seconds |
+//! | `policy.limits.above_host` | warning | `limits.KEY` | an rlimit of the policy (`cpu_time`, `address_space`, `open_files`) is above the hard limit of the process running the review, which every child inherits: the child gets the host's limit (a policy limit is a ceiling, applied as the stricter of the two; the message names the policy value and the host's) |
 //! | `policy.limits.no_wall_time` | warning | `limits.max_wall_time` | no `max_wall_time`: a wait may last forever |
 //! | `policy.cpus.absent` | warning | `limits.allowed_cpus` | `allowed_cpus` names CPUs this machine does not have (`/sys/devices/system/cpu/possible`, else `sched_getaffinity`) |
 //! | `policy.cpus.unchecked` | info | `limits.allowed_cpus` | the CPUs of the machine could not be read |
+//! | `policy.signals.time_limit` | warning | `commands.allowed_signals` | `max_wall_time` or `output_cap_action = "kill"` is set and `allowed_signals` lacks `TERM`: a run with the default time-limit signal is refused before it starts (`--signal` must name an allowed signal, or `KILL`). The limit itself always holds: its `KILL` escalation is never subject to `allowed_signals` |
 //! | `policy.priority.realtime` | warning | `limits.max_thread_priority` | `realtime` is allowed: a runaway real-time thread can starve the machine |
 //! | `policy.isolation.not_enforced` | warning | `capability.isolation_level` | `full_isolation` is declared, which this plugin does not provide by itself |
 //! | `policy.env.loader_not_denied` | warning | `env.deny` | a program is allowed and `LD_PRELOAD`, `LD_AUDIT` or `LD_LIBRARY_PATH` can reach a child: each makes an allowed program run other code |
@@ -50,10 +55,27 @@
 //! # Caveats
 //! - The review is a snapshot: it reads the file system when it runs. Resolve and review
 //!   again after installing or upgrading an allowed program.
+//! - `policy.limits.above_host` compares with the hard limits of the process running the
+//!   review. `run --policy` and the registry review in the process that spawns, so they
+//!   agree; `reml-process verify` started from another shell or service may see other limits.
 //! - Write access is judged from mode bits and owners only. POSIX ACLs, capabilities such as
 //!   `CAP_DAC_OVERRIDE` held by other processes, and mounts over a path are not examined.
-//! - The launcher list is a heuristic by name: a renamed interpreter is not recognised, and
-//!   many more programs can run others given the right arguments.
+//! - The launcher list is a heuristic by name: a renamed, copied or hard-linked interpreter
+//!   is not recognised, and many more programs can run others given the right arguments.
+//!   Only the supervisor is recognised by identity (see [`supervisor`] for what each test
+//!   sees and misses); a wrapper script that execs a launcher is not.
+//!
+//! # Why the supervisor is an error and a shell a warning
+//! Both defeat the allow-list. A shell or an interpreter is allowed on purpose, its name
+//! says what it is, and scripts are a reason to allow one; the review warns. The supervisor
+//! is never needed as a child of itself — the policy layer already does what a nested
+//! `reml-process run` would — while it
+//! replaces the whole policy with one its caller picks (by default the program named, every
+//! effect, no audit), and under another name nothing shows it. The code stays
+//! `policy.command.launcher`; only the severity differs, so `reml-process verify` exits 1 and
+//! `run --policy` refuses such a policy. An entry through a procfs link is an error for the
+//! same reason: what it allows depends on the process that installs the policy (through
+//! `/proc/self/exe`, that is the supervisor itself), never on a file one can review.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -61,8 +83,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::resolve::{resolve_entry, ResolveErrorKind};
+use super::resolve::{resolve_entry, AllowedProgram, ResolveErrorKind};
+use super::supervisor;
 use super::{cpu_seconds, AllowEntry, CpuList, IsolationLevel, Policy, PriorityCeiling};
+use crate::command::Resource;
 use crate::effect::{Effect, EffectSet, Operation};
 use crate::error::{Diagnostic, IntoDiagnostic, Severity};
 
@@ -94,6 +118,8 @@ pub mod codes {
     pub const LIMITS_ZERO: &str = "policy.limits.zero";
     /// A limit cannot work as written.
     pub const LIMITS_NONSENSICAL: &str = "policy.limits.nonsensical";
+    /// An rlimit of the policy is above the host's (inherited) hard limit.
+    pub const LIMITS_ABOVE_HOST: &str = "policy.limits.above_host";
     /// No `max_wall_time`.
     pub const LIMITS_NO_WALL_TIME: &str = "policy.limits.no_wall_time";
     /// `allowed_cpus` names CPUs that do not exist.
@@ -102,6 +128,9 @@ pub mod codes {
     pub const CPUS_UNCHECKED: &str = "policy.cpus.unchecked";
     /// `max_thread_priority = "realtime"`.
     pub const PRIORITY_REALTIME: &str = "policy.priority.realtime";
+    /// A limit of the policy applies, and `allowed_signals` lacks `TERM`, the default
+    /// time-limit signal.
+    pub const SIGNALS_TIME_LIMIT: &str = "policy.signals.time_limit";
     /// `isolation_level = "full_isolation"` is declared but not provided by the plugin.
     pub const ISOLATION_NOT_ENFORCED: &str = "policy.isolation.not_enforced";
     /// A dynamic-loader variable can reach a child.
@@ -216,6 +245,16 @@ pub fn verify_capability_security(policy: &Policy) -> Review {
     r.effect_scope(policy);
     r.limits(policy);
     r.cpus(policy);
+    let own_limit = policy.limits.max_wall_time.is_some()
+        || policy.limits.output_cap_action == super::OutputCapAction::Kill;
+    if own_limit && !policy.is_signal_allowed(crate::signal::Signal::TERM) {
+        r.push(
+            SIGNALS_TIME_LIMIT,
+            Severity::Warning,
+            "commands.allowed_signals",
+            "the policy limits every run (max_wall_time or output_cap_action = \"kill\") but does not allow TERM, the default time-limit signal: runs must choose an allowed one (--signal), or KILL; the limit's KILL escalation holds regardless".to_owned(),
+        );
+    }
     if policy.limits.max_thread_priority == Some(PriorityCeiling::Realtime) {
         r.push(
             PRIORITY_REALTIME,
@@ -244,80 +283,279 @@ struct Reviewer {
     euid: u32,
 }
 
-/// Names of programs that defeat an allow-list, with why.
-const LAUNCHERS: &[(&str, &[&str])] = &[
+/// Why a shell defeats an allow-list.
+const SHELL: &str = "a shell: it runs any command given in its arguments or on its input";
+/// Why an interpreter does.
+const INTERPRETER: &str = "an interpreter: it runs whatever code its arguments or input give it";
+/// Why a launcher does.
+const LAUNCHER: &str = "a launcher: it runs another program named in its arguments";
+/// Why a tool with a command option does.
+const TOOL: &str = "a tool that runs arbitrary commands through its arguments";
+/// Why a program named like the supervisor does.
+const SUPERVISOR: &str = "named like the reml-process supervisor, which runs any program named in its arguments under a policy of its caller's choosing";
+
+/// Programs that defeat an allow-list: the name, why ([`SHELL`], …), and how when it takes
+/// particular arguments (empty when the kind says it all). Severity: warning, by name
+/// (see [`launcher_kind`]). Picked by what runs a program or code *from its arguments or
+/// input*, the way a child of an allowed program would be told to.
+const LAUNCHERS: &[(&str, &str, &str)] = &[
+    ("sh", SHELL, ""),
+    ("bash", SHELL, ""),
+    ("rbash", SHELL, ""),
+    ("dash", SHELL, ""),
+    ("ash", SHELL, ""),
+    ("zsh", SHELL, ""),
+    ("fish", SHELL, ""),
+    ("ksh", SHELL, ""),
+    ("mksh", SHELL, ""),
+    ("pdksh", SHELL, ""),
+    ("oksh", SHELL, ""),
+    ("csh", SHELL, ""),
+    ("tcsh", SHELL, ""),
+    ("yash", SHELL, ""),
+    ("posh", SHELL, ""),
+    ("elvish", SHELL, ""),
+    ("nu", SHELL, ""),
+    ("xonsh", SHELL, ""),
+    ("pwsh", SHELL, ""),
+    ("powershell", SHELL, ""),
     (
-        "a shell: it runs any command given in its arguments or on its input",
-        &[
-            "sh", "bash", "rbash", "dash", "ash", "zsh", "fish", "ksh", "mksh", "pdksh", "oksh",
-            "csh", "tcsh", "yash", "posh", "elvish", "nu", "xonsh", "pwsh", "busybox", "toybox",
-        ],
+        "busybox",
+        SHELL,
+        "`busybox sh -c CMD`, and every other applet by name",
     ),
     (
-        "an interpreter: it runs whatever code its arguments or input give it",
-        &[
-            "python", "pypy", "perl", "ruby", "irb", "jruby", "node", "nodejs", "deno", "bun",
-            "php", "php-cgi", "lua", "luajit", "tclsh", "wish", "expect", "guile", "racket",
-            "sbcl", "clisp", "ocaml", "ghci", "runghc", "rscript", "julia", "java", "jshell",
-            "groovy", "scala", "dotnet", "mono", "awk", "gawk", "mawk", "nawk", "busybox",
-        ],
+        "toybox",
+        SHELL,
+        "`toybox sh -c CMD`, and every other applet by name",
+    ),
+    ("python", INTERPRETER, ""),
+    ("pypy", INTERPRETER, ""),
+    ("perl", INTERPRETER, ""),
+    ("raku", INTERPRETER, ""),
+    ("rakudo", INTERPRETER, ""),
+    ("ruby", INTERPRETER, ""),
+    ("irb", INTERPRETER, ""),
+    ("jruby", INTERPRETER, ""),
+    ("node", INTERPRETER, ""),
+    ("nodejs", INTERPRETER, ""),
+    ("deno", INTERPRETER, ""),
+    ("bun", INTERPRETER, ""),
+    ("qjs", INTERPRETER, ""),
+    ("php", INTERPRETER, ""),
+    ("php-cgi", INTERPRETER, ""),
+    ("lua", INTERPRETER, ""),
+    ("luajit", INTERPRETER, ""),
+    ("tclsh", INTERPRETER, ""),
+    ("wish", INTERPRETER, ""),
+    ("expect", INTERPRETER, ""),
+    ("guile", INTERPRETER, ""),
+    ("racket", INTERPRETER, ""),
+    ("sbcl", INTERPRETER, ""),
+    ("clisp", INTERPRETER, ""),
+    ("ocaml", INTERPRETER, ""),
+    ("ghci", INTERPRETER, ""),
+    ("runghc", INTERPRETER, ""),
+    ("r", INTERPRETER, ""),
+    ("rscript", INTERPRETER, ""),
+    ("julia", INTERPRETER, ""),
+    ("octave", INTERPRETER, ""),
+    ("erl", INTERPRETER, ""),
+    ("escript", INTERPRETER, ""),
+    ("elixir", INTERPRETER, ""),
+    ("iex", INTERPRETER, ""),
+    ("swipl", INTERPRETER, ""),
+    ("gforth", INTERPRETER, ""),
+    ("java", INTERPRETER, ""),
+    ("jshell", INTERPRETER, ""),
+    ("groovy", INTERPRETER, ""),
+    ("scala", INTERPRETER, ""),
+    ("kotlin", INTERPRETER, ""),
+    ("clojure", INTERPRETER, ""),
+    ("bb", INTERPRETER, ""),
+    ("dotnet", INTERPRETER, ""),
+    ("mono", INTERPRETER, ""),
+    ("awk", INTERPRETER, "`system(CMD)`, `print | CMD`"),
+    ("gawk", INTERPRETER, "`system(CMD)`, `print | CMD`"),
+    ("mawk", INTERPRETER, "`system(CMD)`, `print | CMD`"),
+    ("nawk", INTERPRETER, "`system(CMD)`, `print | CMD`"),
+    ("reml-process", SUPERVISOR, "`reml-process run -- PROGRAM`"),
+    ("env", LAUNCHER, ""),
+    ("xargs", LAUNCHER, ""),
+    ("nohup", LAUNCHER, ""),
+    ("sudo", LAUNCHER, ""),
+    ("sudoedit", LAUNCHER, ""),
+    ("su", LAUNCHER, "`-c CMD`"),
+    ("doas", LAUNCHER, ""),
+    ("pkexec", LAUNCHER, ""),
+    ("runuser", LAUNCHER, ""),
+    ("sg", LAUNCHER, "`sg GROUP CMD`"),
+    ("newgrp", LAUNCHER, "a shell on its input"),
+    ("setsid", LAUNCHER, ""),
+    ("setpriv", LAUNCHER, ""),
+    ("setarch", LAUNCHER, ""),
+    ("linux32", LAUNCHER, ""),
+    ("linux64", LAUNCHER, ""),
+    ("capsh", LAUNCHER, "`capsh -- -c CMD`"),
+    ("runcon", LAUNCHER, ""),
+    ("nice", LAUNCHER, ""),
+    ("ionice", LAUNCHER, ""),
+    ("chrt", LAUNCHER, ""),
+    ("taskset", LAUNCHER, ""),
+    ("numactl", LAUNCHER, ""),
+    ("prlimit", LAUNCHER, ""),
+    ("cpulimit", LAUNCHER, ""),
+    ("trickle", LAUNCHER, ""),
+    ("cgexec", LAUNCHER, ""),
+    ("timeout", LAUNCHER, ""),
+    ("stdbuf", LAUNCHER, ""),
+    ("unbuffer", LAUNCHER, ""),
+    ("chroot", LAUNCHER, ""),
+    ("unshare", LAUNCHER, ""),
+    ("nsenter", LAUNCHER, ""),
+    ("firejail", LAUNCHER, ""),
+    ("bwrap", LAUNCHER, ""),
+    ("proot", LAUNCHER, ""),
+    ("fakeroot", LAUNCHER, ""),
+    ("fakechroot", LAUNCHER, ""),
+    ("eatmydata", LAUNCHER, ""),
+    ("faketime", LAUNCHER, ""),
+    ("torsocks", LAUNCHER, ""),
+    ("proxychains", LAUNCHER, ""),
+    ("flock", LAUNCHER, ""),
+    ("script", LAUNCHER, "`-c CMD`"),
+    ("screen", LAUNCHER, ""),
+    ("tmux", LAUNCHER, "`new-session CMD`"),
+    ("watch", LAUNCHER, ""),
+    ("time", LAUNCHER, ""),
+    ("hyperfine", LAUNCHER, ""),
+    ("chronic", LAUNCHER, ""),
+    ("ifne", LAUNCHER, ""),
+    ("entr", LAUNCHER, ""),
+    ("rlwrap", LAUNCHER, ""),
+    ("parallel", LAUNCHER, ""),
+    ("run-parts", LAUNCHER, ""),
+    ("start-stop-daemon", LAUNCHER, ""),
+    ("daemonize", LAUNCHER, ""),
+    ("chpst", LAUNCHER, ""),
+    ("softlimit", LAUNCHER, ""),
+    ("setuidgid", LAUNCHER, ""),
+    ("envdir", LAUNCHER, ""),
+    ("envuidgid", LAUNCHER, ""),
+    ("dbus-run-session", LAUNCHER, ""),
+    ("dbus-launch", LAUNCHER, "`--exit-with-session PROGRAM`"),
+    ("ssh-agent", LAUNCHER, "`ssh-agent PROGRAM`"),
+    ("catchsegv", LAUNCHER, ""),
+    ("strace", LAUNCHER, ""),
+    ("ltrace", LAUNCHER, ""),
+    ("uftrace", LAUNCHER, ""),
+    ("valgrind", LAUNCHER, ""),
+    (
+        "perf",
+        LAUNCHER,
+        "`perf record -- PROGRAM`, `perf stat PROGRAM`",
+    ),
+    ("rr", LAUNCHER, "`rr record PROGRAM`"),
+    ("gdb", LAUNCHER, "`--args PROGRAM`, `-ex 'shell CMD'`"),
+    ("gdbserver", LAUNCHER, ""),
+    ("lldb", LAUNCHER, "`-- PROGRAM`, `-o 'platform shell CMD'`"),
+    ("systemd-run", LAUNCHER, ""),
+    ("systemd-nspawn", LAUNCHER, ""),
+    ("systemd-inhibit", LAUNCHER, ""),
+    ("systemd-cat", LAUNCHER, ""),
+    ("at", LAUNCHER, "commands on its input, run later"),
+    ("batch", LAUNCHER, "commands on its input, run later"),
+    ("docker", LAUNCHER, "`docker run IMAGE CMD`"),
+    ("podman", LAUNCHER, "`podman run IMAGE CMD`"),
+    ("find", TOOL, "`-exec CMD`, `-execdir CMD`, `-ok CMD`"),
+    (
+        "make",
+        TOOL,
+        "the recipes of its makefile, `-f FILE`, `--eval`",
     ),
     (
-        "a launcher: it runs another program named in its arguments",
-        &[
-            "env",
-            "xargs",
-            "nohup",
-            "sudo",
-            "sudoedit",
-            "su",
-            "doas",
-            "pkexec",
-            "runuser",
-            "setsid",
-            "setpriv",
-            "setarch",
-            "linux32",
-            "linux64",
-            "nice",
-            "ionice",
-            "chrt",
-            "taskset",
-            "numactl",
-            "timeout",
-            "stdbuf",
-            "unbuffer",
-            "chroot",
-            "unshare",
-            "nsenter",
-            "flock",
-            "script",
-            "watch",
-            "time",
-            "strace",
-            "ltrace",
-            "gdb",
-            "valgrind",
-            "firejail",
-            "bwrap",
-            "systemd-run",
-            "run-parts",
-            "start-stop-daemon",
-            "capsh",
-            "prlimit",
-            "cgexec",
-            "parallel",
-            "ld.so",
-        ],
+        "gmake",
+        TOOL,
+        "the recipes of its makefile, `-f FILE`, `--eval`",
+    ),
+    ("cmake", TOOL, "`-P SCRIPT`, `-E` commands"),
+    ("ninja", TOOL, "the rules of `-f FILE`"),
+    (
+        "sed",
+        TOOL,
+        "GNU sed's `e` command and `s///e` flag run commands; `w FILE` writes any file",
     ),
     (
-        "a tool that can run arbitrary commands through its arguments (as `find -exec`, `git -c alias.x=!cmd`, `tar --to-command`, a shell escape)",
-        &[
-            "find", "make", "gmake", "sed", "tar", "rsync", "git", "ssh", "zip", "vi", "vim",
-            "nvim", "ed", "ex", "emacs", "less", "more", "man",
-        ],
+        "tar",
+        TOOL,
+        "`--to-command=CMD`, `-I CMD`, `--checkpoint-action=exec=CMD`, `--rsh-command=CMD`",
     ),
+    ("rsync", TOOL, "`-e CMD`, `--rsync-path=CMD`"),
+    (
+        "git",
+        TOOL,
+        "`-c core.pager=CMD`, `-c alias.X='!CMD'`, `-c core.sshCommand=CMD`, `--upload-pack=CMD`",
+    ),
+    (
+        "ssh",
+        TOOL,
+        "`-o ProxyCommand=CMD`, `-o LocalCommand=CMD`, a remote command",
+    ),
+    ("scp", TOOL, "`-S PROGRAM`, `-o ProxyCommand=CMD`"),
+    (
+        "sftp",
+        TOOL,
+        "`-S PROGRAM`, `-D PROGRAM`, `-o ProxyCommand=CMD`",
+    ),
+    ("zip", TOOL, "`-TT CMD`"),
+    ("split", TOOL, "`--filter=CMD`"),
+    ("sort", TOOL, "`--compress-program=PROGRAM`"),
+    ("socat", TOOL, "`EXEC:CMD` and `SYSTEM:CMD` addresses"),
+    ("nc", TOOL, "`-e PROGRAM`, `-c CMD`"),
+    ("ncat", TOOL, "`-e PROGRAM`, `-c CMD`"),
+    ("netcat", TOOL, "`-e PROGRAM`, `-c CMD`"),
+    ("tcpdump", TOOL, "`-z PROGRAM`"),
+    (
+        "ip",
+        TOOL,
+        "`ip netns exec NAME PROGRAM`, `ip vrf exec NAME PROGRAM`",
+    ),
+    ("dc", TOOL, "`!CMD`"),
+    ("m4", TOOL, "`syscmd(CMD)`, `esyscmd(CMD)`"),
+    ("gnuplot", TOOL, "`system \"CMD\"`, `!CMD`"),
+    ("sqlite3", TOOL, "`.shell CMD`, `.system CMD`"),
+    ("psql", TOOL, "`\\! CMD`"),
+    ("mysql", TOOL, "`\\! CMD`, `system CMD`"),
+    ("cargo", TOOL, "`cargo run`, build scripts"),
+    ("go", TOOL, "`go run`, `go generate`, `-toolexec=CMD`"),
+    ("npm", TOOL, "package scripts, `npm exec`"),
+    ("npx", TOOL, "`npx PROGRAM`"),
+    ("pip", TOOL, "`pip install` runs a package's build code"),
+    ("vi", TOOL, "`-c '!CMD'`, `:!CMD`"),
+    ("vim", TOOL, "`-c '!CMD'`, `:!CMD`"),
+    ("nvim", TOOL, "`-c '!CMD'`, `:!CMD`"),
+    ("view", TOOL, "`-c '!CMD'`, `:!CMD`"),
+    ("vimdiff", TOOL, "`-c '!CMD'`, `:!CMD`"),
+    ("ed", TOOL, "`!CMD`"),
+    ("ex", TOOL, "`!CMD`"),
+    ("emacs", TOOL, "`--eval EXPR`, `-l FILE`"),
+    ("nano", TOOL, "its execute-command key (^T)"),
+    ("less", TOOL, "`+!CMD`, `!CMD`, `LESSOPEN`"),
+    ("more", TOOL, "`!CMD`"),
+    ("man", TOOL, "`-P PAGER`, `--html=BROWSER`"),
 ];
+
+/// What [`launcher_kind`] knows of a program that defeats an allow-list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Launcher {
+    /// The listed name it matched (`python` for `python3.11`; `ld.so` for the loader).
+    pub name: &'static str,
+    /// Why, e.g. `a shell: it runs any command given in its arguments or on its input`.
+    pub why: &'static str,
+    /// How, when it takes particular arguments (`` `-exec CMD`, `-execdir CMD` ``); empty
+    /// when [`why`](Self::why) says it all.
+    pub how: &'static str,
+}
 
 /// Why `name` (a file name, no directory) is a shell, interpreter, launcher or
 /// command-running tool, or `None`.
@@ -325,23 +563,24 @@ const LAUNCHERS: &[(&str, &[&str])] = &[
 /// Matches a listed name exactly or followed by a version suffix of digits and dots
 /// (`python3.11`, `lua5.4`, `ksh93`, `perl5.36.0`), case-insensitively; also the dynamic
 /// loader (`ld-linux*.so*`, `ld-musl-*`, `ld.so*`), which runs any binary given as its
-/// argument. The list is a heuristic (see the module caveats).
-pub fn launcher_kind(name: &str) -> Option<&'static str> {
+/// argument. The list is a heuristic by name (see the module caveats); the supervisor itself
+/// is recognised by identity too ([`supervisor`]).
+pub fn launcher_kind(name: &str) -> Option<Launcher> {
     let lower = name.to_ascii_lowercase();
     if lower.starts_with("ld-linux") || lower.starts_with("ld-musl-") || lower.starts_with("ld.so")
     {
-        return Some("the dynamic loader: it runs any program given as its argument");
+        return Some(Launcher {
+            name: "ld.so",
+            why: "the dynamic loader: it runs any program given as its argument",
+            how: "",
+        });
     }
-    for (why, names) in LAUNCHERS {
-        for n in *names {
-            if let Some(rest) = lower.strip_prefix(n) {
-                if rest.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-                    return Some(why);
-                }
-            }
-        }
-    }
-    None
+    LAUNCHERS.iter().find_map(|&(n, why, how)| {
+        let rest = lower.strip_prefix(n)?;
+        rest.bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.')
+            .then_some(Launcher { name: n, why, how })
+    })
 }
 
 fn mode_of(meta: &std::fs::Metadata) -> u32 {
@@ -380,6 +619,13 @@ impl Reviewer {
     fn command(&mut self, policy: &Policy, entry: &AllowEntry) {
         let name = entry.to_string();
         let mut names: Vec<String> = entry.file_name().map(str::to_owned).into_iter().collect();
+        // The path the entry is reached by before any symlink is resolved: the entry's own,
+        // or `DIR/NAME` of the search path.
+        let mut literal = match entry {
+            AllowEntry::Path(p) => Some(p.clone()),
+            AllowEntry::Name(_) => None,
+        };
+        let mut resolved = None;
         match resolve_entry(entry, &policy.commands.search_path) {
             Err(e) => {
                 let code = match e.kind {
@@ -424,25 +670,84 @@ impl Reviewer {
                     seen_ids.push(id);
                     self.command_dir(&name, &prog.path, &prog.found_at, &dir, &meta);
                 }
+                literal = Some(prog.found_at.clone());
+                resolved = Some(prog);
             }
         }
         names.dedup();
-        if let Some((n, why)) = names
-            .iter()
-            .find_map(|n| launcher_kind(n).map(|why| (n, why)))
-        {
-            let via = if Some(n.as_str()) == entry.file_name() {
-                format!("`{name}` is {why}")
-            } else {
-                format!("`{name}` resolves to `{n}`, {why}")
-            };
+        self.launcher(entry, literal.as_deref(), resolved.as_ref(), &names);
+    }
+
+    /// The `policy.command.launcher` finding of an entry, if any (one at most): reached
+    /// through a link of procfs, or the supervisor by identity (errors); the program running
+    /// the review, or a launcher by name (warnings).
+    fn launcher(
+        &mut self,
+        entry: &AllowEntry,
+        literal: Option<&Path>,
+        prog: Option<&AllowedProgram>,
+        names: &[String],
+    ) {
+        let name = &entry.to_string();
+        if let Some(link) = literal.and_then(supervisor::proc_link_on_path) {
+            let now = prog.map_or_else(String::new, |p| {
+                format!(" (for this review: {})", p.path.display())
+            });
             self.push(
                 COMMAND_LAUNCHER,
-                Severity::Warning,
-                &name,
-                format!("{via}; allowing it allows any program (it defeats the allow-list)"),
+                Severity::Error,
+                name,
+                format!(
+                    "`{name}` goes through {}, a link of procfs that stands for whatever a process runs or holds open when the policy is installed{now}, not for a file on disk (through /proc/self/exe: the supervisor itself, which runs any program); allow the program by its own path",
+                    link.display()
+                ),
             );
+            return;
         }
+        if let Some(p) = prog {
+            let path = p.path.display();
+            if supervisor::has_supervisor_note(&p.path).unwrap_or(false) {
+                self.push(
+                    COMMAND_LAUNCHER,
+                    Severity::Error,
+                    name,
+                    format!(
+                        "`{name}` resolves to {path}, the reml-process supervisor (it carries the supervisor's ELF note, whatever its name): `{path} run -- PROGRAM` runs any program with any arguments, environment and working directory under a policy of its caller's choosing, with no audit record of it, so nothing this policy restricts holds for what it starts; allow the programs themselves instead"
+                    ),
+                );
+                return;
+            }
+            if supervisor::is_running_program(p.id) {
+                self.push(
+                    COMMAND_LAUNCHER,
+                    Severity::Warning,
+                    name,
+                    format!(
+                        "`{name}` resolves to {path}, the program running this review (/proc/self/exe): the host of the capability allows itself; if its arguments can name a program to run, allowing it allows any program"
+                    ),
+                );
+                return;
+            }
+        }
+        let Some((n, l)) = names.iter().find_map(|n| launcher_kind(n).map(|l| (n, l))) else {
+            return;
+        };
+        let via = if Some(n.as_str()) == entry.file_name() {
+            format!("`{name}` is {}", l.why)
+        } else {
+            format!("`{name}` resolves to `{n}`, {}", l.why)
+        };
+        let how = if l.how.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", l.how)
+        };
+        self.push(
+            COMMAND_LAUNCHER,
+            Severity::Warning,
+            name,
+            format!("{via}{how}; allowing it allows any program (it defeats the allow-list)"),
+        );
     }
 
     fn command_file(&mut self, name: &str, path: &Path) {
@@ -747,7 +1052,7 @@ impl Reviewer {
                     LIMITS_NONSENSICAL,
                     Severity::Warning,
                     "limits.open_files",
-                    format!("`open_files = {n}` is above the kernel's ceiling /proc/sys/fs/nr_open = {max}: setting RLIMIT_NOFILE would fail at every spawn"),
+                    format!("`open_files = {n}` is above the kernel's ceiling /proc/sys/fs/nr_open = {max}: no process can have that many; children get the host's hard limit instead"),
                 );
             }
         }
@@ -770,12 +1075,53 @@ impl Reviewer {
                 ),
             );
         }
+        self.limits_above_host(policy);
         if l.max_wall_time.is_none() {
             self.push(
                 LIMITS_NO_WALL_TIME,
                 Severity::Warning,
                 "limits.max_wall_time",
                 "no `max_wall_time`: a wait without its own time limit may last forever".to_owned(),
+            );
+        }
+    }
+
+    /// `policy.limits.above_host`: each rlimit of the policy whose hard value is above our
+    /// own hard limit (which children inherit and the policy layer never exceeds).
+    fn limits_above_host(&mut self, policy: &Policy) {
+        for r in policy.child_rlimits() {
+            let (Some(hard), Some(host)) =
+                (r.hard, crate::sys::imp::process::hard_rlimit(r.resource))
+            else {
+                continue;
+            };
+            if hard <= host {
+                continue;
+            }
+            let l = &policy.limits;
+            let (key, value) = match r.resource {
+                Resource::CpuTime => (
+                    "cpu_time",
+                    l.cpu_time.map_or_else(String::new, |d| {
+                        format!(
+                            "{d:?} (RLIMIT_CPU soft {} s, hard {hard} s)",
+                            r.soft.unwrap_or(hard)
+                        )
+                    }),
+                ),
+                Resource::AddressSpace => ("address_space", format!("{hard} bytes")),
+                Resource::OpenFiles => ("open_files", hard.to_string()),
+                other => (other.name(), hard.to_string()),
+            };
+            let soft = r.soft.map_or(host, |s| s.min(host));
+            self.push(
+                LIMITS_ABOVE_HOST,
+                Severity::Warning,
+                &format!("limits.{key}"),
+                format!(
+                    "`{key}` = {value} is above this host's hard limit {} = {host} (of the process running the review, which every child inherits and only a privileged process could raise): children get soft {soft}, hard {host}, the stricter of the two",
+                    r.resource.name()
+                ),
             );
         }
     }
@@ -901,9 +1247,31 @@ mod tests {
             "nice",
             "gawk",
             "find",
+            "reml-process",
+            "timeout",
+            "setsid",
+            "stdbuf",
+            "ionice",
+            "flock",
+            "doas",
+            "nsenter",
+            "script",
+            "systemd-run",
+            "watch",
+            "parallel",
+            "tar",
+            "rsync",
+            "less",
+            "perf",
+            "socat",
+            "proxychains4",
+            "go1.22",
         ] {
             assert!(launcher_kind(n).is_some(), "{n}");
         }
+        assert_eq!(launcher_kind("python3.11").unwrap().name, "python");
+        assert!(launcher_kind("find").unwrap().how.contains("-exec"));
+        assert!(launcher_kind("ld.so.1").unwrap().why.contains("loader"));
         for n in [
             "git-upload-pack",
             "true",
@@ -912,6 +1280,12 @@ mod tests {
             "shred",
             "envsubst",
             "ls",
+            "timedatectl",
+            "ip6tables",
+            "sorted",
+            "editor",
+            "atop",
+            "reml-process-bench",
         ] {
             assert!(launcher_kind(n).is_none(), "{n}");
         }

@@ -747,6 +747,56 @@ pub(crate) fn rlimit_resource(r: crate::command::Resource) -> c_int {
     }) as c_int
 }
 
+/// The child's start time, in clock ticks after boot: field 22 (`starttime`) of
+/// `/proc/PID/stat`. `None` when the file cannot be read or parsed, or when the child was
+/// reaped by the time the read was done, so that the pid may have been another process's:
+/// after the read, `pidfd_send_signal(pidfd, 0)` must still find the child (a zombie still
+/// holds its pid; only reaping frees it). Without a pidfd (kernels before 5.2) the caller
+/// must know the child is not reaped: the library then refuses hosts that ignore `SIGCHLD`,
+/// and only its own waits reap.
+pub(crate) fn process_start_time(child: &Spawned) -> Option<u64> {
+    let stat = std::fs::read(format!("/proc/{}/stat", child.pid)).ok()?;
+    // `PID (COMM) STATE …`: COMM may hold spaces and parentheses, so count from the last `)`.
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(stat.get(close + 1..)?).ok()?;
+    // Field 3 (`state`) is the first after `)`; field 22 is the twentieth.
+    let start = rest.split_ascii_whitespace().nth(19)?.parse().ok()?;
+    if let Some(fd) = &child.pidfd {
+        super::tree::pidfd_signal(fd.as_fd(), 0).ok()?;
+    }
+    Some(start)
+}
+
+/// This boot's id (`/proc/sys/kernel/random/boot_id`, a UUID the kernel draws at boot),
+/// read once; `None` when it cannot be read.
+pub(crate) fn boot_id() -> Option<&'static str> {
+    static BOOT_ID: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    BOOT_ID
+        .get_or_init(|| {
+            std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+                .ok()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'))
+        })
+        .as_deref()
+}
+
+/// Our hard limit of `resource` (`getrlimit(2)`), which a child inherits and which an
+/// unprivileged process cannot raise; `None` when unlimited (`RLIM_INFINITY`).
+pub(crate) fn hard_rlimit(resource: crate::command::Resource) -> Option<u64> {
+    use crate::command::Resource;
+    use rustix::process::Resource as R;
+    let r = match resource {
+        Resource::CpuTime => R::Cpu,
+        Resource::AddressSpace => R::As,
+        Resource::OpenFiles => R::Nofile,
+        Resource::CoreDump => R::Core,
+        Resource::Processes => R::Nproc,
+        Resource::FileSize => R::Fsize,
+    };
+    rustix::process::getrlimit(r).maximum
+}
+
 /// Our soft `RLIMIT_NOFILE` (the child inherits it unless the command changes it).
 pub(crate) fn nofile_soft_limit() -> u64 {
     let lim = rustix::process::getrlimit(rustix::process::Resource::Nofile);

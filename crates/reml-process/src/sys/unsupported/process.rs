@@ -91,6 +91,22 @@ pub(crate) fn rlimit_resource(_r: crate::command::Resource) -> c_int {
     -1
 }
 
+/// Not known here: `None` (no process can exist anyway).
+pub(crate) fn process_start_time(_child: &Spawned) -> Option<u64> {
+    None
+}
+
+/// Not known here: `None`.
+pub(crate) fn boot_id() -> Option<&'static str> {
+    None
+}
+
+/// Not known here: `None` (no ceiling), so the policy's limits are kept as written. The spawn
+/// itself is refused.
+pub(crate) fn hard_rlimit(_resource: crate::command::Resource) -> Option<u64> {
+    None
+}
+
 /// Not known here: `u64::MAX`, so preparing a command does not refuse descriptor targets on
 /// this account. The spawn itself is refused.
 pub(crate) fn nofile_soft_limit() -> u64 {
