@@ -42,6 +42,18 @@ impl ProcessHandle {
     }
 }
 
+/// What a supervised run will do, for [`ProcessCapability::check_run`] before its child
+/// starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunPlan {
+    /// The signal that ends the job when a limit passes (then `KILL` after a grace period).
+    pub signal: Signal,
+    /// Whether the caller itself sets a time limit or ends the job on its output cap.
+    pub caller_limit: bool,
+    /// Whether the run's waits collect output (`effect {memory}`).
+    pub collect_output: bool,
+}
+
 /// What the capability knows about a process (read-only).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProcessInfo {
@@ -168,7 +180,7 @@ pub trait ProcessCapability: Send + Sync {
     ///
     /// A security layer's `allowed_signals` governs what a *caller* may send; it never
     /// disables this enforcement: `KILL` (and `CONT`) always pass, another signal passes when
-    /// the policy allows it (which [`check_limit_signal`](Self::check_limit_signal) checks
+    /// the policy allows it (which [`check_run`](Self::check_run) checks
     /// before the child starts). An audit layer records it like any signal and never
     /// refuses it, even when its log cannot be written (ending a job must always be possible).
     ///
@@ -185,25 +197,23 @@ pub trait ProcessCapability: Send + Sync {
         self.kill_process_tree(handle, signal)
     }
 
-    /// Checks, **before** `command` is spawned, that a time limit or output-cap kill of this
-    /// job can be enforced with `signal` (the time-limit signal, `--signal` of
-    /// `reml-process run`). `caller_limit` says whether the caller itself sets a time limit
-    /// or ends the job on its output cap; a layer whose policy imposes one of its own
-    /// (`max_wall_time`, `output_cap_action = "kill"`) checks in either case.
+    /// Checks, **before** `command` is spawned, that a supervised run of it as `plan` says
+    /// can go through to its end: that the waits it will make are allowed (collecting
+    /// output needs `effect {memory}`), and that a time limit or output-cap kill can be
+    /// enforced with `plan.signal` (the time-limit signal, `--signal` of
+    /// `reml-process run`). So nothing starts that the supervisor would then have to end
+    /// for a reason known beforehand.
     ///
-    /// The default implementation accepts every signal. The security layer refuses a
-    /// signal outside `allowed_signals` (`KILL` always passes); the audit layer records the
+    /// The default implementation accepts every plan. The security layer refuses a wait
+    /// effect outside its `effect_scope`, and a time-limit signal outside `allowed_signals`
+    /// (`KILL` always passes) when a limit applies: the caller's (`plan.caller_limit`) or
+    /// its own (`max_wall_time`, `output_cap_action = "kill"`). The audit layer records a
     /// refusal as `process.denied`.
     ///
     /// # Errors
-    /// `PermissionDenied` (a policy denial) naming the signal.
-    fn check_limit_signal(
-        &self,
-        command: &Command,
-        signal: Signal,
-        caller_limit: bool,
-    ) -> Result<(), ProcessError> {
-        let _ = (command, signal, caller_limit);
+    /// `PermissionDenied` (a policy denial) naming the effect or the signal.
+    fn check_run(&self, command: &Command, plan: &RunPlan) -> Result<(), ProcessError> {
+        let _ = (command, plan);
         Ok(())
     }
 
@@ -434,8 +444,8 @@ macro_rules! forward_process_capability {
             fn enforce_limit(&self, handle: ProcessHandle, signal: Signal) -> Result<Vec<i32>, ProcessError> {
                 (**self).enforce_limit(handle, signal)
             }
-            fn check_limit_signal(&self, command: &Command, signal: Signal, caller_limit: bool) -> Result<(), ProcessError> {
-                (**self).check_limit_signal(command, signal, caller_limit)
+            fn check_run(&self, command: &Command, plan: &RunPlan) -> Result<(), ProcessError> {
+                (**self).check_run(command, plan)
             }
             fn audit_failure(&self) -> Option<crate::audit::AuditFailure> {
                 (**self).audit_failure()

@@ -51,7 +51,7 @@ pub use audit::{
     FilteredSink, JsonLinesSink, MemorySink, MultiSink, NullSink, OpenLifecycle, Redactor,
     StderrSink, VerifyError, VerifySummary,
 };
-pub use capability::{ProcessCapability, ProcessHandle, ProcessInfo, StdStream};
+pub use capability::{ProcessCapability, ProcessHandle, ProcessInfo, RunPlan, StdStream};
 pub use command::{Command, Environment, FdMapping, ProcessGroup, Resource, Rlimit, StdioSpec};
 pub use effect::{Effect, EffectSet, Operation};
 pub use error::{

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::capability::{ProcessCapability, ProcessHandle};
+use crate::capability::{ProcessCapability, ProcessHandle, RunPlan};
 use crate::command::{Command, Environment, ProcessGroup, StdioSpec};
 use crate::error::{ProcessError, ProcessErrorKind};
 use crate::jobcontrol::TerminalGuard;
@@ -291,9 +291,13 @@ pub fn run_process_supervised(
     }
     // The limits must be enforceable before anything runs: a time-limit signal the policy
     // does not allow is refused here, not discovered when the limit expires.
-    let caller_limit = options.timeout.is_some() || options.kill_on_output_cap;
+    let plan = RunPlan {
+        signal: options.signal,
+        caller_limit: options.timeout.is_some() || options.kill_on_output_cap,
+        collect_output: options.collect_output,
+    };
     let spawned = cap
-        .check_limit_signal(command, options.signal, caller_limit)
+        .check_run(command, &plan)
         .and_then(|()| cap.spawn_process(command, env));
     let handle = match spawned {
         Ok(h) => h,

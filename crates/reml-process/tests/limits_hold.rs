@@ -77,13 +77,40 @@ fn a_forbidden_time_limit_signal_is_refused_before_the_job_starts() {
         "nothing ran (not even the stdout file was made)"
     );
     // The same check, asked directly: only when a limit applies.
-    assert!(cap.check_limit_signal(&cmd, Signal::USR1, true).is_err());
-    assert!(cap.check_limit_signal(&cmd, Signal::USR1, false).is_ok());
-    assert!(cap.check_limit_signal(&cmd, Signal::KILL, true).is_ok());
+    let plan = |signal, caller_limit, collect_output| RunPlan {
+        signal,
+        caller_limit,
+        collect_output,
+    };
+    assert!(cap
+        .check_run(&cmd, &plan(Signal::USR1, true, false))
+        .is_err());
+    assert!(cap
+        .check_run(&cmd, &plan(Signal::USR1, false, false))
+        .is_ok());
+    assert!(cap
+        .check_run(&cmd, &plan(Signal::KILL, true, false))
+        .is_ok());
     let limited = allowing_helper("allowed_signals = []\n[limits]\nmax_wall_time = \"1s\"\n");
     assert!(limited
-        .check_limit_signal(&cmd, Signal::TERM, false)
+        .check_run(&cmd, &plan(Signal::TERM, false, false))
         .is_err());
+    // A run that collects needs `memory`: refused before it starts, not after.
+    let no_memory = allowing_helper(
+        "[capability]\neffect_scope = [\"process\", \"signal\", \"io.blocking\"]\n",
+    );
+    let e = no_memory
+        .check_run(&cmd, &plan(Signal::TERM, true, true))
+        .unwrap_err();
+    assert!(e.message.contains("memory"), "{e}");
+    let options = RunOptions {
+        collect_output: true,
+        ..RunOptions::default()
+    };
+    let outcome = run_process(&no_memory, &cmd, &Environment::default(), &options);
+    assert_eq!(outcome.pid, None, "never started");
+    assert_eq!(outcome.exit_status(), 126);
+    assert!(!marker.exists());
 }
 
 #[test]
@@ -272,4 +299,29 @@ fn an_audit_failure_of_a_log_that_is_not_required_is_reported_once_and_the_job_g
         *sink.failures.lock().unwrap() >= 2,
         "several records failed, said once"
     );
+}
+
+/// `max_wall_time` is the child's wall time from its spawn, not a cap per wait: a job
+/// waited for several times (as a supervisor does across stops) cannot outlive it.
+#[test]
+fn max_wall_time_counts_from_the_spawn_not_per_wait() {
+    let cap = allowing_helper("[limits]\nmax_wall_time = \"3s\"\n");
+    let h = cap
+        .spawn_process(&stubborn(), &Environment::default())
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(3200));
+    let began = Instant::now();
+    let e = cap
+        .wait_process(h, Some(Duration::from_secs(30)))
+        .unwrap_err();
+    assert_eq!(e.kind, ProcessErrorKind::TimedOut);
+    // Per wait, the cap would have given this wait another 3 s.
+    assert!(
+        began.elapsed() < Duration::from_millis(1500),
+        "timed out at once: {:?}",
+        began.elapsed()
+    );
+    cap.enforce_limit(h, Signal::KILL).unwrap();
+    let _ = cap.wait_process(h, Some(Duration::from_secs(10)));
+    cap.release_process(h).unwrap();
 }

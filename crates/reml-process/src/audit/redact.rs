@@ -17,9 +17,10 @@ use super::record::AuditEvent;
 /// - [`keys::PROCESS_COMMAND`] (array of strings): every element after the first (the
 ///   program itself is never masked) that is an **argument** matching a pattern;
 /// - [`keys::PROCESS_ARGS`] (array of strings): every element that is a matching argument;
-/// - [`keys::PROCESS_ENV`]: as an object, the value of every variable whose **name** matches
-///   a pattern; as an array of `"NAME=VALUE"` strings, each element whose NAME matches becomes
-///   `"NAME=***"`.
+/// - [`keys::PROCESS_ENV`]: as an object, the value of every variable whose **name**
+///   matches a pattern, or whose **value** matches as an argument would (`X=--password=abc`
+///   under `--password=*`: a secret does not escape by travelling in a variable); as an
+///   array of `"NAME=VALUE"` strings, each such element becomes `"NAME=***"`.
 ///
 /// An argument matches when the whole argument matches a pattern (`--password=*` matches
 /// `--password=hunter2`), or when it has the form `NAME=VALUE` with a NAME not starting with
@@ -94,7 +95,7 @@ impl Redactor {
         match metadata.get_mut(keys::PROCESS_ENV) {
             Some(Value::Object(env)) => {
                 for (name, value) in env.iter_mut() {
-                    if self.matches(name) {
+                    if self.matches(name) || value.as_str().is_some_and(|v| self.matches_arg(v)) {
                         *value = Value::String(Self::MASK.to_owned());
                     }
                 }
@@ -102,7 +103,7 @@ impl Redactor {
             Some(Value::Array(env)) => {
                 for entry in env.iter_mut() {
                     let masked = match entry.as_str().and_then(|s| s.split_once('=')) {
-                        Some((name, _)) if self.matches(name) => {
+                        Some((name, v)) if self.matches(name) || self.matches_arg(v) => {
                             Some(format!("{name}={}", Self::MASK))
                         }
                         _ => None,
@@ -183,6 +184,24 @@ mod tests {
         assert!(glob_match("?", "?"));
         assert!(!glob_match("?", "a"));
         assert!(glob_match("é*ü", "éaaü"));
+    }
+
+    #[test]
+    fn masks_an_env_value_that_matches_like_an_argument() {
+        let r = Redactor::new(["--password=*"]);
+        let mut m: BTreeMap<String, Value> = serde_json::from_value(json!({
+            "process.env": {"X": "--password=abc", "Y": "plain"},
+        }))
+        .unwrap();
+        r.redact_metadata(&mut m);
+        assert_eq!(m["process.env"]["X"], "***");
+        assert_eq!(m["process.env"]["Y"], "plain");
+        let mut m: BTreeMap<String, Value> = serde_json::from_value(json!({
+            "process.env": ["X=--password=abc", "Y=plain"],
+        }))
+        .unwrap();
+        r.redact_metadata(&mut m);
+        assert_eq!(m["process.env"], json!(["X=***", "Y=plain"]));
     }
 
     #[test]

@@ -49,7 +49,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::audit::{domains, events, keys, AuditError, AuditEvent, AuditSink, Redactor};
-use crate::capability::{ProcessCapability, ProcessHandle, ProcessInfo, StdStream};
+use crate::capability::{ProcessCapability, ProcessHandle, ProcessInfo, RunPlan, StdStream};
 use crate::command::{Command, Environment};
 use crate::error::{ProcessError, ProcessErrorKind, Severity, ThreadError, ThreadErrorKind};
 use crate::prepare::PreparedCommand;
@@ -141,6 +141,7 @@ impl<C: ProcessCapability> AuditLayer<C> {
                 "core.process",
                 events::CAPABILITY_VERIFIED,
             )
+            .with_metadata(keys::CAPABILITY_ID, "core.process")
             .with_metadata("capability.audit_required", true)
             .with_metadata("capability.sink", self.sink.describe());
             self.emit(ev);
@@ -459,13 +460,8 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
     }
 
     /// A refusal is recorded as `process.denied` with the command.
-    fn check_limit_signal(
-        &self,
-        command: &Command,
-        signal: Signal,
-        caller_limit: bool,
-    ) -> Result<(), ProcessError> {
-        let r = self.inner.check_limit_signal(command, signal, caller_limit);
+    fn check_run(&self, command: &Command, plan: &RunPlan) -> Result<(), ProcessError> {
+        let r = self.inner.check_run(command, plan);
         if let Err(e) = &r {
             self.spawn_failed(
                 command.program.to_string_lossy().into_owned(),

@@ -8,7 +8,7 @@
 //! | every call | its effects (`Operation::effects`) lie in the granted `effect_scope`, else `PermissionDenied` naming the missing effect (collecting output needs `memory`; passing descriptors `memory` and `pass_fds = true`) |
 //! | `spawn_process` | environment: a variable on `[env] deny` (or off a non-empty `[env] allow`) asked for explicitly is `PermissionDenied`; an inherited one is dropped; `[env] inherit = false` starts from nothing. Then the program is resolved exactly as it will run (bare names in the child's final `PATH`, relative paths against the child's cwd) and its **canonical path and identity** (device + inode) must be those of an allowed program as resolved when the layer was built (installation). The cwd, canonicalised, must lie under an `allowed_cwd` root. At most `max_processes` children alive at once. The policy's rlimits are applied: the stricter of the command's and the policy's, a policy value being a ceiling that never exceeds the hard limit the child inherits (a value the host cannot grant gives the host's limit, never a failed spawn; a stricter value the command asked for itself is applied as asked, and a refusal by the OS fails the spawn naming it). |
 //! | `kill_process[_group]`, `kill_process_tree` | the signal is in `allowed_signals` (`CONT`, which only resumes a stopped child and follows every time-limit signal, is always allowed) |
-//! | `check_limit_signal` (before a supervised job starts) | when a time limit or an output-cap kill will apply (the caller's, `max_wall_time` or `output_cap_action = "kill"`), the time-limit signal is in `allowed_signals` (`KILL` always is) |
+//! | `check_run` (before a supervised job starts) | the effects of its waits (collecting needs `memory`); when a time limit or an output-cap kill will apply (the caller's, `max_wall_time` or `output_cap_action = "kill"`), the time-limit signal is in `allowed_signals` (`KILL` always is) |
 //! | `enforce_limit` | nothing but the signal: `KILL` and `CONT` always pass, another one when allowed — `allowed_signals` restricts what a caller may send, never the capability's own limits |
 //! | `wait_*` | `max_wall_time` caps the wait's time limit (a wait without one gets it); `max_output_bytes` caps collection; with `output_cap_action = "kill"`, `wait_event` reports the cap and `wait_with_options` ends the tree with `KILL` when a collected stream passes it |
 //! | threads | `max_threads` alive at once, `max_thread_priority`, `allowed_cpus` |
@@ -41,7 +41,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::capability::{ProcessCapability, ProcessHandle, ProcessInfo, StdStream};
+use crate::capability::{ProcessCapability, ProcessHandle, ProcessInfo, RunPlan, StdStream};
 use crate::command::{Command, Environment, Resource, Rlimit};
 use crate::effect::{EffectSet, Operation};
 use crate::error::{ProcessError, ThreadError, ThreadErrorKind};
@@ -313,13 +313,26 @@ impl<C: ProcessCapability> PolicyLayer<C> {
 
     /// The effect check of a wait, and its options capped by `max_wall_time` and
     /// `max_output_bytes`.
-    fn checked_wait(&self, options: &WaitOptions) -> Result<WaitOptions, ProcessError> {
+    ///
+    /// `max_wall_time` is the child's wall time, counted from its spawn: a wait may ask
+    /// for no more than what is left of it (so a job cannot outlive it by being waited for
+    /// several times, e.g. across stops), and a wait once it has passed times out at once.
+    fn checked_wait(
+        &self,
+        handle: ProcessHandle,
+        options: &WaitOptions,
+    ) -> Result<WaitOptions, ProcessError> {
         self.check_effects(Operation::WaitWithOptions {
             collect_output: options.collect_output,
         })?;
         let mut opts = options.clone();
         if let Some(max) = self.policy.limits.max_wall_time {
-            opts.timeout = Some(opts.timeout.map_or(max, |t| t.min(max)));
+            let left = match self.inner.process_info(handle) {
+                Ok(info) => max.saturating_sub(info.spawned_at.elapsed()),
+                // A stale handle: the inner wait says so.
+                Err(_) => max,
+            };
+            opts.timeout = Some(opts.timeout.map_or(left, |t| t.min(left)));
         }
         if let Some(max) = self.policy.limits.max_output_bytes {
             opts.max_output_bytes = opts.max_output_bytes.min(max);
@@ -452,7 +465,7 @@ impl<C: ProcessCapability> ProcessCapability for PolicyLayer<C> {
         handle: ProcessHandle,
         options: &WaitOptions,
     ) -> Result<ExitStatus, ProcessError> {
-        let opts = self.checked_wait(options)?;
+        let opts = self.checked_wait(handle, options)?;
         if opts.collect_output && self.kills_on_output_cap() {
             return self.wait_killing_on_cap(handle, &opts);
         }
@@ -464,7 +477,7 @@ impl<C: ProcessCapability> ProcessCapability for PolicyLayer<C> {
         handle: ProcessHandle,
         options: &WaitOptions,
     ) -> Result<WaitEvent, ProcessError> {
-        let mut opts = self.checked_wait(options)?;
+        let mut opts = self.checked_wait(handle, options)?;
         if self.kills_on_output_cap() {
             opts.report_output_cap = true;
         }
@@ -486,17 +499,16 @@ impl<C: ProcessCapability> ProcessCapability for PolicyLayer<C> {
         }
     }
 
-    fn check_limit_signal(
-        &self,
-        command: &Command,
-        signal: Signal,
-        caller_limit: bool,
-    ) -> Result<(), ProcessError> {
-        let limited = caller_limit
+    fn check_run(&self, command: &Command, plan: &RunPlan) -> Result<(), ProcessError> {
+        self.check_effects(Operation::WaitWithOptions {
+            collect_output: plan.collect_output,
+        })?;
+        let limited = plan.caller_limit
             || self.policy.limits.max_wall_time.is_some()
             || self.kills_on_output_cap();
+        let signal = plan.signal;
         if !limited || signal == Signal::KILL || self.policy.is_signal_allowed(signal) {
-            return self.inner.check_limit_signal(command, signal, caller_limit);
+            return self.inner.check_run(command, plan);
         }
         Err(ProcessError::denied_by_policy(format!(
             "{}: the time-limit signal {signal} is not allowed by the policy ([commands] allowed_signals); choose an allowed one (--signal)",
