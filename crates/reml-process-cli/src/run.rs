@@ -103,6 +103,8 @@ fn build(args: &RunArgs) -> Result<(Command, RunOptions), String> {
     if !args.no_new_group {
         command.process_group(ProcessGroup::New);
     }
+    // The child ignores exactly what our caller ignored (contract.md §1).
+    command.signal_dispositions(crate::signals::child_dispositions());
     let options = RunOptions {
         timeout,
         signal,

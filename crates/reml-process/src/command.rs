@@ -156,6 +156,39 @@ pub enum ProcessGroup {
     Join(i32),
 }
 
+/// How a child's signal dispositions start (`contract.md` §1).
+///
+/// Whatever the choice, a signal this process *handles* starts at its default in the child
+/// (a handler's address means nothing after `execve`), and the child's signal mask starts
+/// empty. The choice is about signals this process *ignores*, which `execve` would otherwise
+/// pass on unchanged.
+///
+/// # Examples
+/// ```
+/// use reml_process::{Command, Signal, SignalDispositions};
+/// let mut cmd = Command::new("job");
+/// assert_eq!(cmd.signal_dispositions, SignalDispositions::KeepIgnoredExceptPipe);
+/// cmd.signal_dispositions(SignalDispositions::Ignore(vec![Signal::HUP]));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum SignalDispositions {
+    /// The default, as in Rust's `std::process` and Python's `subprocess`: a signal ignored
+    /// here stays ignored in the child (`nohup`'s `HUP` keeps protecting it), except
+    /// `SIGPIPE`, which starts at its default. (The Rust runtime ignores `SIGPIPE` in every
+    /// Rust program before `main`; passing that on would make a child such as `yes | head`
+    /// see `EPIPE` errors instead of ending quietly.)
+    #[default]
+    KeepIgnoredExceptPipe,
+    /// Every signal starts at its default, whatever this process ignores.
+    ResetAll,
+    /// Exactly these signals start ignored, every other one at its default. For a supervisor
+    /// that passes on the dispositions its own caller gave it (`SIGPIPE` included, when the
+    /// caller ignored it): `reml-process run` uses the signals
+    /// [`crate::supervise::inherited_ignored_signals`] reports. `KILL` and `STOP` cannot be
+    /// ignored and are left out.
+    Ignore(Vec<crate::signal::Signal>),
+}
+
 /// A resource limit applied to the child before it execs (`setrlimit(2)`), set by the caller
 /// or by the security policy's `[limits]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -292,6 +325,8 @@ pub struct Command {
     /// Extra descriptors handed to the child (spec §7); needs `effect {memory}` and the
     /// policy's `pass_fds = true`.
     pub fd_mappings: Vec<FdMapping>,
+    /// Which signals the child starts with ignored ([`SignalDispositions`]).
+    pub signal_dispositions: SignalDispositions,
 }
 
 impl Command {
@@ -309,6 +344,7 @@ impl Command {
             foreground: false,
             rlimits: Vec::new(),
             fd_mappings: Vec::new(),
+            signal_dispositions: SignalDispositions::default(),
         }
     }
 
@@ -404,6 +440,13 @@ impl Command {
             soft,
             hard,
         });
+        self
+    }
+
+    /// Sets which signals the child starts with ignored ([`SignalDispositions`]; by default
+    /// those ignored here, except `SIGPIPE`).
+    pub fn signal_dispositions(&mut self, dispositions: SignalDispositions) -> &mut Self {
+        self.signal_dispositions = dispositions;
         self
     }
 

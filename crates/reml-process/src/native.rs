@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use rustix::event::{PollFd, PollFlags};
 
 use crate::capability::{ProcessCapability, ProcessHandle, ProcessInfo, StdStream};
-use crate::command::{ProcessGroup, StdioSpec};
+use crate::command::{ProcessGroup, SignalDispositions, StdioSpec};
 use crate::error::{ProcessError, ProcessErrorKind};
 use crate::handle_table::HandleTable;
 use crate::prepare::PreparedCommand;
@@ -276,6 +276,21 @@ fn spawn_error(prepared: &PreparedCommand, e: sys::SpawnError) -> ProcessError {
     err
 }
 
+/// The backend's form of [`SignalDispositions`]: a mask with bit `n - 1` for signal `n`.
+fn raw_dispositions(d: &SignalDispositions) -> sys::RawDispositions {
+    match d {
+        SignalDispositions::KeepIgnoredExceptPipe => sys::RawDispositions::KeepIgnoredExceptPipe,
+        SignalDispositions::ResetAll => sys::RawDispositions::ResetAll,
+        SignalDispositions::Ignore(signals) => sys::RawDispositions::Ignore(
+            signals
+                .iter()
+                .map(|s| s.number())
+                .filter(|&n| (1..=64).contains(&n))
+                .fold(0u64, |mask, n| mask | 1 << (n - 1)),
+        ),
+    }
+}
+
 impl ProcessCapability for NativeProcessCapability {
     fn spawn_prepared(&self, prepared: PreparedCommand) -> Result<ProcessHandle, ProcessError> {
         if !crate::sys::imp::SUPPORTED {
@@ -337,6 +352,7 @@ impl ProcessCapability for NativeProcessCapability {
             fd_map: &fd_map,
             pgroup,
             rlimits: &rlimits,
+            dispositions: raw_dispositions(&cmd.signal_dispositions),
         };
         // Our children just before the spawn (when we are a child subreaper): never
         // attributed to this child's tree.

@@ -1,5 +1,11 @@
-//! What a supervisor such as `reml-process run` needs beyond spawning: forwarding the signals
-//! it receives to its child (`contract.md` §1, "run behaves as a well-mannered supervisor").
+//! What a supervisor such as `reml-process run` needs beyond spawning (`contract.md` §1, "run
+//! behaves as a well-mannered supervisor"): forwarding the signals it receives to its child,
+//! and passing on the signal dispositions its own caller gave it.
+//!
+//! | need | item |
+//! |---|---|
+//! | forward `HUP`, `INT`, `TERM`, … to the job | [`SignalForwarder::install`], [`SignalForwarder::run`] |
+//! | `nohup`'s `HUP`, a caller's ignored `PIPE` stay ignored in the job | [`inherited_ignored_signals`] with [`SignalDispositions::Ignore`](crate::SignalDispositions::Ignore) |
 
 use std::os::fd::OwnedFd;
 
@@ -25,8 +31,8 @@ pub const FORWARDED_SIGNALS: [Signal; 7] = [
 /// [`install`](Self::install) blocks the signals in the calling thread and opens a
 /// `signalfd` for them. Call it from the main thread **before any other thread exists**: a
 /// thread inherits its creator's mask, and a signal sent to the process is delivered to any
-/// thread that does not block it. Children spawned by this library start with an empty mask
-/// and default dispositions whatever we block here.
+/// thread that does not block it. Children spawned by this library start with an empty
+/// signal mask whatever we block here.
 ///
 /// # Platform-specific behavior
 /// Linux only (`signalfd`); elsewhere `install` returns `Unsupported`.
@@ -111,4 +117,42 @@ pub fn is_ignored(signal: Signal) -> bool {
 /// Linux only; elsewhere `false` (nothing is changed).
 pub fn reset_sigchld_to_default() -> bool {
     crate::sys::imp::signals::default_sigchld()
+}
+
+/// The signals whose disposition was "ignore" when this process started — what its caller
+/// gave it, such as `nohup`'s `HUP`, a shell's `INT` and `QUIT` for a background job, or an
+/// ignored `SIGPIPE` — sorted by number.
+///
+/// Recorded once at process start, **before `main`** (an ELF constructor run by the C
+/// library), so before the Rust runtime sets `SIGPIPE` to "ignore" for itself: a Rust
+/// program cannot learn its inherited `SIGPIPE` disposition any later. Later changes (the
+/// runtime's, or `reml-process run` putting an ignored `SIGCHLD` back to its default) do not
+/// show here. A supervisor passes the answer on with
+/// [`SignalDispositions::Ignore`](crate::SignalDispositions::Ignore), so its child ignores
+/// exactly what the supervisor's caller ignored (`contract.md` §1).
+///
+/// # Platform-specific behavior
+/// Linux (glibc and musl run the constructor); `None` elsewhere. Where this crate is part of
+/// a shared object loaded later (`dlopen`), the record is of the dispositions when it was
+/// loaded, which for a Rust host include its ignored `SIGPIPE`.
+///
+/// # Examples
+/// ```
+/// # #[cfg(target_os = "linux")] {
+/// use reml_process::supervise::inherited_ignored_signals;
+/// use reml_process::{Command, SignalDispositions};
+/// let mut cmd = Command::new("job");
+/// if let Some(ignored) = inherited_ignored_signals() {
+///     cmd.signal_dispositions(SignalDispositions::Ignore(ignored));
+/// }
+/// # }
+/// ```
+pub fn inherited_ignored_signals() -> Option<Vec<Signal>> {
+    let mask = crate::sys::imp::signals::ignored_at_start()?;
+    Some(
+        (1..=64)
+            .filter(|n| mask & (1u64 << (n - 1)) != 0)
+            .filter_map(|n| Signal::new(n).ok())
+            .collect(),
+    )
 }

@@ -38,6 +38,18 @@ pub(crate) enum Pgroup {
     Join(i32),
 }
 
+/// How the child sets up its signal dispositions before exec (from
+/// `crate::command::SignalDispositions`). Handled signals always start at their default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RawDispositions {
+    /// Ignored signals stay ignored, except `SIGPIPE`, which starts at its default.
+    KeepIgnoredExceptPipe,
+    /// Every signal starts at its default.
+    ResetAll,
+    /// Exactly the signals of this mask (bit `n - 1` for signal `n`) start ignored.
+    Ignore(u64),
+}
+
 /// One resource limit for the child: `RLIMIT_*` number, soft, hard (`RLIM_INFINITY` = none).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RawRlimit {
@@ -64,6 +76,8 @@ pub(crate) struct SpawnSpec<'a> {
     /// Make the child's process group the foreground group of the terminal on its stdin
     /// (`TIOCSPGRP` in the child, before exec; errors ignored: stdin may be no terminal).
     pub foreground: bool,
+    /// The child's signal dispositions at exec.
+    pub dispositions: RawDispositions,
 }
 
 /// How a child ended.

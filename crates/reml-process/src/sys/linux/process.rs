@@ -4,11 +4,12 @@
 //! `clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD, exit signal 0)`, the same shape as glibc's
 //! `posix_spawn`: the child runs on a small separate stack in the parent's memory while the
 //! calling thread is suspended until the child execs or exits. No page tables are copied, so
-//! it keeps `vfork` speed, yet the child can still do what we need before exec: reset signal
+//! it keeps `vfork` speed, yet the child can still do what we need before exec: set up signal
 //! dispositions and the mask, join or lead a process group, set rlimits, change directory,
-//! arrange descriptors, and exec the checked file by descriptor. The child only makes raw
-//! system calls (no allocation, no locks). An exec failure is written by the child into the
-//! shared argument block, so `spawn` reports it with the errno instead of a child exiting 127.
+//! arrange descriptors, and exec the checked file by descriptor.
+//! The child only makes raw system calls (no allocation, no locks). An exec failure is
+//! written by the child into the shared argument block, so `spawn` reports it with the errno
+//! instead of a child exiting 127.
 //!
 //! The exit signal passed to `clone` is **0**, but the kernel resets it to `SIGCHLD` when the
 //! child execs (its exec changes its "execution domain"; `/proc/PID/stat` shows 17), so after
@@ -35,7 +36,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 pub(crate) use crate::sys::spawn_types::{
-    Pgroup, RawRlimit, SpawnError, SpawnSpec, Stage, Termination, WaitEvent,
+    Pgroup, RawDispositions, RawRlimit, SpawnError, SpawnSpec, Stage, Termination, WaitEvent,
 };
 
 /// A child just created.
@@ -102,6 +103,9 @@ struct ChildArgs {
     rlimits: *const RawRlimit,
     rlimits_len: usize,
     foreground: c_int,
+    /// `DISP_*`, with `ignore_mask` for `DISP_IGNORE`.
+    disp_mode: c_int,
+    ignore_mask: u64,
     err_stage: c_int,
     err_arg: c_int,
     err_errno: c_int,
@@ -115,6 +119,10 @@ const STAGE_FD: c_int = 4;
 const STAGE_EXEC: c_int = 5;
 const STAGE_IDENTITY: c_int = 6;
 
+const DISP_KEEP_IGNORED_EXCEPT_PIPE: c_int = 0;
+const DISP_RESET_ALL: c_int = 1;
+const DISP_IGNORE: c_int = 2;
+
 /// Size of the child's stack. The child function only makes system calls with a few words of
 /// locals; 64 KiB leaves a wide margin even in debug builds.
 const CHILD_STACK: usize = 64 * 1024;
@@ -122,8 +130,9 @@ const CHILD_STACK: usize = 64 * 1024;
 /// Spawns a child as described in the module docs.
 ///
 /// All signals are blocked in the calling thread around `clone`, so no handler of ours can run
-/// in the child on the shared stack of memory; the child resets every handled or ignored
-/// signal to its default and installs an empty mask just before exec.
+/// in the child on the shared stack of memory; the child resets every handled signal to its
+/// default, sets up the ignored ones as `spec.dispositions` says, and installs an empty mask
+/// just before exec.
 pub(crate) fn spawn(spec: &SpawnSpec<'_>) -> Result<Spawned, SpawnError> {
     let mut argv_ptrs: Vec<*const c_char> = spec.argv.iter().map(|s| s.as_ptr()).collect();
     argv_ptrs.push(ptr::null());
@@ -152,6 +161,15 @@ pub(crate) fn spawn(spec: &SpawnSpec<'_>) -> Result<Spawned, SpawnError> {
         rlimits: spec.rlimits.as_ptr(),
         rlimits_len: spec.rlimits.len(),
         foreground: c_int::from(spec.foreground),
+        disp_mode: match spec.dispositions {
+            RawDispositions::KeepIgnoredExceptPipe => DISP_KEEP_IGNORED_EXCEPT_PIPE,
+            RawDispositions::ResetAll => DISP_RESET_ALL,
+            RawDispositions::Ignore(_) => DISP_IGNORE,
+        },
+        ignore_mask: match spec.dispositions {
+            RawDispositions::Ignore(mask) => mask,
+            _ => 0,
+        },
         err_stage: STAGE_NONE,
         err_arg: 0,
         err_errno: 0,
@@ -241,17 +259,23 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the `ChildArgs` the parent passed to clone; the parent is suspended
     // (CLONE_VFORK) so nothing else touches it while we run.
     let a = unsafe { &mut *(arg as *mut ChildArgs) };
-    // SAFETY: every call below is a raw system call on values prepared by the parent:
+    // SAFETY: every call below is a raw system call (or `sigaction`, the C library's bare
+    // wrapper of one) on values prepared by the parent:
     // NUL-terminated strings (CStrings, and the environment block whose strings each end at
     // their only NUL: `CStrBlock`'s invariant) and NULL-terminated pointer arrays that stay
     // alive while the parent is suspended. Nothing allocates or locks. On failure we record the stage and
     // errno in `a` and `_exit` without running any destructor or atexit handler.
     unsafe {
-        // 1. Default dispositions for every signal that is handled or ignored: no handler of
-        //    the parent may run here, and the program starts as a fresh one would.
-        //    The query reads only the handler, the first word of the kernel's
-        //    `struct sigaction` on every architecture; an all-zero action is SIG_DFL with no
-        //    flags and an empty mask. The buffer is larger than the kernel's struct.
+        // 1. Dispositions. Every handled signal goes back to its default: no handler of the
+        //    parent may run here, and a handler's address means nothing after exec. Ignored
+        //    signals stay ignored or go back to their default as `disp_mode` says
+        //    (`crate::command::SignalDispositions`), and `DISP_IGNORE` ignores exactly the
+        //    signals of `ignore_mask`. The query reads only the handler, the first word of
+        //    the kernel's `struct sigaction` on every architecture but MIPS; an all-zero
+        //    action is SIG_DFL with no flags and an empty mask. The buffer is larger than
+        //    the kernel's struct. Ignoring goes through the C library's `sigaction`, a bare
+        //    system call wrapper (async-signal-safe, as glibc's own `posix_spawn` child uses
+        //    it), so the kernel's struct layout stays the C library's business.
         for sig in 1..=64 {
             if sig == libc::SIGKILL || sig == libc::SIGSTOP {
                 continue;
@@ -263,9 +287,23 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
                 ptr::null::<usize>(),
                 old.as_mut_ptr(),
                 8usize,
-            ) == 0
-                && old[0] != libc::SIG_DFL
+            ) != 0
             {
+                continue;
+            }
+            let ignored = old[0] == libc::SIG_IGN;
+            let ignore = match a.disp_mode {
+                DISP_KEEP_IGNORED_EXCEPT_PIPE => ignored && sig != libc::SIGPIPE,
+                DISP_IGNORE => a.ignore_mask & (1u64 << (sig - 1)) != 0,
+                _ => false,
+            };
+            if ignore {
+                if !ignored {
+                    let mut act: libc::sigaction = std::mem::zeroed();
+                    act.sa_sigaction = libc::SIG_IGN;
+                    libc::sigaction(sig, &act, ptr::null_mut());
+                }
+            } else if old[0] != libc::SIG_DFL {
                 let dfl = [0usize; 8];
                 libc::syscall(
                     libc::SYS_rt_sigaction,
