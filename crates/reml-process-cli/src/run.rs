@@ -103,7 +103,9 @@ fn build(args: &RunArgs) -> Result<(Command, RunOptions), String> {
     if !args.no_new_group {
         command.process_group(ProcessGroup::New);
     }
-    // The child ignores exactly what our caller ignored (contract.md §1).
+    // Our death must not free the job: the kernel sends it the time-limit signal, and it
+    // ignores exactly what our caller ignored (contract.md §1).
+    command.parent_death_signal(signal);
     command.signal_dispositions(crate::signals::child_dispositions());
     let options = RunOptions {
         timeout,

@@ -327,6 +327,9 @@ pub struct Command {
     pub fd_mappings: Vec<FdMapping>,
     /// Which signals the child starts with ignored ([`SignalDispositions`]).
     pub signal_dispositions: SignalDispositions,
+    /// The signal the child gets when the thread that spawned it ends; `None` (the default):
+    /// none. See [`Command::parent_death_signal`].
+    pub parent_death_signal: Option<crate::signal::Signal>,
 }
 
 impl Command {
@@ -345,6 +348,7 @@ impl Command {
             rlimits: Vec::new(),
             fd_mappings: Vec::new(),
             signal_dispositions: SignalDispositions::default(),
+            parent_death_signal: None,
         }
     }
 
@@ -447,6 +451,38 @@ impl Command {
     /// those ignored here, except `SIGPIPE`).
     pub fn signal_dispositions(&mut self, dispositions: SignalDispositions) -> &mut Self {
         self.signal_dispositions = dispositions;
+        self
+    }
+
+    /// Asks the kernel to send `signal` to the child when its parent ends
+    /// (`prctl(PR_SET_PDEATHSIG)`, set in the child before it execs), so a supervisor that is
+    /// killed — even with `SIGKILL` — does not leave its job running without a limit.
+    /// `reml-process run` sets it to its `--signal` (default `TERM`, as coreutils `timeout`
+    /// does), so the child can clean up. Off by default.
+    ///
+    /// If this process has already ended by the time the child sets it up (a race the child
+    /// checks with `getppid()` against our pid, recorded before the spawn), the child never
+    /// execs the program: it ends itself with `signal` (or exits 128 + `signal` when that
+    /// signal does not end a process).
+    ///
+    /// # Caveats
+    /// - **The parent is the spawning thread, not the process**: the kernel sends the signal
+    ///   when the *thread* that called `spawn_process` ends, even if the process lives on.
+    ///   Spawn from a thread that lives as long as the child should be supervised (the main
+    ///   thread, as `reml-process run` does), never from a short-lived worker thread.
+    /// - The kernel clears the setting when the child execs a set-user-ID or set-group-ID
+    ///   program, or one with file capabilities; and it is not inherited by the child's own
+    ///   children (it is cleared in the child of a `fork`).
+    /// - A child that ignores or handles `signal` runs on after it; what the child started in
+    ///   the background is not signalled at all. Only whole-job isolation covers those.
+    ///
+    /// # Platform-specific behavior
+    /// Linux only (other platforms do not spawn at all).
+    ///
+    /// # References
+    /// prctl(2) `PR_SET_PDEATHSIG`.
+    pub fn parent_death_signal(&mut self, signal: crate::signal::Signal) -> &mut Self {
+        self.parent_death_signal = Some(signal);
         self
     }
 

@@ -249,6 +249,9 @@ fn spawn_error(prepared: &PreparedCommand, e: sys::SpawnError) -> ProcessError {
                 .display()
         ),
         sys::Stage::Fd(fd) => format!("{program}: cannot set up descriptor {fd}"),
+        sys::Stage::ParentDeathSignal => {
+            format!("{program}: cannot set the parent-death signal (prctl PR_SET_PDEATHSIG)")
+        }
         sys::Stage::Identity => {
             return ProcessError::denied(format!(
                 "{program}: denied: the file at this path changed after the policy checked it"
@@ -353,6 +356,7 @@ impl ProcessCapability for NativeProcessCapability {
             pgroup,
             rlimits: &rlimits,
             dispositions: raw_dispositions(&cmd.signal_dispositions),
+            parent_death_signal: cmd.parent_death_signal.map_or(0, |s| s.number()),
         };
         // Our children just before the spawn (when we are a child subreaper): never
         // attributed to this child's tree.

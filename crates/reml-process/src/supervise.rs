@@ -6,6 +6,7 @@
 //! |---|---|
 //! | forward `HUP`, `INT`, `TERM`, … to the job | [`SignalForwarder::install`], [`SignalForwarder::run`] |
 //! | `nohup`'s `HUP`, a caller's ignored `PIPE` stay ignored in the job | [`inherited_ignored_signals`] with [`SignalDispositions::Ignore`](crate::SignalDispositions::Ignore) |
+//! | the job does not outlive a killed supervisor | [`Command::parent_death_signal`](crate::Command::parent_death_signal) |
 
 use std::os::fd::OwnedFd;
 

@@ -7,6 +7,7 @@
 //! |---|---|
 //! | every call | its effects (`Operation::effects`) lie in the granted `effect_scope`, else `PermissionDenied` naming the missing effect (collecting output needs `memory`; passing descriptors `memory` and `pass_fds = true`) |
 //! | `spawn_process` | environment: a variable on `[env] deny` (or off a non-empty `[env] allow`) asked for explicitly is `PermissionDenied`; an inherited one is dropped; `[env] inherit = false` starts from nothing. Then the program is resolved exactly as it will run (bare names in the child's final `PATH`, relative paths against the child's cwd) and its **canonical path and identity** (device + inode) must be those of an allowed program as resolved when the layer was built (installation). The cwd, canonicalised, must lie under an `allowed_cwd` root. At most `max_processes` children alive at once. The policy's rlimits are applied (the stricter of the command's and the policy's). |
+//! | `spawn_process`, parent-death signal | a [`Command::parent_death_signal`] must be in `allowed_signals` (or `CONT`) |
 //! | `kill_process[_group]` | the signal is in `allowed_signals` (`CONT`, which only resumes a stopped child and follows every time-limit signal, is always allowed) |
 //! | `wait_*` | `max_wall_time` caps the wait's time limit (a wait without one gets it); `max_output_bytes` caps collection |
 //! | threads | `max_threads` alive at once, `max_thread_priority`, `allowed_cpus` |
@@ -172,6 +173,16 @@ impl<C: ProcessCapability> PolicyLayer<C> {
         prepared.retain_env(|k| policy.env_passes(k));
         self.check_program(prepared)?;
         self.check_cwd(prepared.command.cwd.as_deref())?;
+        // The parent-death signal is one the caller chose to have sent to the child: it must
+        // be one the caller could send itself. (No `signal` effect is needed: the kernel
+        // sends it, not a call of ours.)
+        if let Some(signal) = prepared.command.parent_death_signal {
+            if signal != Signal::CONT && !self.policy.is_signal_allowed(signal) {
+                return Err(ProcessError::denied_by_policy(format!(
+                    "parent-death signal {signal} is not allowed by the policy ([commands] allowed_signals)"
+                )));
+            }
+        }
         prepared.rlimits = merge_rlimits(&prepared.rlimits, &self.policy.child_rlimits());
         Ok(())
     }

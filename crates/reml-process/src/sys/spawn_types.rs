@@ -21,6 +21,8 @@ pub(crate) enum Stage {
     Exec,
     /// The file at the path is no longer the one the policy checked (scripts).
     Identity,
+    /// `prctl(PR_SET_PDEATHSIG)` in the child.
+    ParentDeathSignal,
 }
 
 /// A spawn failure: the stage and the errno.
@@ -78,6 +80,8 @@ pub(crate) struct SpawnSpec<'a> {
     pub foreground: bool,
     /// The child's signal dispositions at exec.
     pub dispositions: RawDispositions,
+    /// `PR_SET_PDEATHSIG` for the child (0: none).
+    pub parent_death_signal: c_int,
 }
 
 /// How a child ended.

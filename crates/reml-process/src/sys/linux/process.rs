@@ -5,8 +5,8 @@
 //! `posix_spawn`: the child runs on a small separate stack in the parent's memory while the
 //! calling thread is suspended until the child execs or exits. No page tables are copied, so
 //! it keeps `vfork` speed, yet the child can still do what we need before exec: set up signal
-//! dispositions and the mask, join or lead a process group, set rlimits, change directory,
-//! arrange descriptors, and exec the checked file by descriptor.
+//! dispositions and the mask, arm a parent-death signal, join or lead a process group, set
+//! rlimits, change directory, arrange descriptors, and exec the checked file by descriptor.
 //! The child only makes raw system calls (no allocation, no locks). An exec failure is
 //! written by the child into the shared argument block, so `spawn` reports it with the errno
 //! instead of a child exiting 127.
@@ -27,7 +27,7 @@
 //!
 //! # References
 //! clone(2), pidfd_open(2), pidfd_send_signal(2), waitid(2), execveat(2), close_range(2),
-//! setpgid(2), setrlimit(2), sigaction(2), sigprocmask(2).
+//! setpgid(2), setrlimit(2), sigaction(2), sigprocmask(2), prctl(2) (`PR_SET_PDEATHSIG`).
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::io;
@@ -106,6 +106,9 @@ struct ChildArgs {
     /// `DISP_*`, with `ignore_mask` for `DISP_IGNORE`.
     disp_mode: c_int,
     ignore_mask: u64,
+    /// `PR_SET_PDEATHSIG` signal, 0 for none, and our pid to check the parent against.
+    pdeathsig: c_int,
+    parent_pid: c_int,
     err_stage: c_int,
     err_arg: c_int,
     err_errno: c_int,
@@ -118,6 +121,7 @@ const STAGE_CHDIR: c_int = 3;
 const STAGE_FD: c_int = 4;
 const STAGE_EXEC: c_int = 5;
 const STAGE_IDENTITY: c_int = 6;
+const STAGE_PDEATHSIG: c_int = 7;
 
 const DISP_KEEP_IGNORED_EXCEPT_PIPE: c_int = 0;
 const DISP_RESET_ALL: c_int = 1;
@@ -170,6 +174,9 @@ pub(crate) fn spawn(spec: &SpawnSpec<'_>) -> Result<Spawned, SpawnError> {
             RawDispositions::Ignore(mask) => mask,
             _ => 0,
         },
+        pdeathsig: spec.parent_death_signal,
+        // SAFETY: getpid(2) has no preconditions and cannot fail.
+        parent_pid: unsafe { libc::getpid() },
         err_stage: STAGE_NONE,
         err_arg: 0,
         err_errno: 0,
@@ -202,6 +209,7 @@ pub(crate) fn spawn(spec: &SpawnSpec<'_>) -> Result<Spawned, SpawnError> {
             STAGE_CHDIR => Stage::Chdir,
             STAGE_FD => Stage::Fd(args.err_arg),
             STAGE_IDENTITY => Stage::Identity,
+            STAGE_PDEATHSIG => Stage::ParentDeathSignal,
             _ => Stage::Exec,
         };
         return Err(SpawnError {
@@ -312,6 +320,27 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
                     ptr::null_mut::<usize>(),
                     8usize,
                 );
+            }
+        }
+        // 1b. Parent-death signal, then the race it leaves: if our parent ended before the
+        //     prctl, the kernel will never send the signal (we were already reparented), so
+        //     the program must not start unsupervised. The signal is blocked here (the whole
+        //     mask still is), so a death after the prctl leaves it pending until step 6,
+        //     where the emptied mask delivers it before exec.
+        if a.pdeathsig != 0 {
+            if libc::syscall(
+                libc::SYS_prctl,
+                libc::PR_SET_PDEATHSIG,
+                a.pdeathsig as libc::c_ulong,
+                0 as libc::c_ulong,
+                0 as libc::c_ulong,
+                0 as libc::c_ulong,
+            ) != 0
+            {
+                return child_fail(a, STAGE_PDEATHSIG, 0);
+            }
+            if libc::syscall(libc::SYS_getppid) as c_int != a.parent_pid {
+                end_as_by_signal(a.pdeathsig);
             }
         }
         // 2. Process group.
@@ -466,6 +495,51 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
             libc::nanosleep(&pause, ptr::null_mut());
         }
         child_fail(a, STAGE_EXEC, 0)
+    }
+}
+
+/// Ends the child as `sig` would: with its default action when that ends a process, else
+/// (or if it somehow does not) by exiting with 128 + `sig`. The parent is gone: nobody reads
+/// the shared block any more.
+///
+/// # Safety
+/// Only to be called in the child created by `clone_child`.
+unsafe fn end_as_by_signal(sig: c_int) -> ! {
+    let ends_a_process = !matches!(
+        sig,
+        libc::SIGCHLD
+            | libc::SIGCONT
+            | libc::SIGURG
+            | libc::SIGWINCH
+            | libc::SIGSTOP
+            | libc::SIGTSTP
+            | libc::SIGTTIN
+            | libc::SIGTTOU
+    );
+    // SAFETY: raw system calls on plain values: the default action for `sig`, the signal to
+    // ourselves (pending, as everything is blocked), then unblocking it alone delivers it.
+    // `_exit` ends the child without touching the parent's shared state.
+    unsafe {
+        if ends_a_process {
+            let dfl = [0usize; 8];
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                dfl.as_ptr(),
+                ptr::null_mut::<usize>(),
+                8usize,
+            );
+            libc::syscall(libc::SYS_kill, libc::syscall(libc::SYS_getpid), sig);
+            let one: u64 = 1u64 << (sig - 1);
+            libc::syscall(
+                libc::SYS_rt_sigprocmask,
+                libc::SIG_UNBLOCK,
+                &one as *const u64,
+                ptr::null_mut::<u64>(),
+                8usize,
+            );
+        }
+        libc::_exit(128 + sig)
     }
 }
 
