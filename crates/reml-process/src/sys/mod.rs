@@ -32,7 +32,7 @@
 //! | spawn (`spawn_process`, `run_process`, …) | yes | `Unsupported` naming the platform, before any descriptor is opened or file created |
 //! | wait, signal, tree kill, output: operations on a handle | yes | unreachable: no handle can exist (any handle is stale) |
 //! | `set_child_subreaper`, `is_child_subreaper` | yes | `Unsupported` |
-//! | `SignalForwarder::install` | yes | `Unsupported`; `supervise::is_ignored` and `reset_sigchld_to_default` answer `false`, `inherited_ignored_signals` `None` |
+//! | `SignalForwarder::install`, `install_reaping_orphans` | yes | `Unsupported`; `supervise::is_ignored` and `reset_sigchld_to_default` answer `false`, `inherited_ignored_signals` `None` |
 //! | `TerminalGuard::acquire` (job control) | yes | `None` |
 //! | `FdMapping::from_inherited` | yes | `Unsupported` |
 //! | `SharedMemory::create` (memfd) | yes | `Unsupported` |

@@ -29,11 +29,13 @@
 //! clone(2), pidfd_open(2), pidfd_send_signal(2), waitid(2), execveat(2), close_range(2),
 //! setpgid(2), setrlimit(2), sigaction(2), sigprocmask(2), prctl(2) (`PR_SET_PDEATHSIG`).
 
+use std::collections::BTreeMap;
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Mutex, MutexGuard, RwLock};
 
 pub(crate) use crate::sys::spawn_types::{
     Pgroup, RawDispositions, RawRlimit, SpawnError, SpawnSpec, Stage, Termination, WaitEvent,
@@ -43,28 +45,75 @@ pub(crate) use crate::sys::spawn_types::{
 pub(crate) struct Spawned {
     pub pid: i32,
     pub pidfd: Option<OwnedFd>,
+    /// Whether `pid` still counts in [`LIBRARY_CHILDREN`] (until it is reaped or this value
+    /// is dropped, whichever comes first).
+    registered: AtomicBool,
 }
 
-/// The pids of the children this library created and still holds (until their `Spawned` is
-/// dropped, which happens only after they are reaped or handed to the reaper and reaped).
-/// The tree walk uses it to tell our own children from orphans adopted as a subreaper: the
-/// kernel resets every child's exit signal to `SIGCHLD` at exec, so that cannot tell them
-/// apart.
-static LIBRARY_CHILDREN: std::sync::Mutex<std::collections::BTreeSet<i32>> =
-    std::sync::Mutex::new(std::collections::BTreeSet::new());
+/// The children this library created and has not reaped yet: pid → how many [`Spawned`]
+/// values hold it (more than one only for a moment, when a pid we just reaped is reused by
+/// our next child before the first value has let go of it).
+///
+/// Two readers need it:
+/// - the tree walk, to tell our own children from orphans adopted as a subreaper (the kernel
+///   resets every child's exit signal to `SIGCHLD` at exec, so that cannot tell them apart);
+/// - the orphan sweep ([`reap_orphans`]), which must never reap one of them: we wait for
+///   them through their pidfds, and a status reaped by someone else is lost (before Linux
+///   6.15) or at best read back.
+///
+/// # Why a just-cloned child can never be swept
+/// A child exists from the moment `clone` creates it, and may even have exited (an exec
+/// failure, or a program that ends at once) by the time `clone` returns to us — before it is
+/// registered here. [`SPAWN_GATE`] closes that window: every spawn holds it *shared* from
+/// before `clone` until the pid is registered, and the sweep holds it *exclusively* for its
+/// whole run. So while a sweep runs, no child of ours is between `clone` and registration,
+/// and every child of ours that has not been reaped is in this set. Spawns do not exclude one
+/// another (shared), only sweeps, which are short: one listing of our children and one
+/// `waitid(WNOHANG)` per candidate.
+static LIBRARY_CHILDREN: Mutex<BTreeMap<i32, usize>> = Mutex::new(BTreeMap::new());
 
-fn library_children() -> std::sync::MutexGuard<'static, std::collections::BTreeSet<i32>> {
+/// Orders spawns against orphan sweeps (see [`LIBRARY_CHILDREN`]).
+static SPAWN_GATE: RwLock<()> = RwLock::new(());
+
+fn library_children() -> MutexGuard<'static, BTreeMap<i32, usize>> {
     LIBRARY_CHILDREN.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Whether `pid` is a child this library created and has not yet let go of.
+/// Whether `pid` is a child this library created and has not yet reaped or let go of.
 pub(crate) fn is_library_child(pid: i32) -> bool {
-    library_children().contains(&pid)
+    library_children().contains_key(&pid)
+}
+
+impl Spawned {
+    /// Registers a child just cloned (under [`SPAWN_GATE`], shared).
+    fn register(pid: i32, pidfd: Option<OwnedFd>) -> Spawned {
+        *library_children().entry(pid).or_insert(0) += 1;
+        Spawned {
+            pid,
+            pidfd,
+            registered: AtomicBool::new(true),
+        }
+    }
+
+    /// Takes `pid` out of [`LIBRARY_CHILDREN`] once: when the child has been reaped (so the
+    /// pid is free for the kernel to reuse, perhaps for an orphan the sweep should reap), or
+    /// when this value goes.
+    fn unregister(&self) {
+        if self.registered.swap(false, Ordering::AcqRel) {
+            let mut set = library_children();
+            if let Some(n) = set.get_mut(&self.pid) {
+                *n -= 1;
+                if *n == 0 {
+                    set.remove(&self.pid);
+                }
+            }
+        }
+    }
 }
 
 impl Drop for Spawned {
     fn drop(&mut self) {
-        library_children().remove(&self.pid);
+        self.unregister();
     }
 }
 
@@ -185,6 +234,8 @@ pub(crate) fn spawn(spec: &SpawnSpec<'_>) -> Result<Spawned, SpawnError> {
     // The stack grows down on every Linux architecture Rust supports; align the top to 16.
     let stack_top = ((stack.as_mut_ptr() as usize + CHILD_STACK) & !15) as *mut c_void;
 
+    // Shared: an orphan sweep cannot run until the child is registered (see LIBRARY_CHILDREN).
+    let gate = SPAWN_GATE.read().unwrap_or_else(|p| p.into_inner());
     let old_mask = block_all_signals();
     let mut result = clone_child(&mut args, stack_top, pidfd_supported());
     if let Err(e) = &result {
@@ -195,6 +246,7 @@ pub(crate) fn spawn(spec: &SpawnSpec<'_>) -> Result<Spawned, SpawnError> {
         }
     }
     restore_signals(&old_mask);
+    drop(gate);
     drop(stack);
     let spawned = result?;
     if spawned.pidfd.is_some() {
@@ -258,8 +310,7 @@ fn clone_child(
     } else {
         None
     };
-    library_children().insert(pid);
-    Ok(Spawned { pid, pidfd })
+    Ok(Spawned::register(pid, pidfd))
 }
 
 /// The child side. Runs on its own stack in the parent's memory; only raw system calls.
@@ -661,15 +712,22 @@ pub(crate) fn try_wait_job_state(child: &Spawned) -> io::Result<Option<WaitEvent
 /// not available the `ECHILD` error is returned: never a made-up status.
 pub(crate) fn try_reap(child: &Spawned) -> io::Result<Option<Termination>> {
     match waitid(child, libc::WEXITED | libc::WNOHANG) {
-        Ok(Some(WaitEvent::Ended(t))) => Ok(Some(t)),
+        Ok(Some(WaitEvent::Ended(t))) => {
+            child.unregister();
+            Ok(Some(t))
+        }
         Ok(_) => Ok(None),
-        Err(e) if e.raw_os_error() == Some(libc::ECHILD) => match &child.pidfd {
-            Some(fd) => match pidfd_exit_status(fd.as_fd())? {
-                Some(t) => Ok(Some(t)),
+        Err(e) if e.raw_os_error() == Some(libc::ECHILD) => {
+            // No longer our child, whoever released it.
+            child.unregister();
+            match &child.pidfd {
+                Some(fd) => match pidfd_exit_status(fd.as_fd())? {
+                    Some(t) => Ok(Some(t)),
+                    None => Err(e),
+                },
                 None => Err(e),
-            },
-            None => Err(e),
-        },
+            }
+        }
         Err(e) => Err(e),
     }
 }
@@ -780,10 +838,71 @@ pub(crate) fn pidfd_exit_info_supported() -> bool {
 /// Reaps the child, blocking until it ends.
 pub(crate) fn reap_blocking(child: &Spawned) -> io::Result<Termination> {
     loop {
-        if let Some(WaitEvent::Ended(t)) = waitid(child, libc::WEXITED)? {
-            return Ok(t);
+        match waitid(child, libc::WEXITED) {
+            Ok(Some(WaitEvent::Ended(t))) => {
+                child.unregister();
+                return Ok(t);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                if e.raw_os_error() == Some(libc::ECHILD) {
+                    child.unregister();
+                }
+                return Err(e);
+            }
         }
     }
+}
+
+/// Reaps every child of this process that has ended, except the children this library
+/// created and has not reaped yet ([`LIBRARY_CHILDREN`]) and those listed in `keep` by (pid,
+/// start time); returns how many it reaped. Never blocks (`waitid(P_PID, pid, WEXITED |
+/// WNOHANG)` per candidate; no `__WALL`: only ordinary `SIGCHLD` children, which every
+/// reparented orphan is).
+///
+/// Holds [`SPAWN_GATE`] exclusively, so no child of ours is between `clone` and
+/// registration meanwhile. A pid listed here and then reaped by someone else and reused is,
+/// if it is our child at all, a new child that is not the library's (none can be created
+/// during the sweep): reaping it is what the sweep is for.
+pub(crate) fn reap_orphans(keep: &[(i32, u64)]) -> usize {
+    let _gate = SPAWN_GATE.write().unwrap_or_else(|p| p.into_inner());
+    let me = super::tree::getpid();
+    let mut reaped = 0;
+    for pid in super::tree::children(me) {
+        if is_library_child(pid) {
+            continue;
+        }
+        if keep.iter().any(|&(p, _)| p == pid) {
+            // Still the child we had before (same start time), or gone: leave it alone.
+            match super::tree::stat(pid) {
+                Some(st) if keep.contains(&(pid, st.starttime)) => continue,
+                None => continue,
+                Some(_) => {}
+            }
+        }
+        let Some(p) = rustix::process::Pid::from_raw(pid) else {
+            continue;
+        };
+        let flags = rustix::process::WaitIdOptions::EXITED | rustix::process::WaitIdOptions::NOHANG;
+        loop {
+            match rustix::process::waitid(rustix::process::WaitId::Pid(p), flags) {
+                Ok(Some(_)) => reaped += 1,
+                Err(rustix::io::Errno::INTR) => continue,
+                // Still running, or not our child (any more).
+                Ok(None) | Err(_) => {}
+            }
+            break;
+        }
+    }
+    reaped
+}
+
+/// Our children now, with their start times (what [`reap_orphans`] is to leave alone).
+pub(crate) fn current_children() -> Vec<(i32, u64)> {
+    super::tree::children(super::tree::getpid())
+        .into_iter()
+        .filter_map(|c| super::tree::stat(c).map(|s| (c, s.starttime)))
+        .collect()
 }
 
 /// Sends `sig` to the child: through its pidfd (`pidfd_send_signal`), or by pid when there is

@@ -112,3 +112,13 @@ pub(crate) fn fd_kind(_fd: &OwnedFd) -> &'static str {
 
 /// "No limit", as in the Linux backend.
 pub(crate) const RLIM_INFINITY: u64 = u64::MAX;
+
+/// No children here: nothing to reap.
+pub(crate) fn reap_orphans(_keep: &[(i32, u64)]) -> usize {
+    0
+}
+
+/// No children here.
+pub(crate) fn current_children() -> Vec<(i32, u64)> {
+    Vec::new()
+}
