@@ -22,10 +22,12 @@ use crate::cli::{error_line, RunArgs, EXIT_OWN_FAILURE};
 pub fn main(args: RunArgs) -> i32 {
     // First, while this is the only thread: receive the forwarded signals synchronously.
     // An inherited "ignore" of SIGCHLD would cost us the child's exit status on kernels
-    // before 6.15; signals inherited as ignored stay ignored and are not forwarded.
+    // before 6.15; signals inherited as ignored stay ignored and are not forwarded. The
+    // orphans we adopt as subreaper (below) are reaped as they end, while the job runs: we
+    // spawn nothing but the job, so every other child that ends is one of them.
     crate::signals::default_sigchld();
     let forwarded = crate::signals::not_ignored(&FORWARDED_SIGNALS);
-    let forwarder = match SignalForwarder::install(&forwarded) {
+    let forwarder = match SignalForwarder::install_reaping_orphans(&forwarded) {
         Ok(f) => f,
         Err(e) => {
             error_line(e);
@@ -103,6 +105,10 @@ fn build(args: &RunArgs) -> Result<(Command, RunOptions), String> {
     if !args.no_new_group {
         command.process_group(ProcessGroup::New);
     }
+    // Our death must not free the job: the kernel sends it the time-limit signal, and it
+    // ignores exactly what our caller ignored (contract.md §1).
+    command.parent_death_signal(signal);
+    command.signal_dispositions(crate::signals::child_dispositions());
     let options = RunOptions {
         timeout,
         signal,

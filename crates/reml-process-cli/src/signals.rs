@@ -15,10 +15,16 @@
 //! its caller meant to shield (Ctrl-C on a script would reach its background `run` jobs).
 //! Left unblocked, they stay ignored by `run` as the caller asked.
 //!
+//! # The child's dispositions
+//! The child ignores exactly what our caller ignored ([`child_dispositions`]): `nohup`'s
+//! `HUP` keeps protecting it, and a caller's ignored `SIGPIPE` stays ignored (as coreutils
+//! `timeout` keeps it) while the `SIGPIPE` our own Rust runtime ignored before `main` does
+//! not reach it; an ignored `SIGCHLD` we put back to its default is passed on as ignored.
+//!
 //! # References
 //! `sigaction(2)` (querying a disposition), `signal(7)` (ignored signals across `execve`).
-use reml_process::supervise::{is_ignored, reset_sigchld_to_default};
-use reml_process::Signal;
+use reml_process::supervise::{inherited_ignored_signals, is_ignored, reset_sigchld_to_default};
+use reml_process::{Signal, SignalDispositions};
 
 /// Puts `SIGCHLD` back to its default disposition when it is "ignore" or has
 /// `SA_NOCLDWAIT`, so the kernel keeps our child's exit status for our wait.
@@ -33,4 +39,14 @@ pub fn not_ignored(signals: &[Signal]) -> Vec<Signal> {
         .copied()
         .filter(|s| !is_ignored(*s))
         .collect()
+}
+
+/// The child's signal dispositions: exactly the signals our caller gave us as ignored,
+/// recorded before `main`; where they were not recorded (not on Linux), the library's
+/// default (ignored signals stay ignored, except `SIGPIPE`).
+pub fn child_dispositions() -> SignalDispositions {
+    match inherited_ignored_signals() {
+        Some(ignored) => SignalDispositions::Ignore(ignored),
+        None => SignalDispositions::default(),
+    }
 }

@@ -213,15 +213,23 @@ fn a_time_limit_signal_the_policy_forbids_is_refused_before_the_child_starts() {
         .unwrap();
     assert_eq!(code(&out), 126);
     assert!(one_error_line(&out).contains("SIGTERM"));
-    // Without any limit the time-limit signal is never used, so it is not in the way.
+    // Without any limit the signal is still the job's parent-death signal: it must be one
+    // the policy allows, or KILL.
     let p = write(
         d.path(),
         "r.toml",
         "[commands]\nallow = [\"sh\"]\nallowed_signals = []\n",
     );
-    run(&["--policy"])
+    let out = run(&["--policy"])
         .arg(&p)
         .args(["--", "sh", "-c", "exit 3"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 126);
+    assert!(one_error_line(&out).contains("SIGTERM"));
+    run(&["--policy"])
+        .arg(&p)
+        .args(["--signal", "KILL", "--", "sh", "-c", "exit 3"])
         .assert()
         .code(3);
 }
@@ -565,8 +573,8 @@ fn output_cap_action_kill_ends_the_job_and_truncate_lets_it_run() {
     }
 }
 
-/// `verify` warns when every run needs a `--signal`: a limit of the policy applies and the
-/// default time-limit signal is not allowed.
+/// `verify` warns when every run needs a `--signal`: the default time-limit and parent-death
+/// signal, `TERM`, is not allowed.
 #[test]
 fn verify_warns_when_the_default_time_limit_signal_is_not_allowed() {
     let d = dir();
@@ -589,6 +597,7 @@ fn verify_warns_when_the_default_time_limit_signal_is_not_allowed() {
         "allowed_signals = [\"TERM\"]",
         "max_wall_time = \"1m\""
     ));
-    assert!(!with("allowed_signals = [\"INT\"]", ""));
+    // TERM is also every run's parent-death signal by default.
+    assert!(with("allowed_signals = [\"INT\"]", ""));
     assert!(!with("", "max_wall_time = \"1m\""));
 }

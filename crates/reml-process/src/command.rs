@@ -156,6 +156,39 @@ pub enum ProcessGroup {
     Join(i32),
 }
 
+/// How a child's signal dispositions start (`contract.md` §1).
+///
+/// Whatever the choice, a signal this process *handles* starts at its default in the child
+/// (a handler's address means nothing after `execve`), and the child's signal mask starts
+/// empty. The choice is about signals this process *ignores*, which `execve` would otherwise
+/// pass on unchanged.
+///
+/// # Examples
+/// ```
+/// use reml_process::{Command, Signal, SignalDispositions};
+/// let mut cmd = Command::new("job");
+/// assert_eq!(cmd.signal_dispositions, SignalDispositions::KeepIgnoredExceptPipe);
+/// cmd.signal_dispositions(SignalDispositions::Ignore(vec![Signal::HUP]));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum SignalDispositions {
+    /// The default, as in Rust's `std::process` and Python's `subprocess`: a signal ignored
+    /// here stays ignored in the child (`nohup`'s `HUP` keeps protecting it), except
+    /// `SIGPIPE`, which starts at its default. (The Rust runtime ignores `SIGPIPE` in every
+    /// Rust program before `main`; passing that on would make a child such as `yes | head`
+    /// see `EPIPE` errors instead of ending quietly.)
+    #[default]
+    KeepIgnoredExceptPipe,
+    /// Every signal starts at its default, whatever this process ignores.
+    ResetAll,
+    /// Exactly these signals start ignored, every other one at its default. For a supervisor
+    /// that passes on the dispositions its own caller gave it (`SIGPIPE` included, when the
+    /// caller ignored it): `reml-process run` uses the signals
+    /// [`crate::supervise::inherited_ignored_signals`] reports. `KILL` and `STOP` cannot be
+    /// ignored and are left out.
+    Ignore(Vec<crate::signal::Signal>),
+}
+
 /// A resource limit applied to the child before it execs (`setrlimit(2)`), set by the caller
 /// or by the security policy's `[limits]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -292,6 +325,11 @@ pub struct Command {
     /// Extra descriptors handed to the child (spec §7); needs `effect {memory}` and the
     /// policy's `pass_fds = true`.
     pub fd_mappings: Vec<FdMapping>,
+    /// Which signals the child starts with ignored ([`SignalDispositions`]).
+    pub signal_dispositions: SignalDispositions,
+    /// The signal the child gets when the thread that spawned it ends; `None` (the default):
+    /// none. See [`Command::parent_death_signal`].
+    pub parent_death_signal: Option<crate::signal::Signal>,
 }
 
 impl Command {
@@ -309,6 +347,8 @@ impl Command {
             foreground: false,
             rlimits: Vec::new(),
             fd_mappings: Vec::new(),
+            signal_dispositions: SignalDispositions::default(),
+            parent_death_signal: None,
         }
     }
 
@@ -412,6 +452,45 @@ impl Command {
             soft,
             hard,
         });
+        self
+    }
+
+    /// Sets which signals the child starts with ignored ([`SignalDispositions`]; by default
+    /// those ignored here, except `SIGPIPE`).
+    pub fn signal_dispositions(&mut self, dispositions: SignalDispositions) -> &mut Self {
+        self.signal_dispositions = dispositions;
+        self
+    }
+
+    /// Asks the kernel to send `signal` to the child when its parent ends
+    /// (`prctl(PR_SET_PDEATHSIG)`, set in the child before it execs), so a supervisor that is
+    /// killed — even with `SIGKILL` — does not leave its job running without a limit.
+    /// `reml-process run` sets it to its `--signal` (default `TERM`, as coreutils `timeout`
+    /// does), so the child can clean up. Off by default.
+    ///
+    /// If this process has already ended by the time the child sets it up (a race the child
+    /// checks with `getppid()` against our pid, recorded before the spawn), the child never
+    /// execs the program: it ends itself with `signal` (or exits 128 + `signal` when that
+    /// signal does not end a process).
+    ///
+    /// # Caveats
+    /// - **The parent is the spawning thread, not the process**: the kernel sends the signal
+    ///   when the *thread* that called `spawn_process` ends, even if the process lives on.
+    ///   Spawn from a thread that lives as long as the child should be supervised (the main
+    ///   thread, as `reml-process run` does), never from a short-lived worker thread.
+    /// - The kernel clears the setting when the child execs a set-user-ID or set-group-ID
+    ///   program, or one with file capabilities; and it is not inherited by the child's own
+    ///   children (it is cleared in the child of a `fork`).
+    /// - A child that ignores or handles `signal` runs on after it; what the child started in
+    ///   the background is not signalled at all. Only whole-job isolation covers those.
+    ///
+    /// # Platform-specific behavior
+    /// Linux only (other platforms do not spawn at all).
+    ///
+    /// # References
+    /// prctl(2) `PR_SET_PDEATHSIG`.
+    pub fn parent_death_signal(&mut self, signal: crate::signal::Signal) -> &mut Self {
+        self.parent_death_signal = Some(signal);
         self
     }
 

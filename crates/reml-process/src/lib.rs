@@ -52,7 +52,9 @@ pub use audit::{
     StderrSink, VerifyError, VerifySummary,
 };
 pub use capability::{ProcessCapability, ProcessHandle, ProcessInfo, RunPlan, StdStream};
-pub use command::{Command, Environment, FdMapping, ProcessGroup, Resource, Rlimit, StdioSpec};
+pub use command::{
+    Command, Environment, FdMapping, ProcessGroup, Resource, Rlimit, SignalDispositions, StdioSpec,
+};
 pub use effect::{Effect, EffectSet, Operation};
 pub use error::{
     Diagnostic, IntoDiagnostic, ProcessError, ProcessErrorKind, Severity, ThreadError,

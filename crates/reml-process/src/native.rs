@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use rustix::event::{PollFd, PollFlags};
 
 use crate::capability::{ProcessCapability, ProcessHandle, ProcessInfo, StdStream};
-use crate::command::{ProcessGroup, StdioSpec};
+use crate::command::{ProcessGroup, SignalDispositions, StdioSpec};
 use crate::error::{ProcessError, ProcessErrorKind};
 use crate::handle_table::HandleTable;
 use crate::prepare::PreparedCommand;
@@ -259,6 +259,9 @@ fn spawn_error(prepared: &PreparedCommand, e: sys::SpawnError) -> ProcessError {
             )
         ),
         sys::Stage::Fd(fd) => format!("{program}: cannot set up descriptor {fd}"),
+        sys::Stage::ParentDeathSignal => {
+            format!("{program}: cannot set the parent-death signal (prctl PR_SET_PDEATHSIG)")
+        }
         sys::Stage::Identity => {
             return ProcessError::denied(format!(
                 "{program}: denied: the file at this path changed after the policy checked it"
@@ -284,6 +287,21 @@ fn spawn_error(prepared: &PreparedCommand, e: sys::SpawnError) -> ProcessError {
         err.kind = ProcessErrorKind::InvalidCommand;
     }
     err
+}
+
+/// The backend's form of [`SignalDispositions`]: a mask with bit `n - 1` for signal `n`.
+fn raw_dispositions(d: &SignalDispositions) -> sys::RawDispositions {
+    match d {
+        SignalDispositions::KeepIgnoredExceptPipe => sys::RawDispositions::KeepIgnoredExceptPipe,
+        SignalDispositions::ResetAll => sys::RawDispositions::ResetAll,
+        SignalDispositions::Ignore(signals) => sys::RawDispositions::Ignore(
+            signals
+                .iter()
+                .map(|s| s.number())
+                .filter(|&n| (1..=64).contains(&n))
+                .fold(0u64, |mask, n| mask | 1 << (n - 1)),
+        ),
+    }
 }
 
 impl ProcessCapability for NativeProcessCapability {
@@ -347,6 +365,8 @@ impl ProcessCapability for NativeProcessCapability {
             fd_map: &fd_map,
             pgroup,
             rlimits: &rlimits,
+            dispositions: raw_dispositions(&cmd.signal_dispositions),
+            parent_death_signal: cmd.parent_death_signal.map_or(0, |s| s.number()),
         };
         // Our children just before the spawn (when we are a child subreaper): never
         // attributed to this child's tree.

@@ -1,8 +1,19 @@
-//! What a supervisor such as `reml-process run` needs beyond spawning: forwarding the signals
-//! it receives to its child (`contract.md` §1, "run behaves as a well-mannered supervisor"),
-//! and writing to a standard stream it shares with others ([`write_all_waiting`]).
+//! What a supervisor such as `reml-process run` needs beyond spawning (`contract.md` §1, "run
+//! behaves as a well-mannered supervisor"): forwarding the signals it receives to its child,
+//! reaping the orphans it adopts as child subreaper while the job runs, passing on the
+//! signal dispositions its own caller gave it, and writing to a standard stream it shares
+//! with others.
+//!
+//! | need | item |
+//! |---|---|
+//! | forward `HUP`, `INT`, `TERM`, … to the job | [`SignalForwarder::install`], [`SignalForwarder::run`] |
+//! | no zombie piles up while the job runs | [`SignalForwarder::install_reaping_orphans`] |
+//! | `nohup`'s `HUP`, a caller's ignored `PIPE` stay ignored in the job | [`inherited_ignored_signals`] with [`SignalDispositions::Ignore`](crate::SignalDispositions::Ignore) |
+//! | the job does not outlive a killed supervisor | [`Command::parent_death_signal`](crate::Command::parent_death_signal) |
+//! | a shared stdout/stderr made non-blocking by someone else loses nothing | [`write_all_waiting`] |
 
 use std::os::fd::{BorrowedFd, OwnedFd};
+use std::time::Duration;
 
 use rustix::event::{PollFd, PollFlags};
 
@@ -21,13 +32,19 @@ pub const FORWARDED_SIGNALS: [Signal; 7] = [
     Signal::USR2,
 ];
 
-/// Receives signals synchronously so they can be forwarded to a child instead of ending us.
+/// How often a forwarder that reaps orphans sweeps even without a `SIGCHLD`: a safety net for
+/// a `SIGCHLD` taken by a thread that does not block it, or a child the kernel's list of
+/// children did not show at the moment of a sweep.
+const SWEEP_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Receives signals synchronously so they can be forwarded to a child instead of ending us;
+/// optionally reaps the orphans a child subreaper adopts.
 ///
 /// [`install`](Self::install) blocks the signals in the calling thread and opens a
 /// `signalfd` for them. Call it from the main thread **before any other thread exists**: a
 /// thread inherits its creator's mask, and a signal sent to the process is delivered to any
-/// thread that does not block it. Children spawned by this library start with an empty mask
-/// and default dispositions whatever we block here.
+/// thread that does not block it. Children spawned by this library start with an empty
+/// signal mask whatever we block here.
 ///
 /// # Platform-specific behavior
 /// Linux only (`signalfd`); elsewhere `install` returns `Unsupported`.
@@ -35,6 +52,11 @@ pub struct SignalForwarder {
     signalfd: OwnedFd,
     stop_read: OwnedFd,
     stop_write: OwnedFd,
+    /// Whether the caller asked for `SIGCHLD` to be forwarded too.
+    forward_sigchld: bool,
+    /// With orphan reaping: the children this process had at install (pid, start time),
+    /// which are never reaped.
+    reaping: Option<Vec<(i32, u64)>>,
 }
 
 impl SignalForwarder {
@@ -44,7 +66,52 @@ impl SignalForwarder {
     /// `SpawnFailed` with the errno when the mask or the signalfd cannot be set up;
     /// `Unsupported` off Linux.
     pub fn install(signals: &[Signal]) -> Result<SignalForwarder, ProcessError> {
-        let numbers: Vec<i32> = signals.iter().map(|s| s.number()).collect();
+        Self::install_with(signals, false)
+    }
+
+    /// [`install`](Self::install), and while [`run`](Self::run) runs, reap the children of
+    /// this process that end and that nobody else will wait for: orphans it adopted as
+    /// child subreaper ([`crate::set_child_subreaper`]), which would otherwise stay zombies
+    /// until it exits. An explicit opt-in for a process that supervises, like
+    /// `reml-process run`, which turns it on.
+    ///
+    /// # What it reaps, exactly
+    /// Every child of this process that has ended, **except**
+    /// - the children this library spawned and has not reaped yet: it waits for those
+    ///   through their pidfds, and reaping one here would lose its exit status. A child
+    ///   being spawned at the moment of a sweep is covered too: spawns register their child
+    ///   under a lock they hold from before `clone`, which a sweep takes exclusively, so no
+    ///   child of the library is ever between creation and registration while a sweep looks;
+    /// - the children this process already had when this forwarder was installed (by pid and
+    ///   start time): a shell that `exec`s into a supervisor may leave one.
+    ///
+    /// So it also reaps **any other child the host creates afterwards by other means**
+    /// (`std::process`, `fork`): the kernel gives no way to tell such a child from an
+    /// adopted orphan. Their exit statuses are lost to the host (its `wait` fails with
+    /// `ECHILD`). Use it only in a process that spawns through this library alone.
+    ///
+    /// # How
+    /// `SIGCHLD` is blocked and received on the same `signalfd` (not forwarded, unless
+    /// `signals` lists it); each one starts a sweep: the children listed in
+    /// `/proc/self/task/*/children`, one `waitid(WNOHANG)` each. A sweep also runs when
+    /// [`run`](Self::run) starts and every 500 ms, in case a `SIGCHLD` went to a thread that
+    /// does not block it (install before any other thread exists, as for forwarding).
+    /// Nothing is reaped outside [`run`](Self::run).
+    ///
+    /// # Errors
+    /// As [`install`](Self::install).
+    pub fn install_reaping_orphans(signals: &[Signal]) -> Result<SignalForwarder, ProcessError> {
+        Self::install_with(signals, true)
+    }
+
+    fn install_with(signals: &[Signal], reap: bool) -> Result<SignalForwarder, ProcessError> {
+        let forward_sigchld = signals.contains(&Signal::CHLD);
+        let mut numbers: Vec<i32> = signals.iter().map(|s| s.number()).collect();
+        if reap && !forward_sigchld {
+            numbers.push(Signal::CHLD.number());
+        }
+        // Before the mask changes: what exists now is never reaped.
+        let reaping = reap.then(crate::sys::imp::process::current_children);
         let signalfd = crate::sys::imp::signals::block_and_open(&numbers)
             .map_err(|e| ProcessError::from_io("cannot receive signals (signalfd)", &e))?;
         #[cfg(reml_linux)]
@@ -58,29 +125,52 @@ impl SignalForwarder {
             signalfd,
             stop_read,
             stop_write,
+            forward_sigchld,
+            reaping,
         })
     }
 
     /// Calls `forward` for every received signal until [`stop`](Self::stop) is called (from
-    /// another thread). Returns at once if `stop` was called before.
+    /// another thread), and reaps orphans meanwhile when installed with
+    /// [`install_reaping_orphans`](Self::install_reaping_orphans). Returns at once if `stop`
+    /// was called before.
     pub fn run(&self, mut forward: impl FnMut(Signal)) {
+        let tick = self.reaping.as_ref().map(|_| rustix::event::Timespec {
+            tv_sec: SWEEP_INTERVAL.as_secs() as i64,
+            tv_nsec: SWEEP_INTERVAL.subsec_nanos() as _,
+        });
+        self.sweep();
         loop {
             let mut fds = [
                 PollFd::new(&self.signalfd, PollFlags::IN),
                 PollFd::new(&self.stop_read, PollFlags::IN),
             ];
-            match rustix::event::poll(&mut fds, None) {
+            match rustix::event::poll(&mut fds, tick.as_ref()) {
                 Ok(_) | Err(rustix::io::Errno::INTR) => {}
                 Err(_) => return,
             }
             if !fds[1].revents().is_empty() {
                 return;
             }
+            // Drained before the sweep: a child that ends after the read sends a new SIGCHLD,
+            // so no end is missed between the two.
             while let Ok(Some(n)) = crate::sys::imp::signals::read_signal(&self.signalfd) {
-                if let Ok(sig) = Signal::new(n) {
+                let Ok(sig) = Signal::new(n) else {
+                    continue;
+                };
+                if sig != Signal::CHLD || self.forward_sigchld {
                     forward(sig);
                 }
             }
+            self.sweep();
+        }
+    }
+
+    /// One orphan sweep, when reaping
+    /// (see [`install_reaping_orphans`](Self::install_reaping_orphans)).
+    fn sweep(&self) {
+        if let Some(keep) = &self.reaping {
+            crate::sys::imp::process::reap_orphans(keep);
         }
     }
 
@@ -112,6 +202,44 @@ pub fn is_ignored(signal: Signal) -> bool {
 /// Linux only; elsewhere `false` (nothing is changed).
 pub fn reset_sigchld_to_default() -> bool {
     crate::sys::imp::signals::default_sigchld()
+}
+
+/// The signals whose disposition was "ignore" when this process started — what its caller
+/// gave it, such as `nohup`'s `HUP`, a shell's `INT` and `QUIT` for a background job, or an
+/// ignored `SIGPIPE` — sorted by number.
+///
+/// Recorded once at process start, **before `main`** (an ELF constructor run by the C
+/// library), so before the Rust runtime sets `SIGPIPE` to "ignore" for itself: a Rust
+/// program cannot learn its inherited `SIGPIPE` disposition any later. Later changes (the
+/// runtime's, or `reml-process run` putting an ignored `SIGCHLD` back to its default) do not
+/// show here. A supervisor passes the answer on with
+/// [`SignalDispositions::Ignore`](crate::SignalDispositions::Ignore), so its child ignores
+/// exactly what the supervisor's caller ignored (`contract.md` §1).
+///
+/// # Platform-specific behavior
+/// Linux (glibc and musl run the constructor); `None` elsewhere. Where this crate is part of
+/// a shared object loaded later (`dlopen`), the record is of the dispositions when it was
+/// loaded, which for a Rust host include its ignored `SIGPIPE`.
+///
+/// # Examples
+/// ```
+/// # #[cfg(target_os = "linux")] {
+/// use reml_process::supervise::inherited_ignored_signals;
+/// use reml_process::{Command, SignalDispositions};
+/// let mut cmd = Command::new("job");
+/// if let Some(ignored) = inherited_ignored_signals() {
+///     cmd.signal_dispositions(SignalDispositions::Ignore(ignored));
+/// }
+/// # }
+/// ```
+pub fn inherited_ignored_signals() -> Option<Vec<Signal>> {
+    let mask = crate::sys::imp::signals::ignored_at_start()?;
+    Some(
+        (1..=64)
+            .filter(|n| mask & (1u64 << (n - 1)) != 0)
+            .filter_map(|n| Signal::new(n).ok())
+            .collect(),
+    )
 }
 
 /// Writes all of `bytes` to `fd`, waiting for room when the descriptor is non-blocking.

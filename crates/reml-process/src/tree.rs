@@ -49,8 +49,10 @@
 //!
 //! Orphans of a job that ended by itself are left alone (like coreutils `timeout`): with the
 //! subreaper on they stay alive as children of this process, which should reap them or
-//! exit. The subreaper setting is recorded per job at spawn: turning it on later does not
-//! make earlier jobs look for adopted orphans.
+//! exit. Orphans that end are zombies until reaped: a supervisor reaps them as they end with
+//! [`SignalForwarder::install_reaping_orphans`](crate::SignalForwarder::install_reaping_orphans),
+//! as `reml-process run` does. The subreaper setting is recorded per job at spawn: turning it
+//! on later does not make earlier jobs look for adopted orphans.
 //!
 //! # cgroup v2
 //! Not used. A `cgroup.kill` per job needs a delegated, writable cgroup v2 subtree and
@@ -97,7 +99,9 @@ const MAX_DEPTH: usize = 4096;
 /// **Process-wide**: it affects every thread and every child, whoever spawned it. Orphans
 /// become children of this process: it gets `SIGCHLD` for them, a `waitpid(-1)` of the host
 /// may reap them, and orphans of jobs that ended by themselves stay its children until they
-/// end (reap them, or exit). Jobs spawned while it is on record the children this process
+/// end — and zombies after that until reaped: reap them
+/// ([`SignalForwarder::install_reaping_orphans`](crate::SignalForwarder::install_reaping_orphans)),
+/// or exit. Jobs spawned while it is on record the children this process
 /// already has, and never touch them.
 ///
 /// # Errors
@@ -154,12 +158,7 @@ pub(crate) fn baseline() -> Option<Vec<(i32, u64)>> {
     if !sys::is_child_subreaper().unwrap_or(false) {
         return None;
     }
-    Some(
-        sys::children(sys::getpid())
-            .into_iter()
-            .filter_map(|c| sys::stat(c).map(|s| (c, s.starttime)))
-            .collect(),
-    )
+    Some(sysproc::current_children())
 }
 
 /// A node of the walk: the root, or a member by index.

@@ -58,44 +58,130 @@ fn inner_sigchld_ignored() {
     );
 }
 
-/// Children start with default dispositions and an empty mask, whatever the host had.
+/// Ignored signals stay ignored in the child (as with `std::process` and Python), except
+/// `SIGPIPE`, which starts at its default; the mask starts empty whatever the host blocks.
 #[test]
-fn child_starts_with_default_dispositions_and_empty_mask() {
+fn ignored_signals_stay_ignored_except_pipe_and_the_mask_starts_empty() {
     // Host ignores INT (2), USR1 (10), PIPE (13) and blocks USR2 (12), TERM (15).
     rerun_with_signals("inner_child_signal_state", "2,10,13", "12,15");
 }
 
-#[test]
-#[ignore = "run by child_starts_with_default_dispositions_and_empty_mask"]
-fn inner_child_signal_state() {
-    assert!(std::env::var_os("REML_INNER_TEST").is_some());
+/// The bit of signal `n` in a `/proc/PID/status` signal mask.
+const fn bit(n: u32) -> u64 {
+    1 << (n - 1)
+}
+
+/// `/proc/self/status`'s `SigBlk` and `SigIgn` of a child started with `dispositions`:
+/// `grep` (C, no runtime that touches signals, unlike a Rust program whose runtime ignores
+/// SIGPIPE at start) reports its own state as exec left it.
+fn child_blocked_and_ignored(dispositions: SignalDispositions) -> (u64, u64) {
+    let cap = NativeProcessCapability::new();
+    let mut cmd = Command::new("grep");
+    cmd.args(["-E", "^Sig(Blk|Ign):", "/proc/self/status"])
+        .stdout(StdioSpec::Pipe)
+        .signal_dispositions(dispositions);
+    let h = cap.spawn_process(&cmd, &Environment::default()).unwrap();
+    cap.wait_with_options(h, &WaitOptions::default().collecting())
+        .unwrap();
+    let out = String::from_utf8(cap.take_output(h).unwrap().stdout).unwrap();
+    let field = |name: &str| {
+        let line = out.lines().find(|l| l.starts_with(name)).unwrap();
+        u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+    };
+    (field("SigBlk:"), field("SigIgn:"))
+}
+
+/// This process's own `SigBlk` and `SigIgn`.
+fn own_blocked_and_ignored() -> (u64, u64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let field = |name: &str| {
         let line = status.lines().find(|l| l.starts_with(name)).unwrap();
         u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
     };
+    (field("SigBlk:"), field("SigIgn:"))
+}
+
+#[test]
+#[ignore = "run by ignored_signals_stay_ignored_except_pipe_and_the_mask_starts_empty"]
+fn inner_child_signal_state() {
+    assert!(std::env::var_os("REML_INNER_TEST").is_some());
     // This thread really has USR2 (12) and TERM (15) blocked, INT, USR1, PIPE ignored.
-    assert_eq!(field("SigBlk:") & (1 << 11 | 1 << 14), 1 << 11 | 1 << 14);
+    let (blocked, ignored) = own_blocked_and_ignored();
+    assert_eq!(blocked & (bit(12) | bit(15)), bit(12) | bit(15));
+    let host = bit(2) | bit(10) | bit(13);
+    assert_eq!(ignored & host, host);
+    // Exactly what we ignore (whatever else our own caller ignored), less PIPE.
     assert_eq!(
-        field("SigIgn:") & (1 << 1 | 1 << 9 | 1 << 12),
-        1 << 1 | 1 << 9 | 1 << 12
+        child_blocked_and_ignored(SignalDispositions::default()),
+        (0, ignored & !bit(13)),
+        "INT and USR1 stay ignored, PIPE is reset, nothing is blocked"
     );
-    let cap = NativeProcessCapability::new();
-    // `grep` (C, no runtime that touches signals, unlike a Rust program whose runtime
-    // ignores SIGPIPE at start) reports its own state as exec left it.
-    let mut cmd = Command::new("grep");
-    cmd.args(["-E", "^Sig(Blk|Ign):", "/proc/self/status"])
-        .stdout(StdioSpec::Pipe);
-    let h = cap.spawn_process(&cmd, &Environment::default()).unwrap();
-    cap.wait_with_options(h, &WaitOptions::default().collecting())
+}
+
+/// `ResetAll` starts every signal at its default; `Ignore` ignores exactly what it lists.
+#[test]
+fn reset_all_and_an_exact_ignore_list() {
+    rerun_with_signals("inner_reset_all_and_ignore_list", "1,2,13", "15");
+}
+
+#[test]
+#[ignore = "run by reset_all_and_an_exact_ignore_list"]
+fn inner_reset_all_and_ignore_list() {
+    assert!(std::env::var_os("REML_INNER_TEST").is_some());
+    assert_eq!(
+        own_blocked_and_ignored().1 & (bit(1) | bit(2) | bit(13)),
+        bit(1) | bit(2) | bit(13)
+    );
+    assert_eq!(
+        child_blocked_and_ignored(SignalDispositions::ResetAll),
+        (0, 0)
+    );
+    // HUP stays, PIPE stays (the caller asked), INT goes, TERM (handled or default here)
+    // becomes ignored; KILL cannot be ignored and is left out.
+    assert_eq!(
+        child_blocked_and_ignored(SignalDispositions::Ignore(vec![
+            Signal::HUP,
+            Signal::PIPE,
+            Signal::TERM,
+            Signal::KILL,
+        ])),
+        (0, bit(1) | bit(13) | bit(15))
+    );
+}
+
+/// What this process inherited as ignored is recorded before `main`, before the Rust
+/// runtime ignores SIGPIPE: a parent that leaves PIPE at its default is seen as such.
+#[test]
+fn inherited_ignored_signals_are_recorded_before_the_runtime_changes_pipe() {
+    // `sh` (not a Rust program) starts the test binary with HUP and USR2 ignored, PIPE not.
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "trap '' HUP USR2; exec \"$0\" --ignored --exact inner_inherited_ignored --nocapture --test-threads=1",
+        ])
+        .arg(exe)
+        .env("REML_INNER_TEST", "1")
+        .output()
         .unwrap();
-    let out = String::from_utf8(cap.take_output(h).unwrap().stdout).unwrap();
-    let got: Vec<String> = out
-        .lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect();
-    assert_eq!(
-        got,
-        ["SigBlk: 0000000000000000", "SigIgn: 0000000000000000"]
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
+    assert!(out.status.success() && text.contains("1 passed"), "{text}");
+}
+
+#[test]
+#[ignore = "run by inherited_ignored_signals_are_recorded_before_the_runtime_changes_pipe"]
+fn inner_inherited_ignored() {
+    assert!(std::env::var_os("REML_INNER_TEST").is_some());
+    // The runtime has ignored PIPE by now; the record says what the caller gave us.
+    assert_ne!(own_blocked_and_ignored().1 & bit(13), 0);
+    let inherited = supervise::inherited_ignored_signals().expect("recorded on Linux");
+    assert!(
+        inherited.contains(&Signal::HUP) && inherited.contains(&Signal::USR2),
+        "{inherited:?}"
+    );
+    assert!(!inherited.contains(&Signal::PIPE), "{inherited:?}");
 }

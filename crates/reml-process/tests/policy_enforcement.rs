@@ -261,6 +261,20 @@ fn signal_not_allowed_is_refused() {
     assert_eq!(cap.wait_process(h, None).unwrap_err().code, Some(15));
 }
 
+/// A parent-death signal is a signal the caller has the kernel send for it: one the policy
+/// does not let the caller send is refused before anything runs, like `kill_process`.
+#[test]
+fn a_parent_death_signal_not_allowed_is_refused_before_anything_runs() {
+    let f = fixture();
+    let cap = allow_tool(&f, "allowed_signals = [\"TERM\"]\n");
+    let mut cmd = would_mark(&f, &f.tool);
+    cmd.parent_death_signal(Signal::USR1);
+    denied(&cap, &f, &cmd, "parent-death signal SIGUSR1");
+    cmd.parent_death_signal(Signal::TERM);
+    let h = cap.spawn_process(&cmd, &Environment::default()).unwrap();
+    assert_eq!(cap.wait_process(h, None).unwrap().code(), 0);
+}
+
 #[test]
 fn max_processes_is_enforced() {
     let f = fixture();

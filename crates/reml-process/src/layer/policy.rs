@@ -8,6 +8,7 @@
 //! | every call | its effects (`Operation::effects`) lie in the granted `effect_scope`, else `PermissionDenied` naming the missing effect (collecting output needs `memory`; passing descriptors `memory` and `pass_fds = true`) |
 //! | `spawn_process` | environment: a variable on `[env] deny` (or off a non-empty `[env] allow`) asked for explicitly is `PermissionDenied`; an inherited one is dropped; `[env] inherit = false` starts from nothing. Then the program is resolved exactly as it will run (bare names in the child's final `PATH`, relative paths against the child's cwd) and its **canonical path and identity** (device + inode) must be those of an allowed program as resolved when the layer was built (installation). The cwd, canonicalised, must lie under an `allowed_cwd` root. At most `max_processes` children alive at once. The policy's rlimits are applied: the stricter of the command's and the policy's, a policy value being a ceiling that never exceeds the hard limit the child inherits (a value the host cannot grant gives the host's limit, never a failed spawn; a stricter value the command asked for itself is applied as asked, and a refusal by the OS fails the spawn naming it). |
 //! | `kill_process[_group]`, `kill_process_tree` | the signal is in `allowed_signals` (`CONT`, which only resumes a stopped child and follows every time-limit signal, is always allowed) |
+//! | `spawn_process`, parent-death signal | a [`Command::parent_death_signal`] must be in `allowed_signals`, or `KILL`/`CONT` (the caller chose it to be sent to the child, so it must be one it could send; `KILL` ends the job, which the capability may always do) |
 //! | `check_run` (before a supervised job starts) | the effects of its waits (collecting needs `memory`); when a time limit or an output-cap kill will apply (the caller's, `max_wall_time` or `output_cap_action = "kill"`), the time-limit signal is in `allowed_signals` (`KILL` always is) |
 //! | `enforce_limit` | nothing but the signal: `KILL` and `CONT` always pass, another one when allowed — `allowed_signals` restricts what a caller may send, never the capability's own limits |
 //! | `wait_*` | `max_wall_time` caps the wait's time limit (a wait without one gets it); `max_output_bytes` caps collection; with `output_cap_action = "kill"`, `wait_event` reports the cap and `wait_with_options` ends the tree with `KILL` when a collected stream passes it |
@@ -174,6 +175,19 @@ impl<C: ProcessCapability> PolicyLayer<C> {
         prepared.retain_env(|k| policy.env_passes(k));
         self.check_program(prepared)?;
         self.check_cwd(prepared.command.cwd.as_deref())?;
+        // The parent-death signal is one the caller chose to have sent to the child: it must
+        // be one the caller could send itself. (No `signal` effect is needed: the kernel
+        // sends it, not a call of ours.)
+        if let Some(signal) = prepared.command.parent_death_signal {
+            if signal != Signal::CONT
+                && signal != Signal::KILL
+                && !self.policy.is_signal_allowed(signal)
+            {
+                return Err(ProcessError::denied_by_policy(format!(
+                    "parent-death signal {signal} is not allowed by the policy ([commands] allowed_signals)"
+                )));
+            }
+        }
         prepared.rlimits = merge_rlimits(
             &prepared.rlimits,
             &self.policy.child_rlimits(),

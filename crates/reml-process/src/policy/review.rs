@@ -33,7 +33,7 @@
 //! | `policy.limits.no_wall_time` | warning | `limits.max_wall_time` | no `max_wall_time`: a wait may last forever |
 //! | `policy.cpus.absent` | warning | `limits.allowed_cpus` | `allowed_cpus` names CPUs this machine does not have (`/sys/devices/system/cpu/possible`, else `sched_getaffinity`) |
 //! | `policy.cpus.unchecked` | info | `limits.allowed_cpus` | the CPUs of the machine could not be read |
-//! | `policy.signals.time_limit` | warning | `commands.allowed_signals` | `max_wall_time` or `output_cap_action = "kill"` is set and `allowed_signals` lacks `TERM`: a run with the default time-limit signal is refused before it starts (`--signal` must name an allowed signal, or `KILL`). The limit itself always holds: its `KILL` escalation is never subject to `allowed_signals` |
+//! | `policy.signals.time_limit` | warning | `commands.allowed_signals` | `allowed_signals` lacks `TERM`, `reml-process run`'s default time-limit and parent-death signal: a run is refused before it starts unless `--signal` names an allowed signal or `KILL`. A time limit itself always holds: its `KILL` escalation is never subject to `allowed_signals` |
 //! | `policy.priority.realtime` | warning | `limits.max_thread_priority` | `realtime` is allowed: a runaway real-time thread can starve the machine |
 //! | `policy.isolation.not_enforced` | warning | `capability.isolation_level` | `full_isolation` is declared, which this plugin does not provide by itself |
 //! | `policy.env.loader_not_denied` | warning | `env.deny` | a program is allowed and `LD_PRELOAD`, `LD_AUDIT` or `LD_LIBRARY_PATH` can reach a child: each makes an allowed program run other code |
@@ -128,8 +128,7 @@ pub mod codes {
     pub const CPUS_UNCHECKED: &str = "policy.cpus.unchecked";
     /// `max_thread_priority = "realtime"`.
     pub const PRIORITY_REALTIME: &str = "policy.priority.realtime";
-    /// A limit of the policy applies, and `allowed_signals` lacks `TERM`, the default
-    /// time-limit signal.
+    /// `allowed_signals` lacks `TERM`, the default time-limit and parent-death signal.
     pub const SIGNALS_TIME_LIMIT: &str = "policy.signals.time_limit";
     /// `isolation_level = "full_isolation"` is declared but not provided by the plugin.
     pub const ISOLATION_NOT_ENFORCED: &str = "policy.isolation.not_enforced";
@@ -245,14 +244,12 @@ pub fn verify_capability_security(policy: &Policy) -> Review {
     r.effect_scope(policy);
     r.limits(policy);
     r.cpus(policy);
-    let own_limit = policy.limits.max_wall_time.is_some()
-        || policy.limits.output_cap_action == super::OutputCapAction::Kill;
-    if own_limit && !policy.is_signal_allowed(crate::signal::Signal::TERM) {
+    if !policy.is_signal_allowed(crate::signal::Signal::TERM) {
         r.push(
             SIGNALS_TIME_LIMIT,
             Severity::Warning,
             "commands.allowed_signals",
-            "the policy limits every run (max_wall_time or output_cap_action = \"kill\") but does not allow TERM, the default time-limit signal: runs must choose an allowed one (--signal), or KILL; the limit's KILL escalation holds regardless".to_owned(),
+            "`allowed_signals` does not allow TERM, the default time-limit and parent-death signal of `reml-process run`: every run must choose an allowed one (--signal), or KILL; a time limit's KILL escalation holds regardless".to_owned(),
         );
     }
     if policy.limits.max_thread_priority == Some(PriorityCeiling::Realtime) {

@@ -3,7 +3,8 @@
 //! One backend is chosen at compile time and every backend exports the same names
 //! (`process`, `signals`, `terminal`, `tree`, `thread`, `arg_max`, `SUPPORTED`):
 //! - `linux`: the complete backend (clone + pidfd + poll, signalfd, `/proc`, prctl,
-//!   sched_setaffinity, …);
+//!   sched_setaffinity, an `.init_array` constructor recording the inherited signal
+//!   dispositions, …);
 //! - `unsupported`: every other target. Each operation fails with an `io::Error` of kind
 //!   `Unsupported` that names the platform ([`unsupported_error`]); the few queries without
 //!   an error channel answer "nothing" (no terminal on stdin, no children, not ignored).
@@ -31,7 +32,7 @@
 //! | spawn (`spawn_process`, `run_process`, …) | yes | `Unsupported` naming the platform, before any descriptor is opened or file created |
 //! | wait, signal, tree kill, output: operations on a handle | yes | unreachable: no handle can exist (any handle is stale) |
 //! | `set_child_subreaper`, `is_child_subreaper` | yes | `Unsupported` |
-//! | `SignalForwarder::install` | yes | `Unsupported`; `supervise::is_ignored` and `reset_sigchld_to_default` answer `false` |
+//! | `SignalForwarder::install`, `install_reaping_orphans` | yes | `Unsupported`; `supervise::is_ignored` and `reset_sigchld_to_default` answer `false`, `inherited_ignored_signals` `None` |
 //! | `TerminalGuard::acquire` (job control) | yes | `None` |
 //! | `FdMapping::from_inherited` | yes | `Unsupported` |
 //! | `SharedMemory::create` (memfd) | yes | `Unsupported` |

@@ -21,6 +21,8 @@ pub(crate) enum Stage {
     Exec,
     /// The file at the path is no longer the one the policy checked (scripts).
     Identity,
+    /// `prctl(PR_SET_PDEATHSIG)` in the child.
+    ParentDeathSignal,
 }
 
 /// A spawn failure: the stage and the errno.
@@ -36,6 +38,18 @@ pub(crate) enum Pgroup {
     Inherit,
     New,
     Join(i32),
+}
+
+/// How the child sets up its signal dispositions before exec (from
+/// `crate::command::SignalDispositions`). Handled signals always start at their default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RawDispositions {
+    /// Ignored signals stay ignored, except `SIGPIPE`, which starts at its default.
+    KeepIgnoredExceptPipe,
+    /// Every signal starts at its default.
+    ResetAll,
+    /// Exactly the signals of this mask (bit `n - 1` for signal `n`) start ignored.
+    Ignore(u64),
 }
 
 /// One resource limit for the child: `RLIMIT_*` number, soft, hard (`RLIM_INFINITY` = none).
@@ -64,6 +78,10 @@ pub(crate) struct SpawnSpec<'a> {
     /// Make the child's process group the foreground group of the terminal on its stdin
     /// (`TIOCSPGRP` in the child, before exec; errors ignored: stdin may be no terminal).
     pub foreground: bool,
+    /// The child's signal dispositions at exec.
+    pub dispositions: RawDispositions,
+    /// `PR_SET_PDEATHSIG` for the child (0: none).
+    pub parent_death_signal: c_int,
 }
 
 /// How a child ended.

@@ -4,11 +4,12 @@
 //! `clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD, exit signal 0)`, the same shape as glibc's
 //! `posix_spawn`: the child runs on a small separate stack in the parent's memory while the
 //! calling thread is suspended until the child execs or exits. No page tables are copied, so
-//! it keeps `vfork` speed, yet the child can still do what we need before exec: reset signal
-//! dispositions and the mask, join or lead a process group, set rlimits, change directory,
-//! arrange descriptors, and exec the checked file by descriptor. The child only makes raw
-//! system calls (no allocation, no locks). An exec failure is written by the child into the
-//! shared argument block, so `spawn` reports it with the errno instead of a child exiting 127.
+//! it keeps `vfork` speed, yet the child can still do what we need before exec: set up signal
+//! dispositions and the mask, arm a parent-death signal, join or lead a process group, set
+//! rlimits, change directory, arrange descriptors, and exec the checked file by descriptor.
+//! The child only makes raw system calls (no allocation, no locks). An exec failure is
+//! written by the child into the shared argument block, so `spawn` reports it with the errno
+//! instead of a child exiting 127.
 //!
 //! The exit signal passed to `clone` is **0**, but the kernel resets it to `SIGCHLD` when the
 //! child execs (its exec changes its "execution domain"; `/proc/PID/stat` shows 17), so after
@@ -26,44 +27,93 @@
 //!
 //! # References
 //! clone(2), pidfd_open(2), pidfd_send_signal(2), waitid(2), execveat(2), close_range(2),
-//! setpgid(2), setrlimit(2), sigaction(2), sigprocmask(2).
+//! setpgid(2), setrlimit(2), sigaction(2), sigprocmask(2), prctl(2) (`PR_SET_PDEATHSIG`).
 
+use std::collections::BTreeMap;
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Mutex, MutexGuard, RwLock};
 
 pub(crate) use crate::sys::spawn_types::{
-    Pgroup, RawRlimit, SpawnError, SpawnSpec, Stage, Termination, WaitEvent,
+    Pgroup, RawDispositions, RawRlimit, SpawnError, SpawnSpec, Stage, Termination, WaitEvent,
 };
 
 /// A child just created.
 pub(crate) struct Spawned {
     pub pid: i32,
     pub pidfd: Option<OwnedFd>,
+    /// Whether `pid` still counts in [`LIBRARY_CHILDREN`] (until it is reaped or this value
+    /// is dropped, whichever comes first).
+    registered: AtomicBool,
 }
 
-/// The pids of the children this library created and still holds (until their `Spawned` is
-/// dropped, which happens only after they are reaped or handed to the reaper and reaped).
-/// The tree walk uses it to tell our own children from orphans adopted as a subreaper: the
-/// kernel resets every child's exit signal to `SIGCHLD` at exec, so that cannot tell them
-/// apart.
-static LIBRARY_CHILDREN: std::sync::Mutex<std::collections::BTreeSet<i32>> =
-    std::sync::Mutex::new(std::collections::BTreeSet::new());
+/// The children this library created and has not reaped yet: pid → how many [`Spawned`]
+/// values hold it (more than one only for a moment, when a pid we just reaped is reused by
+/// our next child before the first value has let go of it).
+///
+/// Two readers need it:
+/// - the tree walk, to tell our own children from orphans adopted as a subreaper (the kernel
+///   resets every child's exit signal to `SIGCHLD` at exec, so that cannot tell them apart);
+/// - the orphan sweep ([`reap_orphans`]), which must never reap one of them: we wait for
+///   them through their pidfds, and a status reaped by someone else is lost (before Linux
+///   6.15) or at best read back.
+///
+/// # Why a just-cloned child can never be swept
+/// A child exists from the moment `clone` creates it, and may even have exited (an exec
+/// failure, or a program that ends at once) by the time `clone` returns to us — before it is
+/// registered here. [`SPAWN_GATE`] closes that window: every spawn holds it *shared* from
+/// before `clone` until the pid is registered, and the sweep holds it *exclusively* for its
+/// whole run. So while a sweep runs, no child of ours is between `clone` and registration,
+/// and every child of ours that has not been reaped is in this set. Spawns do not exclude one
+/// another (shared), only sweeps, which are short: one listing of our children and one
+/// `waitid(WNOHANG)` per candidate.
+static LIBRARY_CHILDREN: Mutex<BTreeMap<i32, usize>> = Mutex::new(BTreeMap::new());
 
-fn library_children() -> std::sync::MutexGuard<'static, std::collections::BTreeSet<i32>> {
+/// Orders spawns against orphan sweeps (see [`LIBRARY_CHILDREN`]).
+static SPAWN_GATE: RwLock<()> = RwLock::new(());
+
+fn library_children() -> MutexGuard<'static, BTreeMap<i32, usize>> {
     LIBRARY_CHILDREN.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Whether `pid` is a child this library created and has not yet let go of.
+/// Whether `pid` is a child this library created and has not yet reaped or let go of.
 pub(crate) fn is_library_child(pid: i32) -> bool {
-    library_children().contains(&pid)
+    library_children().contains_key(&pid)
+}
+
+impl Spawned {
+    /// Registers a child just cloned (under [`SPAWN_GATE`], shared).
+    fn register(pid: i32, pidfd: Option<OwnedFd>) -> Spawned {
+        *library_children().entry(pid).or_insert(0) += 1;
+        Spawned {
+            pid,
+            pidfd,
+            registered: AtomicBool::new(true),
+        }
+    }
+
+    /// Takes `pid` out of [`LIBRARY_CHILDREN`] once: when the child has been reaped (so the
+    /// pid is free for the kernel to reuse, perhaps for an orphan the sweep should reap), or
+    /// when this value goes.
+    fn unregister(&self) {
+        if self.registered.swap(false, Ordering::AcqRel) {
+            let mut set = library_children();
+            if let Some(n) = set.get_mut(&self.pid) {
+                *n -= 1;
+                if *n == 0 {
+                    set.remove(&self.pid);
+                }
+            }
+        }
+    }
 }
 
 impl Drop for Spawned {
     fn drop(&mut self) {
-        library_children().remove(&self.pid);
+        self.unregister();
     }
 }
 
@@ -102,6 +152,12 @@ struct ChildArgs {
     rlimits: *const RawRlimit,
     rlimits_len: usize,
     foreground: c_int,
+    /// `DISP_*`, with `ignore_mask` for `DISP_IGNORE`.
+    disp_mode: c_int,
+    ignore_mask: u64,
+    /// `PR_SET_PDEATHSIG` signal, 0 for none, and our pid to check the parent against.
+    pdeathsig: c_int,
+    parent_pid: c_int,
     err_stage: c_int,
     err_arg: c_int,
     err_errno: c_int,
@@ -114,6 +170,11 @@ const STAGE_CHDIR: c_int = 3;
 const STAGE_FD: c_int = 4;
 const STAGE_EXEC: c_int = 5;
 const STAGE_IDENTITY: c_int = 6;
+const STAGE_PDEATHSIG: c_int = 7;
+
+const DISP_KEEP_IGNORED_EXCEPT_PIPE: c_int = 0;
+const DISP_RESET_ALL: c_int = 1;
+const DISP_IGNORE: c_int = 2;
 
 /// Size of the child's stack. The child function only makes system calls with a few words of
 /// locals; 64 KiB leaves a wide margin even in debug builds.
@@ -122,8 +183,9 @@ const CHILD_STACK: usize = 64 * 1024;
 /// Spawns a child as described in the module docs.
 ///
 /// All signals are blocked in the calling thread around `clone`, so no handler of ours can run
-/// in the child on the shared stack of memory; the child resets every handled or ignored
-/// signal to its default and installs an empty mask just before exec.
+/// in the child on the shared stack of memory; the child resets every handled signal to its
+/// default, sets up the ignored ones as `spec.dispositions` says, and installs an empty mask
+/// just before exec.
 pub(crate) fn spawn(spec: &SpawnSpec<'_>) -> Result<Spawned, SpawnError> {
     let mut argv_ptrs: Vec<*const c_char> = spec.argv.iter().map(|s| s.as_ptr()).collect();
     argv_ptrs.push(ptr::null());
@@ -152,6 +214,18 @@ pub(crate) fn spawn(spec: &SpawnSpec<'_>) -> Result<Spawned, SpawnError> {
         rlimits: spec.rlimits.as_ptr(),
         rlimits_len: spec.rlimits.len(),
         foreground: c_int::from(spec.foreground),
+        disp_mode: match spec.dispositions {
+            RawDispositions::KeepIgnoredExceptPipe => DISP_KEEP_IGNORED_EXCEPT_PIPE,
+            RawDispositions::ResetAll => DISP_RESET_ALL,
+            RawDispositions::Ignore(_) => DISP_IGNORE,
+        },
+        ignore_mask: match spec.dispositions {
+            RawDispositions::Ignore(mask) => mask,
+            _ => 0,
+        },
+        pdeathsig: spec.parent_death_signal,
+        // SAFETY: getpid(2) has no preconditions and cannot fail.
+        parent_pid: unsafe { libc::getpid() },
         err_stage: STAGE_NONE,
         err_arg: 0,
         err_errno: 0,
@@ -160,6 +234,8 @@ pub(crate) fn spawn(spec: &SpawnSpec<'_>) -> Result<Spawned, SpawnError> {
     // The stack grows down on every Linux architecture Rust supports; align the top to 16.
     let stack_top = ((stack.as_mut_ptr() as usize + CHILD_STACK) & !15) as *mut c_void;
 
+    // Shared: an orphan sweep cannot run until the child is registered (see LIBRARY_CHILDREN).
+    let gate = SPAWN_GATE.read().unwrap_or_else(|p| p.into_inner());
     let old_mask = block_all_signals();
     let mut result = clone_child(&mut args, stack_top, pidfd_supported());
     if let Err(e) = &result {
@@ -170,6 +246,7 @@ pub(crate) fn spawn(spec: &SpawnSpec<'_>) -> Result<Spawned, SpawnError> {
         }
     }
     restore_signals(&old_mask);
+    drop(gate);
     drop(stack);
     let spawned = result?;
     if spawned.pidfd.is_some() {
@@ -184,6 +261,7 @@ pub(crate) fn spawn(spec: &SpawnSpec<'_>) -> Result<Spawned, SpawnError> {
             STAGE_CHDIR => Stage::Chdir,
             STAGE_FD => Stage::Fd(args.err_arg),
             STAGE_IDENTITY => Stage::Identity,
+            STAGE_PDEATHSIG => Stage::ParentDeathSignal,
             _ => Stage::Exec,
         };
         return Err(SpawnError {
@@ -232,8 +310,7 @@ fn clone_child(
     } else {
         None
     };
-    library_children().insert(pid);
-    Ok(Spawned { pid, pidfd })
+    Ok(Spawned::register(pid, pidfd))
 }
 
 /// The child side. Runs on its own stack in the parent's memory; only raw system calls.
@@ -241,17 +318,23 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the `ChildArgs` the parent passed to clone; the parent is suspended
     // (CLONE_VFORK) so nothing else touches it while we run.
     let a = unsafe { &mut *(arg as *mut ChildArgs) };
-    // SAFETY: every call below is a raw system call on values prepared by the parent:
+    // SAFETY: every call below is a raw system call (or `sigaction`, the C library's bare
+    // wrapper of one) on values prepared by the parent:
     // NUL-terminated strings (CStrings, and the environment block whose strings each end at
     // their only NUL: `CStrBlock`'s invariant) and NULL-terminated pointer arrays that stay
     // alive while the parent is suspended. Nothing allocates or locks. On failure we record the stage and
     // errno in `a` and `_exit` without running any destructor or atexit handler.
     unsafe {
-        // 1. Default dispositions for every signal that is handled or ignored: no handler of
-        //    the parent may run here, and the program starts as a fresh one would.
-        //    The query reads only the handler, the first word of the kernel's
-        //    `struct sigaction` on every architecture; an all-zero action is SIG_DFL with no
-        //    flags and an empty mask. The buffer is larger than the kernel's struct.
+        // 1. Dispositions. Every handled signal goes back to its default: no handler of the
+        //    parent may run here, and a handler's address means nothing after exec. Ignored
+        //    signals stay ignored or go back to their default as `disp_mode` says
+        //    (`crate::command::SignalDispositions`), and `DISP_IGNORE` ignores exactly the
+        //    signals of `ignore_mask`. The query reads only the handler, the first word of
+        //    the kernel's `struct sigaction` on every architecture but MIPS; an all-zero
+        //    action is SIG_DFL with no flags and an empty mask. The buffer is larger than
+        //    the kernel's struct. Ignoring goes through the C library's `sigaction`, a bare
+        //    system call wrapper (async-signal-safe, as glibc's own `posix_spawn` child uses
+        //    it), so the kernel's struct layout stays the C library's business.
         for sig in 1..=64 {
             if sig == libc::SIGKILL || sig == libc::SIGSTOP {
                 continue;
@@ -263,9 +346,23 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
                 ptr::null::<usize>(),
                 old.as_mut_ptr(),
                 8usize,
-            ) == 0
-                && old[0] != libc::SIG_DFL
+            ) != 0
             {
+                continue;
+            }
+            let ignored = old[0] == libc::SIG_IGN;
+            let ignore = match a.disp_mode {
+                DISP_KEEP_IGNORED_EXCEPT_PIPE => ignored && sig != libc::SIGPIPE,
+                DISP_IGNORE => a.ignore_mask & (1u64 << (sig - 1)) != 0,
+                _ => false,
+            };
+            if ignore {
+                if !ignored {
+                    let mut act: libc::sigaction = std::mem::zeroed();
+                    act.sa_sigaction = libc::SIG_IGN;
+                    libc::sigaction(sig, &act, ptr::null_mut());
+                }
+            } else if old[0] != libc::SIG_DFL {
                 let dfl = [0usize; 8];
                 libc::syscall(
                     libc::SYS_rt_sigaction,
@@ -274,6 +371,27 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
                     ptr::null_mut::<usize>(),
                     8usize,
                 );
+            }
+        }
+        // 1b. Parent-death signal, then the race it leaves: if our parent ended before the
+        //     prctl, the kernel will never send the signal (we were already reparented), so
+        //     the program must not start unsupervised. The signal is blocked here (the whole
+        //     mask still is), so a death after the prctl leaves it pending until step 6,
+        //     where the emptied mask delivers it before exec.
+        if a.pdeathsig != 0 {
+            if libc::syscall(
+                libc::SYS_prctl,
+                libc::PR_SET_PDEATHSIG,
+                a.pdeathsig as libc::c_ulong,
+                0 as libc::c_ulong,
+                0 as libc::c_ulong,
+                0 as libc::c_ulong,
+            ) != 0
+            {
+                return child_fail(a, STAGE_PDEATHSIG, 0);
+            }
+            if libc::syscall(libc::SYS_getppid) as c_int != a.parent_pid {
+                end_as_by_signal(a.pdeathsig);
             }
         }
         // 2. Process group.
@@ -431,6 +549,51 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
     }
 }
 
+/// Ends the child as `sig` would: with its default action when that ends a process, else
+/// (or if it somehow does not) by exiting with 128 + `sig`. The parent is gone: nobody reads
+/// the shared block any more.
+///
+/// # Safety
+/// Only to be called in the child created by `clone_child`.
+unsafe fn end_as_by_signal(sig: c_int) -> ! {
+    let ends_a_process = !matches!(
+        sig,
+        libc::SIGCHLD
+            | libc::SIGCONT
+            | libc::SIGURG
+            | libc::SIGWINCH
+            | libc::SIGSTOP
+            | libc::SIGTSTP
+            | libc::SIGTTIN
+            | libc::SIGTTOU
+    );
+    // SAFETY: raw system calls on plain values: the default action for `sig`, the signal to
+    // ourselves (pending, as everything is blocked), then unblocking it alone delivers it.
+    // `_exit` ends the child without touching the parent's shared state.
+    unsafe {
+        if ends_a_process {
+            let dfl = [0usize; 8];
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                dfl.as_ptr(),
+                ptr::null_mut::<usize>(),
+                8usize,
+            );
+            libc::syscall(libc::SYS_kill, libc::syscall(libc::SYS_getpid), sig);
+            let one: u64 = 1u64 << (sig - 1);
+            libc::syscall(
+                libc::SYS_rt_sigprocmask,
+                libc::SIG_UNBLOCK,
+                &one as *const u64,
+                ptr::null_mut::<u64>(),
+                8usize,
+            );
+        }
+        libc::_exit(128 + sig)
+    }
+}
+
 /// Records the current errno and the stage, then exits the child with 127.
 ///
 /// # Safety
@@ -549,15 +712,22 @@ pub(crate) fn try_wait_job_state(child: &Spawned) -> io::Result<Option<WaitEvent
 /// not available the `ECHILD` error is returned: never a made-up status.
 pub(crate) fn try_reap(child: &Spawned) -> io::Result<Option<Termination>> {
     match waitid(child, libc::WEXITED | libc::WNOHANG) {
-        Ok(Some(WaitEvent::Ended(t))) => Ok(Some(t)),
+        Ok(Some(WaitEvent::Ended(t))) => {
+            child.unregister();
+            Ok(Some(t))
+        }
         Ok(_) => Ok(None),
-        Err(e) if e.raw_os_error() == Some(libc::ECHILD) => match &child.pidfd {
-            Some(fd) => match pidfd_exit_status(fd.as_fd())? {
-                Some(t) => Ok(Some(t)),
+        Err(e) if e.raw_os_error() == Some(libc::ECHILD) => {
+            // No longer our child, whoever released it.
+            child.unregister();
+            match &child.pidfd {
+                Some(fd) => match pidfd_exit_status(fd.as_fd())? {
+                    Some(t) => Ok(Some(t)),
+                    None => Err(e),
+                },
                 None => Err(e),
-            },
-            None => Err(e),
-        },
+            }
+        }
         Err(e) => Err(e),
     }
 }
@@ -668,10 +838,71 @@ pub(crate) fn pidfd_exit_info_supported() -> bool {
 /// Reaps the child, blocking until it ends.
 pub(crate) fn reap_blocking(child: &Spawned) -> io::Result<Termination> {
     loop {
-        if let Some(WaitEvent::Ended(t)) = waitid(child, libc::WEXITED)? {
-            return Ok(t);
+        match waitid(child, libc::WEXITED) {
+            Ok(Some(WaitEvent::Ended(t))) => {
+                child.unregister();
+                return Ok(t);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                if e.raw_os_error() == Some(libc::ECHILD) {
+                    child.unregister();
+                }
+                return Err(e);
+            }
         }
     }
+}
+
+/// Reaps every child of this process that has ended, except the children this library
+/// created and has not reaped yet ([`LIBRARY_CHILDREN`]) and those listed in `keep` by (pid,
+/// start time); returns how many it reaped. Never blocks (`waitid(P_PID, pid, WEXITED |
+/// WNOHANG)` per candidate; no `__WALL`: only ordinary `SIGCHLD` children, which every
+/// reparented orphan is).
+///
+/// Holds [`SPAWN_GATE`] exclusively, so no child of ours is between `clone` and
+/// registration meanwhile. A pid listed here and then reaped by someone else and reused is,
+/// if it is our child at all, a new child that is not the library's (none can be created
+/// during the sweep): reaping it is what the sweep is for.
+pub(crate) fn reap_orphans(keep: &[(i32, u64)]) -> usize {
+    let _gate = SPAWN_GATE.write().unwrap_or_else(|p| p.into_inner());
+    let me = super::tree::getpid();
+    let mut reaped = 0;
+    for pid in super::tree::children(me) {
+        if is_library_child(pid) {
+            continue;
+        }
+        if keep.iter().any(|&(p, _)| p == pid) {
+            // Still the child we had before (same start time), or gone: leave it alone.
+            match super::tree::stat(pid) {
+                Some(st) if keep.contains(&(pid, st.starttime)) => continue,
+                None => continue,
+                Some(_) => {}
+            }
+        }
+        let Some(p) = rustix::process::Pid::from_raw(pid) else {
+            continue;
+        };
+        let flags = rustix::process::WaitIdOptions::EXITED | rustix::process::WaitIdOptions::NOHANG;
+        loop {
+            match rustix::process::waitid(rustix::process::WaitId::Pid(p), flags) {
+                Ok(Some(_)) => reaped += 1,
+                Err(rustix::io::Errno::INTR) => continue,
+                // Still running, or not our child (any more).
+                Ok(None) | Err(_) => {}
+            }
+            break;
+        }
+    }
+    reaped
+}
+
+/// Our children now, with their start times (what [`reap_orphans`] is to leave alone).
+pub(crate) fn current_children() -> Vec<(i32, u64)> {
+    super::tree::children(super::tree::getpid())
+        .into_iter()
+        .filter_map(|c| super::tree::stat(c).map(|s| (c, s.starttime)))
+        .collect()
 }
 
 /// Sends `sig` to the child: through its pidfd (`pidfd_send_signal`), or by pid when there is

@@ -1,10 +1,55 @@
-//! Receiving signals synchronously through a `signalfd`, for supervisors that forward them.
+//! Receiving signals synchronously through a `signalfd`, for supervisors that forward them;
+//! the dispositions this process inherited, recorded before `main`.
 //!
 //! # References
-//! signalfd(2), pthread_sigmask(3).
+//! signalfd(2), pthread_sigmask(3), sigaction(2), signal(7).
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// The signals whose disposition was "ignore" when this process started (bit `n - 1` for
+/// signal `n`), valid once [`RECORDED`] is set.
+static IGNORED_AT_START: AtomicU64 = AtomicU64::new(0);
+static RECORDED: AtomicBool = AtomicBool::new(false);
+
+/// Records the inherited dispositions. Runs as an ELF constructor: the C library calls every
+/// function of the executable's `.init_array` before `main`, so before the Rust runtime's
+/// start-up (inside `main`) sets `SIGPIPE` to "ignore". In a shared object it runs when the
+/// object is loaded.
+extern "C" fn record_inherited_dispositions() {
+    let mut mask = 0u64;
+    for sig in 1..=64 {
+        // SAFETY: a query only (null new action) into a zeroed, plain-data sigaction that
+        // the call fills. Signals the C library reserves (32, 33) are refused with EINVAL
+        // and count as not ignored.
+        let ignored = unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(sig, std::ptr::null(), &mut old) == 0
+                && old.sa_sigaction == libc::SIG_IGN
+        };
+        if ignored {
+            mask |= 1u64 << (sig - 1);
+        }
+    }
+    IGNORED_AT_START.store(mask, Ordering::Relaxed);
+    RECORDED.store(true, Ordering::Release);
+}
+
+/// The constructor's entry in `.init_array` (see [`record_inherited_dispositions`]).
+/// `#[used]` keeps it through compilation; the linker keeps every `.init_array` entry of the
+/// objects it links, and this object is linked whenever [`ignored_at_start`] is called.
+#[used]
+#[link_section = ".init_array"]
+static RECORD_AT_START: extern "C" fn() = record_inherited_dispositions;
+
+/// The signals whose disposition was "ignore" when this process started (bit `n - 1` for
+/// signal `n`), or `None` when the constructor did not run (never on glibc or musl Linux).
+pub(crate) fn ignored_at_start() -> Option<u64> {
+    RECORDED
+        .load(Ordering::Acquire)
+        .then(|| IGNORED_AT_START.load(Ordering::Relaxed))
+}
 
 /// Blocks `signals` in the calling thread (threads created later inherit the mask) and opens
 /// a close-on-exec, non-blocking signalfd that receives them.

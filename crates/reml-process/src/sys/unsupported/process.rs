@@ -13,7 +13,7 @@ use std::os::fd::{OwnedFd, RawFd};
 use crate::sys::unsupported_error;
 
 pub(crate) use crate::sys::spawn_types::{
-    Pgroup, RawRlimit, SpawnError, SpawnSpec, Stage, Termination, WaitEvent,
+    Pgroup, RawDispositions, RawRlimit, SpawnError, SpawnSpec, Stage, Termination, WaitEvent,
 };
 
 /// A child just created. Never constructed here: [`spawn`] always fails.
@@ -51,7 +51,6 @@ pub(crate) fn try_wait_job_state(_child: &Spawned) -> io::Result<Option<WaitEven
 }
 
 /// `Unsupported` (no child can exist).
-/// `Unsupported` (no child can exist).
 pub(crate) fn reap_blocking(_child: &Spawned) -> io::Result<Termination> {
     Err(unsupported_error("waiting for a process"))
 }
@@ -61,6 +60,7 @@ pub(crate) fn is_library_child(_pid: i32) -> bool {
     false
 }
 
+/// `Unsupported` (no child can exist).
 pub(crate) fn try_reap(_child: &Spawned) -> io::Result<Option<Termination>> {
     Err(unsupported_error("waiting for a process"))
 }
@@ -128,3 +128,13 @@ pub(crate) fn fd_kind(_fd: &OwnedFd) -> &'static str {
 
 /// "No limit", as in the Linux backend.
 pub(crate) const RLIM_INFINITY: u64 = u64::MAX;
+
+/// No children here: nothing to reap.
+pub(crate) fn reap_orphans(_keep: &[(i32, u64)]) -> usize {
+    0
+}
+
+/// No children here.
+pub(crate) fn current_children() -> Vec<(i32, u64)> {
+    Vec::new()
+}

@@ -26,3 +26,9 @@ pub(crate) fn is_ignored(_sig: i32) -> bool {
 pub(crate) fn default_sigchld() -> bool {
     false
 }
+
+/// Dispositions are not recorded here: `None` (documented on
+/// `crate::supervise::inherited_ignored_signals`).
+pub(crate) fn ignored_at_start() -> Option<u64> {
+    None
+}
