@@ -20,6 +20,7 @@ use crate::signal::Signal;
 use crate::status::{ExitStatus, Termination};
 use crate::sys::imp::process as sys;
 use crate::tree::TreeState;
+use crate::units::Deadline;
 use crate::wait::{CollectedOutput, WaitEvent, WaitOptions};
 
 static NEXT_OWNER: AtomicU32 = AtomicU32::new(1);
@@ -636,8 +637,7 @@ enum Waited {
 /// pipes reach end-of-file or linger runs out, or the deadline passes; with `report`, also
 /// until the child stops or (with `report_output_cap`) a stream passes its cap.
 fn wait_entry(entry: &Entry, options: &WaitOptions, report: bool) -> Result<Waited, ProcessError> {
-    let start = Instant::now();
-    let deadline = options.timeout.map(|t| start + t);
+    let deadline = Deadline::within(Instant::now(), options.timeout);
     // Close our end of stdin unless the caller took it (C3).
     let (mut out, mut err, mut output) = {
         let mut io = lock(&entry.io);
@@ -652,7 +652,7 @@ fn wait_entry(entry: &Entry, options: &WaitOptions, report: bool) -> Result<Wait
             (None, None, CollectedOutput::default())
         }
     };
-    if !options.collect_output && deadline.is_none() && !report {
+    if !options.collect_output && deadline.is_never() && !report {
         // Nothing was taken from `io`, so nothing to put back: return as soon as the
         // reaping `waitid` does (the exit-notice path of issue 7). Not when stops are to be
         // reported: a blocking `waitid(WEXITED)` would sleep through them.
@@ -693,8 +693,8 @@ fn merge_output(mut a: CollectedOutput, b: CollectedOutput) -> CollectedOutput {
     a.stderr.extend_from_slice(&b.stderr);
     a.stdout_truncated |= b.stdout_truncated;
     a.stderr_truncated |= b.stderr_truncated;
-    a.stdout_bytes += b.stdout_bytes;
-    a.stderr_bytes += b.stderr_bytes;
+    a.stdout_bytes = a.stdout_bytes.saturating_add(b.stdout_bytes);
+    a.stderr_bytes = a.stderr_bytes.saturating_add(b.stderr_bytes);
     a
 }
 
@@ -825,15 +825,15 @@ fn read_stream(
     cap: u64,
     scratch: &mut Vec<u8>,
 ) -> bool {
-    let room = (cap as usize).saturating_sub(buf.len());
+    // A cap past the address space (a saturated `max_output_bytes`) is no cap.
+    let cap = usize::try_from(cap).unwrap_or(usize::MAX);
+    let room = cap.saturating_sub(buf.len());
     let result = if room > 0 {
         // Grow geometrically but never past the cap, so memory stays bounded by it; read
         // straight into the spare capacity (no intermediate copy).
         if buf.capacity() == buf.len() {
             let len = buf.len();
-            let target = (len.saturating_mul(2))
-                .max(len + READ_CHUNK)
-                .min(cap as usize);
+            let target = (len.saturating_mul(2)).max(len + READ_CHUNK).min(cap);
             buf.reserve_exact(target - len);
         }
         rustix::io::read(fd, rustix::buffer::spare_capacity(buf))
@@ -854,7 +854,7 @@ fn read_stream(
     match result {
         Ok(0) => false,
         Ok(n) => {
-            *total += n as u64;
+            *total = total.saturating_add(n as u64);
             true
         }
         Err(rustix::io::Errno::INTR) | Err(rustix::io::Errno::AGAIN) => true,
@@ -866,18 +866,18 @@ fn wait_loop(
     entry: &Entry,
     options: &WaitOptions,
     report: bool,
-    deadline: Option<Instant>,
+    deadline: Deadline,
     out: &mut Option<OwnedFd>,
     err: &mut Option<OwnedFd>,
     output: &mut CollectedOutput,
 ) -> Result<Waited, ProcessError> {
-    if out.is_none() && err.is_none() && deadline.is_none() && !report {
+    if out.is_none() && err.is_none() && deadline.is_never() && !report {
         if let Some(end) = reap_blocking_fast(entry) {
             return end.map(Waited::Ended);
         }
     }
     let mut ended = reap(entry)?;
-    let mut linger_until: Option<Instant> = None;
+    let mut linger_until: Option<Deadline> = None;
     // Bytes past the cap are read into this buffer and dropped; allocated on first use.
     let mut scratch: Vec<u8> = Vec::new();
     // A larger pipe buffer (when the system allows it) lets each read return up to
@@ -892,11 +892,9 @@ fn wait_loop(
             if out.is_none() && err.is_none() {
                 return Ok(Waited::Ended(t));
             }
-            let until = *linger_until.get_or_insert_with(|| {
-                let l = Instant::now() + options.output_linger;
-                deadline.map_or(l, |d| d.min(l))
-            });
-            if Instant::now() >= until {
+            let until = *linger_until
+                .get_or_insert_with(|| Deadline::after(options.output_linger).min(deadline));
+            if until.has_passed() {
                 return Ok(Waited::Ended(t));
             }
         }
@@ -913,16 +911,12 @@ fn wait_loop(
             }
         }
         let now = Instant::now();
-        if ended.is_none() {
-            if let Some(d) = deadline {
-                if now >= d {
-                    return Err(timed_out_error(entry, options.timeout.unwrap_or_default()));
-                }
-            }
+        if ended.is_none() && deadline.passed_at(now) {
+            return Err(timed_out_error(entry, options.timeout.unwrap_or_default()));
         }
         // How long this poll may sleep.
-        let mut limit: Option<Instant> = if ended.is_some() {
-            linger_until
+        let mut limit = if ended.is_some() {
+            linger_until.unwrap_or(deadline)
         } else {
             deadline
         };
@@ -932,8 +926,8 @@ fn wait_loop(
             None
         };
         if ended.is_none() && (pidfd.is_none() || report) {
-            let tick = now + options.check_interval.max(Duration::from_millis(1));
-            limit = Some(limit.map_or(tick, |l| l.min(tick)));
+            let tick = options.check_interval.max(Duration::from_millis(1));
+            limit = limit.min(Deadline::after_from(now, tick));
         }
         let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(3);
         if let Some(p) = pidfd {
@@ -947,14 +941,7 @@ fn wait_loop(
             fds.push(PollFd::new(fd, PollFlags::IN));
             fds.len() - 1
         });
-        let timeout = limit.map(|l| {
-            let d = l.saturating_duration_since(now);
-            rustix::event::Timespec {
-                tv_sec: d.as_secs() as i64,
-                // i64, or c_long on 32-bit targets with a libc backend (the BSDs).
-                tv_nsec: d.subsec_nanos() as _,
-            }
-        });
+        let timeout = limit.timespec_from(now);
         match rustix::event::poll(&mut fds, timeout.as_ref()) {
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(e) => {

@@ -12,6 +12,7 @@ use crate::jobcontrol::TerminalGuard;
 use crate::signal::Signal;
 use crate::status::Termination;
 use crate::supervise::SignalForwarder;
+use crate::units::Deadline;
 use crate::wait::{
     CollectedOutput, WaitEvent, WaitOptions, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_OUTPUT_LINGER,
 };
@@ -301,7 +302,7 @@ pub fn run_process_supervised(
         handle,
         options,
         wait,
-        deadline: options.timeout.map(|t| Instant::now() + t),
+        deadline: Deadline::within(Instant::now(), options.timeout),
         terminal,
         program: outcome.program.clone(),
         ending: Ending::ByItself,
@@ -363,6 +364,9 @@ pub fn run_process_supervised(
     outcome
 }
 
+/// How long one drain of the output lasts while descendants use their grace period.
+const DRAIN_SLICE: Duration = Duration::from_millis(20);
+
 /// How a job came to its end, as far as we had a hand in it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Ending {
@@ -380,7 +384,7 @@ struct Job<'a> {
     handle: ProcessHandle,
     options: &'a RunOptions,
     wait: WaitOptions,
-    deadline: Option<Instant>,
+    deadline: Deadline,
     terminal: Option<TerminalGuard>,
     program: String,
     ending: Ending,
@@ -392,9 +396,7 @@ impl Job<'_> {
     fn wait_to_end(&mut self, on_event: &(dyn Fn(&RunEvent) + Sync)) -> Result<(), ProcessError> {
         loop {
             let options = WaitOptions {
-                timeout: self
-                    .deadline
-                    .map(|d| d.saturating_duration_since(Instant::now())),
+                timeout: self.deadline.remaining(),
                 ..self.wait.clone()
             };
             match self.cap.wait_event(self.handle, &options) {
@@ -448,7 +450,8 @@ impl Job<'_> {
     /// has ended — then `KILL` until nothing is left.
     fn end_tree(&mut self) -> Result<(), ProcessError> {
         let (cap, handle) = (self.cap, self.handle);
-        let grace_end = Instant::now() + self.options.kill_after;
+        // A grace too long to represent never ends: the tree is waited for as long as it runs.
+        let grace_end = Deadline::after(self.options.kill_after);
         let _ = cap.kill_process_tree(handle, self.options.signal);
         let grace = WaitOptions {
             timeout: Some(self.options.kill_after),
@@ -459,7 +462,7 @@ impl Job<'_> {
         let child_ended = !matches!(&first, Err(e) if e.kind == ProcessErrorKind::TimedOut);
         if child_ended {
             // Descendants keep their grace period; keep draining what they write meanwhile.
-            while Instant::now() < grace_end {
+            while !grace_end.has_passed() {
                 if cap
                     .process_tree(handle)
                     .map_or(true, |live| live.is_empty())
@@ -467,8 +470,8 @@ impl Job<'_> {
                     break;
                 }
                 let slice = grace_end
-                    .saturating_duration_since(Instant::now())
-                    .min(Duration::from_millis(20));
+                    .remaining()
+                    .map_or(DRAIN_SLICE, |left| left.min(DRAIN_SLICE));
                 let began = Instant::now();
                 let drain = WaitOptions {
                     timeout: Some(slice),

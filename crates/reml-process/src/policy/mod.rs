@@ -43,7 +43,9 @@
 //! | `audit.redact` | array of `*` patterns ([`RedactPattern`]) | nothing redacted |
 //!
 //! Negative numbers are parse errors, not review warnings: they cannot be represented.
-//! Zero and other nonsensical limits parse and are reported by the review.
+//! Zero and other nonsensical limits parse and are reported by the review. Durations and
+//! sizes too large to represent saturate (no practical limit; a float `inf` too), and a
+//! positive duration below 1 ns is 1 ns ([`crate::units`]).
 //!
 //! # Resolving the allow-list
 //! An entry stands for the file it resolves to ([`Policy::resolve_allowed`]); a program is
@@ -599,9 +601,10 @@ impl Policy {
 }
 
 /// `RLIMIT_CPU` seconds for a `cpu_time`: rounded up, at least 1 (0 would mean "no CPU at
-/// all", which the kernel treats as an immediate `SIGXCPU`).
+/// all", which the kernel treats as an immediate `SIGXCPU`), saturating at `u64::MAX`
+/// (`RLIM_INFINITY`: a limit too large to represent is no limit).
 pub(crate) fn cpu_seconds(d: Duration) -> u64 {
-    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    let secs = d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0));
     secs.max(1)
 }
 
@@ -714,6 +717,32 @@ redact = ["--password=*", "*_TOKEN"]   # argument / environment patterns masked 
         assert_eq!(p.limits.cpu_time, Some(Duration::from_millis(1500)));
         assert_eq!(p.limits.address_space, Some(1 << 20));
         assert_eq!(p.limits.allowed_cpus.as_ref().unwrap().to_string(), "0-1,3");
+    }
+
+    #[test]
+    fn limits_at_the_edges_saturate_or_round_up() {
+        let limits = |body: &str| {
+            Policy::from_toml_str(&format!("[commands]\nallow = []\n[limits]\n{body}\n"))
+                .map(|p| p.limits)
+        };
+        let l = limits("max_wall_time = inf\ncpu_time = 1e300").unwrap();
+        assert_eq!(l.max_wall_time, Some(Duration::MAX));
+        assert_eq!(l.cpu_time, Some(Duration::MAX));
+        let l = limits("max_wall_time = 1e-12\ncpu_time = \"0.0000000001s\"").unwrap();
+        assert_eq!(l.max_wall_time, Some(Duration::from_nanos(1)));
+        assert_eq!(l.cpu_time, Some(Duration::from_nanos(1)));
+        let l = limits("max_wall_time = 0.0\nmax_output_bytes = \"99999999999999999999\"").unwrap();
+        assert_eq!(l.max_wall_time, Some(Duration::ZERO));
+        assert_eq!(l.max_output_bytes, Some(u64::MAX));
+        for bad in [
+            "max_wall_time = nan",
+            "max_wall_time = -inf",
+            "cpu_time = -1.0",
+        ] {
+            assert!(limits(bad).is_err(), "{bad}");
+        }
+        // The rlimit of a saturated cpu_time is RLIM_INFINITY, not an overflow.
+        assert_eq!(cpu_seconds(Duration::MAX), u64::MAX);
     }
 
     #[test]
