@@ -40,6 +40,7 @@ pub mod units;
 pub mod wait;
 pub mod waitset;
 
+mod files;
 mod handle_table;
 mod reaper;
 mod sys;
@@ -52,7 +53,9 @@ pub use audit::{
     VerifyError, VerifySummary,
 };
 pub use capability::{ProcessCapability, ProcessHandle, ProcessInfo, StdStream};
-pub use command::{Command, Environment, FdMapping, ProcessGroup, Resource, Rlimit, StdioSpec};
+pub use command::{
+    Command, Environment, FdMapping, Interrupt, ProcessGroup, Resource, Rlimit, StdioSpec,
+};
 pub use effect::{Effect, EffectSet, Operation};
 pub use error::{
     Diagnostic, IntoDiagnostic, ProcessError, ProcessErrorKind, Severity, ThreadError,

@@ -173,10 +173,14 @@ impl NativeProcessCapability {
     }
 }
 
-/// Opens the child's end of one standard stream; returns (child end, our end).
+/// Opens the child's end of one standard stream; returns (child end, our end). A FIFO named
+/// by a `File` spec waits for its other end until `deadline` or `interrupt`
+/// ([`crate::files::open_stdio_file`]).
 fn open_stdio(
     spec: &StdioSpec,
     target: RawFd,
+    deadline: Deadline,
+    interrupt: Option<&crate::command::Interrupt>,
 ) -> Result<(Option<OwnedFd>, Option<OwnedFd>), ProcessError> {
     use rustix::fs::{Mode, OFlags};
     let read = target == 0;
@@ -204,24 +208,39 @@ fn open_stdio(
             })
         }
         StdioSpec::File(path) => {
-            let flags = if read {
-                OFlags::RDONLY
-            } else {
-                OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC
+            use crate::files::StdioOpenError;
+            let name = match target {
+                0 => "stdin",
+                1 => "stdout",
+                _ => "stderr",
             };
-            let fd = rustix::fs::open(
-                path,
-                flags | OFlags::CLOEXEC,
-                Mode::from_bits_truncate(0o666),
-            )
-            .map_err(|e| {
-                // A file that cannot be opened is bad input of the command, like a missing
-                // cwd: InvalidCommand, with the errno.
-                let name = ["stdin", "stdout", "stderr"][target as usize];
-                let mut err = os_err(format!("{name} file {}", path.display()), e);
-                err.kind = ProcessErrorKind::InvalidCommand;
-                err
-            })?;
+            let what = format!("{name} file {}", path.display());
+            let peer = if read { "no writer" } else { "no reader" };
+            let fd = crate::files::open_stdio_file(path, read, deadline, interrupt).map_err(
+                |e| match e {
+                    // A file that cannot be opened is bad input of the command, like a
+                    // missing cwd: InvalidCommand, with the errno.
+                    StdioOpenError::Os(e) => {
+                        let mut err = os_err(what, e);
+                        err.kind = ProcessErrorKind::InvalidCommand;
+                        err
+                    }
+                    StdioOpenError::TimedOut => ProcessError::new(
+                        ProcessErrorKind::TimedOut,
+                        format!(
+                            "{what}: a FIFO with {peer} within the time limit; nothing was started"
+                        ),
+                    ),
+                    StdioOpenError::Interrupted(signal) => ProcessError::with_code(
+                        ProcessErrorKind::TerminatedBySignal,
+                        format!(
+                            "{what}: interrupted by {signal} while waiting for the FIFO's other \
+                             end ({peer}); nothing was started"
+                        ),
+                        signal.number(),
+                    ),
+                },
+            )?;
             Ok((Some(fd), None))
         }
     }
@@ -298,9 +317,12 @@ impl ProcessCapability for NativeProcessCapability {
                 prepared.program.display()
             )));
         }
-        let (in_child, in_ours) = open_stdio(&cmd.stdin, 0)?;
-        let (out_child, out_ours) = open_stdio(&cmd.stdout, 1)?;
-        let (err_child, err_ours) = open_stdio(&cmd.stderr, 2)?;
+        // One deadline for the three opens (a FIFO may wait for its other end).
+        let deadline = Deadline::within(Instant::now(), cmd.stdio_open_timeout);
+        let interrupt = cmd.interrupt.as_ref();
+        let (in_child, in_ours) = open_stdio(&cmd.stdin, 0, deadline, interrupt)?;
+        let (out_child, out_ours) = open_stdio(&cmd.stdout, 1, deadline, interrupt)?;
+        let (err_child, err_ours) = open_stdio(&cmd.stderr, 2, deadline, interrupt)?;
         let mut fd_map: Vec<(RawFd, RawFd)> = Vec::with_capacity(3 + cmd.fd_mappings.len());
         for (fd, target) in [(&in_child, 0), (&out_child, 1), (&err_child, 2)] {
             if let Some(fd) = fd {

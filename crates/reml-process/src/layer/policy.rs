@@ -6,7 +6,7 @@
 //! | call | checks |
 //! |---|---|
 //! | every call | its effects (`Operation::effects`) lie in the granted `effect_scope`, else `PermissionDenied` naming the missing effect (collecting output needs `memory`; passing descriptors `memory` and `pass_fds = true`) |
-//! | `spawn_process` | environment: a variable on `[env] deny` (or off a non-empty `[env] allow`) asked for explicitly is `PermissionDenied`; an inherited one is dropped; `[env] inherit = false` starts from nothing. Then the program is resolved exactly as it will run (bare names in the child's final `PATH`, relative paths against the child's cwd) and its **canonical path and identity** (device + inode) must be those of an allowed program as resolved when the layer was built (installation). The cwd, canonicalised, must lie under an `allowed_cwd` root. At most `max_processes` children alive at once. The policy's rlimits are applied (the stricter of the command's and the policy's). |
+//! | `spawn_process` | environment: a variable on `[env] deny` (or off a non-empty `[env] allow`) asked for explicitly is `PermissionDenied`; an inherited one is dropped; `[env] inherit = false` starts from nothing. Then the program is resolved exactly as it will run (bare names in the child's final `PATH`, relative paths against the child's cwd) and its **canonical path and identity** (device + inode) must be those of an allowed program as resolved when the layer was built (installation). The cwd, canonicalised, must lie under an `allowed_cwd` root. At most `max_processes` children alive at once. The policy's rlimits are applied (the stricter of the command's and the policy's). `max_wall_time` caps the wait for a stdio FIFO's other end (`Command::stdio_open_timeout`). |
 //! | `kill_process[_group]` | the signal is in `allowed_signals` (`CONT`, which only resumes a stopped child and follows every time-limit signal, is always allowed) |
 //! | `wait_*` | `max_wall_time` caps the wait's time limit (a wait without one gets it); `max_output_bytes` caps collection |
 //! | threads | `max_threads` alive at once, `max_thread_priority`, `allowed_cpus` |
@@ -173,6 +173,12 @@ impl<C: ProcessCapability> PolicyLayer<C> {
         self.check_program(prepared)?;
         self.check_cwd(prepared.command.cwd.as_deref())?;
         prepared.rlimits = merge_rlimits(&prepared.rlimits, &self.policy.child_rlimits());
+        // No wait may ask for longer than `max_wall_time`: the wait of the spawn for a FIFO's
+        // other end neither.
+        if let Some(max) = self.policy.limits.max_wall_time {
+            let limit = &mut prepared.command.stdio_open_timeout;
+            *limit = Some(limit.map_or(max, |t| t.min(max)));
+        }
         Ok(())
     }
 

@@ -268,12 +268,26 @@ impl Policy {
     ///
     /// # Errors
     /// Everything [`Policy::from_toml_str`] returns, with [`PolicyError::path`] set;
-    /// [`Io`](PolicyErrorKind::Io) when the file cannot be opened or read or is larger than
-    /// [`MAX_POLICY_BYTES`]; [`Syntax`](PolicyErrorKind::Syntax) at the first invalid byte
+    /// [`Io`](PolicyErrorKind::Io) when the file cannot be opened or read, is not a regular
+    /// file (a FIFO, a device, a directory: refused at once, never waited on), or is larger
+    /// than [`MAX_POLICY_BYTES`]; [`Syntax`](PolicyErrorKind::Syntax) at the first invalid byte
     /// when it is not UTF-8.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Policy, PolicyError> {
         let path = path.as_ref();
-        let file = std::fs::File::open(path).map_err(|e| PolicyError::io(path, &e))?;
+        // Only a regular file, refused without blocking otherwise (the contract, §1: a FIFO
+        // would block `open(2)` until a writer came, with `run`'s signals blocked).
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true);
+        let file = crate::files::open_regular(path, &options).map_err(|e| match e {
+            crate::files::RegularError::Io(e) => PolicyError::io(path, &e),
+            crate::files::RegularError::NotRegular(what) => PolicyError::new(
+                PolicyErrorKind::Io,
+                None,
+                None,
+                format!("{what}, not a regular file: a policy must be a regular file"),
+            )
+            .with_path(path),
+        })?;
         let mut bytes = Vec::new();
         file.take(MAX_POLICY_BYTES + 1)
             .read_to_end(&mut bytes)
