@@ -149,21 +149,19 @@ impl NativeProcessCapability {
     /// left to the reaper, and the spawn fails.
     fn insert(&self, entry: Entry) -> Result<ProcessHandle, ProcessError> {
         let pid = entry.child.pid;
-        let mut entry = Some(entry);
-        let mut ids = (0, 0);
-        let inserted = lock(&self.table).insert_with(|slot, generation| {
-            ids = (slot, generation);
-            entry.take().expect("made once")
-        });
-        if inserted.is_none() {
-            let entry = Arc::new(entry.take().expect("not made"));
-            let _ = sys::send_signal(&entry.child, libc::SIGKILL);
-            orphan(entry);
-            return Err(ProcessError::new(
-                ProcessErrorKind::SpawnFailed,
-                "the process handle table is full (2^32 slots); the child was killed",
-            ));
-        }
+        let inserted = lock(&self.table).insert(entry);
+        let ids = match inserted {
+            Ok(ids) => ids,
+            Err(entry) => {
+                let entry = Arc::new(entry);
+                let _ = sys::send_signal(&entry.child, libc::SIGKILL);
+                orphan(entry);
+                return Err(ProcessError::new(
+                    ProcessErrorKind::SpawnFailed,
+                    "the process handle table is full (2^32 slots); the child was killed",
+                ));
+            }
+        };
         Ok(ProcessHandle {
             owner: self.owner,
             slot: ids.0,
@@ -481,10 +479,17 @@ impl ProcessCapability for NativeProcessCapability {
         options: &WaitOptions,
     ) -> Result<ExitStatus, ProcessError> {
         let entry = self.entry(handle)?;
-        let Waited::Ended(end) = wait_entry(&entry, options, false)? else {
-            unreachable!("stops and caps are reported only by wait_event")
-        };
-        end_result(&entry, end)
+        match wait_entry(&entry, options, false)? {
+            Waited::Ended(end) => end_result(&entry, end),
+            // Not reached: without `report` the loop returns only ends. Said, not panicked.
+            Waited::Stopped(_) | Waited::Capped(_) => Err(ProcessError::new(
+                ProcessErrorKind::SpawnFailed,
+                format!(
+                    "internal error: the wait for pid {} reported a stop or a cap it was not asked for",
+                    handle.pid
+                ),
+            )),
+        }
     }
 
     fn take_output(&self, handle: ProcessHandle) -> Result<CollectedOutput, ProcessError> {
@@ -977,9 +982,9 @@ fn wait_loop(
         let (out_ready, err_ready) = (ready(out_idx), ready(err_idx));
         drop(fds);
         let capped_before = (output.stdout_truncated, output.stderr_truncated);
-        if out_ready {
+        if let (true, Some(fd)) = (out_ready, out.as_ref()) {
             let keep = read_stream(
-                out.as_ref().expect("polled"),
+                fd,
                 &mut output.stdout,
                 &mut output.stdout_truncated,
                 &mut output.stdout_bytes,
@@ -990,9 +995,9 @@ fn wait_loop(
                 *out = None;
             }
         }
-        if err_ready {
+        if let (true, Some(fd)) = (err_ready, err.as_ref()) {
             let keep = read_stream(
-                err.as_ref().expect("polled"),
+                fd,
                 &mut output.stderr,
                 &mut output.stderr_truncated,
                 &mut output.stderr_bytes,
