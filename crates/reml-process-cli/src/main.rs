@@ -5,6 +5,7 @@
 mod audit_cmd;
 mod cli;
 mod describe;
+mod pass_fd;
 mod run;
 mod signals;
 mod verify;
