@@ -7,6 +7,7 @@ mod cli;
 mod describe;
 mod generate;
 mod output;
+mod pass_fd;
 mod run;
 mod signals;
 mod verify;

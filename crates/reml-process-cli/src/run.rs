@@ -97,7 +97,7 @@ fn build(args: &RunArgs) -> Result<(Command, RunOptions), String> {
         command.env(k, v);
     }
     for spec in &args.pass_fd {
-        let (src, dst) = parse_pass_fd(spec)?;
+        let (src, dst) = crate::pass_fd::parse_pass_fd(spec)?;
         let mapping = reml_process::FdMapping::from_inherited(src, dst)
             .map_err(|e| format!("--pass-fd {spec}: {e}"))?;
         command.fd_mappings.push(mapping);
@@ -119,17 +119,6 @@ fn build(args: &RunArgs) -> Result<(Command, RunOptions), String> {
         ..RunOptions::default()
     };
     Ok((command, options))
-}
-
-fn parse_pass_fd(spec: &str) -> Result<(i32, i32), String> {
-    let bad = || format!("--pass-fd {spec}: expected SRC:DST, two descriptor numbers (e.g. 3:3)");
-    let (a, b) = spec.split_once(':').ok_or_else(bad)?;
-    let src: i32 = a.trim().parse().map_err(|_| bad())?;
-    let dst: i32 = b.trim().parse().map_err(|_| bad())?;
-    if src < 0 || dst < 0 {
-        return Err(bad());
-    }
-    Ok((src, dst))
 }
 
 fn split_env(kv: &OsString) -> Result<(OsString, OsString), String> {

@@ -79,16 +79,8 @@ fn the_marker_check_can_fail() {
 
 #[test]
 fn bad_timeout() {
-    for t in [
-        "soon",
-        "-1",
-        "1x",
-        "1.2.3",
-        "",
-        "1e3",
-        "nan",
-        "99999999999999999999999d",
-    ] {
+    // A duration too large to represent saturates (run_edge_values.rs): not bad input.
+    for t in ["soon", "-1", "1x", "1.2.3", "", "1e3", "nan"] {
         refused(&["--timeout", t], 125, &["--timeout"]);
     }
 }
@@ -111,7 +103,8 @@ fn bad_signal() {
 
 #[test]
 fn bad_max_output() {
-    for m in ["lots", "1.5MiB", "-1", "12XB", "99999999999TiB"] {
+    // A size too large to represent saturates (run_edge_values.rs): not bad input.
+    for m in ["lots", "1.5MiB", "-1", "12XB", "KiB"] {
         refused(&["--collect", "--max-output", m], 125, &["--max-output"]);
     }
 }

@@ -18,7 +18,9 @@ use crate::wait::WaitOptions;
 /// `TerminatedBySignal` (signal number in `code`) for a death by signal, `TimedOut` when the
 /// limit passes first (the child keeps running, the handle stays valid). Our end of the
 /// child's stdin is closed when the wait starts unless it was taken (case C3). The end is
-/// reaped and cached in the capability.
+/// reaped and cached in the capability. A limit of 30 years or more (up to
+/// `Duration::MAX`) is no practical limit and is waited for without a timer; a tiny one
+/// (1 ns) still times out, after tokio's timer resolution (1 ms).
 ///
 /// Dropping the future before it completes (for example under `tokio::select!` or
 /// `tokio::time::timeout`) leaves the child running and the handle valid, like `TimedOut`.
@@ -63,7 +65,9 @@ pub async fn wait_async(
     if let Some(r) = target.try_finish() {
         return r;
     }
-    match timeout {
+    // tokio's timer rounds a deadline up by adding to it, which would overflow near the end
+    // of `Instant`'s range: a limit past the timer's own "far future" (30 years) is no limit.
+    match timeout.filter(|&t| t < TIMER_FAR_FUTURE) {
         None => until_end(&target).await,
         Some(t) => match tokio::time::timeout(t, until_end(&target)).await {
             Ok(r) => r,
@@ -74,6 +78,10 @@ pub async fn wait_async(
         },
     }
 }
+
+/// The longest limit given to tokio's timer (its own `far_future`, 30 years); anything
+/// longer is waited for without a timer.
+const TIMER_FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 86_400);
 
 async fn until_end(target: &WaitTarget) -> Result<ExitStatus, ProcessError> {
     let Some(pidfd) = target.pidfd() else {

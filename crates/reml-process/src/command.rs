@@ -5,7 +5,11 @@ use std::ffi::{OsStr, OsString};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
+
+use crate::signal::Signal;
 
 /// What a child's standard stream is connected to (spec §2 `StdioSpec`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -21,6 +25,11 @@ pub enum StdioSpec {
     /// A file. For stdin it is opened read-only and must exist; for stdout/stderr it is
     /// created if missing (mode `0o666` less the umask) and truncated, like the shell's `>`.
     /// Opened in the parent, before any child exists, so a failure is an error of the spawn.
+    ///
+    /// A FIFO is opened without blocking: the spawn waits for its other end (a reader for
+    /// stdout/stderr; for stdin, a writer that has written or come and gone) at most
+    /// [`Command::stdio_open_timeout`], and stops waiting when [`Command::interrupt`] is
+    /// triggered; see [`Command::stdio_open_timeout`] for the errors.
     File(PathBuf),
 }
 
@@ -330,6 +339,12 @@ pub struct Command {
     /// The signal the child gets when the thread that spawned it ends; `None` (the default):
     /// none. See [`Command::parent_death_signal`].
     pub parent_death_signal: Option<crate::signal::Signal>,
+    /// How long the spawn may wait for the other end of a FIFO named by a
+    /// [`StdioSpec::File`]; `None`: as long as it takes. See
+    /// [`Command::stdio_open_timeout`].
+    pub stdio_open_timeout: Option<Duration>,
+    /// Ends that wait early when triggered. See [`Command::interrupt`].
+    pub interrupt: Option<Interrupt>,
 }
 
 impl Command {
@@ -349,6 +364,8 @@ impl Command {
             fd_mappings: Vec::new(),
             signal_dispositions: SignalDispositions::default(),
             parent_death_signal: None,
+            stdio_open_timeout: None,
+            interrupt: None,
         }
     }
 
@@ -507,6 +524,37 @@ impl Command {
         self
     }
 
+    /// Bounds the wait of the spawn for the other end of a FIFO named by a
+    /// [`StdioSpec::File`] (the contract, §1: nothing blocks outside the time limit);
+    /// `None`, the default, waits as long as it takes. A limit too large to represent is no
+    /// limit; `Duration::ZERO` does not wait. The security policy caps it with its
+    /// `max_wall_time`, and `run_process` sets it to the run's time limit.
+    ///
+    /// # Errors (of the spawn)
+    /// Nothing is started, and the files opened so far are closed:
+    /// - `TimedOut` naming the stream and the file when the limit passes first;
+    /// - `TerminatedBySignal` with the signal in `code` when [`interrupt`](Self::interrupt)
+    ///   is triggered during the wait.
+    ///
+    /// # Platform-specific behavior
+    /// The FIFO is opened with `O_NONBLOCK` (cleared before the child gets it): on the write
+    /// side the open is retried while it fails with `ENXIO` (no reader yet), on the read
+    /// side the descriptor is polled. Regular files, devices and the rest behave as with a
+    /// blocking open.
+    pub fn stdio_open_timeout(&mut self, limit: Option<Duration>) -> &mut Self {
+        self.stdio_open_timeout = limit;
+        self
+    }
+
+    /// Lets another thread end the spawn's wait for a FIFO's other end (see
+    /// [`stdio_open_timeout`](Self::stdio_open_timeout)) by triggering `interrupt`:
+    /// `reml-process run` triggers it with a signal it receives before its child exists.
+    /// Checked at least every 50 ms during the wait; a spawn that does not wait ignores it.
+    pub fn interrupt(&mut self, interrupt: Interrupt) -> &mut Self {
+        self.interrupt = Some(interrupt);
+        self
+    }
+
     /// The command line as strings, `program` first, non-UTF-8 bytes replaced (for messages
     /// and audit records).
     pub fn command_line(&self) -> Vec<String> {
@@ -516,6 +564,56 @@ impl Command {
             .collect()
     }
 }
+
+/// A flag that ends a spawn's wait for the other end of a FIFO ([`Command::interrupt`]),
+/// set from any thread, carrying the signal that caused it.
+///
+/// Clones share the flag. Two interrupts are equal when they are clones of one another.
+///
+/// # Example
+/// ```
+/// use reml_process::{command::Interrupt, Signal};
+/// let i = Interrupt::new();
+/// let j = i.clone();
+/// assert_eq!(i.triggered(), None);
+/// j.trigger(Signal::TERM);
+/// j.trigger(Signal::INT); // the first one is kept
+/// assert_eq!(i.triggered(), Some(Signal::TERM));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Interrupt(Arc<AtomicI32>);
+
+impl Interrupt {
+    /// A flag not yet triggered.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Triggers it with `signal` (the reason reported); a later trigger keeps the first
+    /// signal.
+    pub fn trigger(&self, signal: Signal) {
+        let _ = self
+            .0
+            .compare_exchange(0, signal.number(), Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    /// The signal it was triggered with, if it was.
+    pub fn triggered(&self) -> Option<Signal> {
+        match self.0.load(Ordering::Acquire) {
+            0 => None,
+            n => Signal::new(n).ok(),
+        }
+    }
+}
+
+impl PartialEq for Interrupt {
+    /// The same flag (one is a clone of the other).
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Interrupt {}
 
 /// Whether `s` contains a NUL byte.
 pub(crate) fn has_nul(s: &OsStr) -> bool {

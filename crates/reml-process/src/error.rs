@@ -19,9 +19,11 @@ use serde::Serialize;
 ///   → [`PermissionDenied`](Self::PermissionDenied);
 /// - the OS refusing to create or exec the child, or to wait for it → [`SpawnFailed`](Self::SpawnFailed)
 ///   with the errno in [`ProcessError::code`];
-/// - a time limit that expired → [`TimedOut`](Self::TimedOut);
+/// - a time limit that expired → [`TimedOut`](Self::TimedOut) (also from a spawn whose wait
+///   for a stdio FIFO's other end passed `Command::stdio_open_timeout`);
 /// - the child ended by a signal → [`TerminatedBySignal`](Self::TerminatedBySignal) with the
-///   signal number in `code`;
+///   signal number in `code` (also from a spawn whose wait for a stdio FIFO was ended by
+///   `Command::interrupt`, with the signal it was triggered with);
 /// - a feature this platform lacks → [`Unsupported`](Self::Unsupported).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -29,8 +31,10 @@ pub enum ProcessErrorKind {
     /// The OS could not create or start the process (errno in `code`).
     SpawnFailed,
     /// A wait's time limit expired; the process keeps running and its handle stays valid.
+    /// From a spawn: the wait for a stdio FIFO's other end expired, nothing was started.
     TimedOut,
-    /// The process was ended by a signal (signal number in `code`).
+    /// The process was ended by a signal (signal number in `code`). From a spawn: a signal
+    /// ended the wait for a stdio FIFO's other end, nothing was started.
     TerminatedBySignal,
     /// The command or an argument of the call is malformed.
     InvalidCommand,

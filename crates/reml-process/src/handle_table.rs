@@ -30,6 +30,24 @@ impl<E> HandleTable<E> {
     /// Stores the entry `make(slot, generation)` builds (it may embed its own handle) and
     /// returns it; `None` when all 2^32 slots are taken or retired.
     pub(crate) fn insert_with(&mut self, make: impl FnOnce(u32, u32) -> E) -> Option<Arc<E>> {
+        let (slot, generation) = self.free_slot()?;
+        let entry = Arc::new(make(slot, generation));
+        self.slots[slot as usize].entry = Some(entry.clone());
+        Some(entry)
+    }
+
+    /// Stores `entry` and returns its (slot, generation); gives `entry` back when all 2^32
+    /// slots are taken or retired.
+    pub(crate) fn insert(&mut self, entry: E) -> Result<(u32, u32), E> {
+        let Some((slot, generation)) = self.free_slot() else {
+            return Err(entry);
+        };
+        self.slots[slot as usize].entry = Some(Arc::new(entry));
+        Ok((slot, generation))
+    }
+
+    /// A slot for a new entry (reused, or pushed) and its generation.
+    fn free_slot(&mut self) -> Option<(u32, u32)> {
         let slot = match self.free.pop() {
             Some(s) => s,
             None => {
@@ -41,10 +59,7 @@ impl<E> HandleTable<E> {
                 s
             }
         };
-        let s = &mut self.slots[slot as usize];
-        let entry = Arc::new(make(slot, s.generation));
-        s.entry = Some(entry.clone());
-        Some(entry)
+        Some((slot, self.slots[slot as usize].generation))
     }
 
     /// The entry at `slot` if it is still the one issued with `generation`.
@@ -113,5 +128,15 @@ mod tests {
         assert!(t.remove(0, u32::MAX).is_some());
         let (slot, generation) = *t.insert_with(|s, g| (s, g)).unwrap();
         assert_eq!((slot, generation), (1, 0), "slot 0 is never issued again");
+    }
+
+    #[test]
+    fn insert_issues_the_same_ids_as_insert_with() {
+        let mut t = HandleTable::new();
+        assert_eq!(t.insert("a"), Ok((0, 0)));
+        assert_eq!(t.insert("b"), Ok((1, 0)));
+        assert_eq!(t.remove(0, 0).as_deref(), Some(&"a"));
+        assert_eq!(t.insert("c"), Ok((0, 1)));
+        assert_eq!(t.get(0, 1).map(|e| **e), Some("c"));
     }
 }

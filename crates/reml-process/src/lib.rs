@@ -40,6 +40,7 @@ pub mod units;
 pub mod wait;
 pub mod waitset;
 
+mod files;
 mod handle_table;
 mod reaper;
 mod sys;
@@ -53,7 +54,8 @@ pub use audit::{
 };
 pub use capability::{ProcessCapability, ProcessHandle, ProcessInfo, RunPlan, StdStream};
 pub use command::{
-    Command, Environment, FdMapping, ProcessGroup, Resource, Rlimit, SignalDispositions, StdioSpec,
+    Command, Environment, FdMapping, Interrupt, ProcessGroup, Resource, Rlimit, SignalDispositions,
+    StdioSpec,
 };
 pub use effect::{Effect, EffectSet, Operation};
 pub use error::{

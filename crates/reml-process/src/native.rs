@@ -20,6 +20,7 @@ use crate::signal::Signal;
 use crate::status::{ExitStatus, Termination};
 use crate::sys::imp::process as sys;
 use crate::tree::TreeState;
+use crate::units::Deadline;
 use crate::wait::{CollectedOutput, WaitEvent, WaitOptions};
 
 static NEXT_OWNER: AtomicU32 = AtomicU32::new(1);
@@ -148,21 +149,19 @@ impl NativeProcessCapability {
     /// left to the reaper, and the spawn fails.
     fn insert(&self, entry: Entry) -> Result<ProcessHandle, ProcessError> {
         let pid = entry.child.pid;
-        let mut entry = Some(entry);
-        let mut ids = (0, 0);
-        let inserted = lock(&self.table).insert_with(|slot, generation| {
-            ids = (slot, generation);
-            entry.take().expect("made once")
-        });
-        if inserted.is_none() {
-            let entry = Arc::new(entry.take().expect("not made"));
-            let _ = sys::send_signal(&entry.child, libc::SIGKILL);
-            orphan(entry);
-            return Err(ProcessError::new(
-                ProcessErrorKind::SpawnFailed,
-                "the process handle table is full (2^32 slots); the child was killed",
-            ));
-        }
+        let inserted = lock(&self.table).insert(entry);
+        let ids = match inserted {
+            Ok(ids) => ids,
+            Err(entry) => {
+                let entry = Arc::new(entry);
+                let _ = sys::send_signal(&entry.child, libc::SIGKILL);
+                orphan(entry);
+                return Err(ProcessError::new(
+                    ProcessErrorKind::SpawnFailed,
+                    "the process handle table is full (2^32 slots); the child was killed",
+                ));
+            }
+        };
         Ok(ProcessHandle {
             owner: self.owner,
             slot: ids.0,
@@ -172,10 +171,14 @@ impl NativeProcessCapability {
     }
 }
 
-/// Opens the child's end of one standard stream; returns (child end, our end).
+/// Opens the child's end of one standard stream; returns (child end, our end). A FIFO named
+/// by a `File` spec waits for its other end until `deadline` or `interrupt`
+/// ([`crate::files::open_stdio_file`]).
 fn open_stdio(
     spec: &StdioSpec,
     target: RawFd,
+    deadline: Deadline,
+    interrupt: Option<&crate::command::Interrupt>,
 ) -> Result<(Option<OwnedFd>, Option<OwnedFd>), ProcessError> {
     use rustix::fs::{Mode, OFlags};
     let read = target == 0;
@@ -203,24 +206,39 @@ fn open_stdio(
             })
         }
         StdioSpec::File(path) => {
-            let flags = if read {
-                OFlags::RDONLY
-            } else {
-                OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC
+            use crate::files::StdioOpenError;
+            let name = match target {
+                0 => "stdin",
+                1 => "stdout",
+                _ => "stderr",
             };
-            let fd = rustix::fs::open(
-                path,
-                flags | OFlags::CLOEXEC,
-                Mode::from_bits_truncate(0o666),
-            )
-            .map_err(|e| {
-                // A file that cannot be opened is bad input of the command, like a missing
-                // cwd: InvalidCommand, with the errno.
-                let name = ["stdin", "stdout", "stderr"][target as usize];
-                let mut err = os_err(format!("{name} file {}", crate::error::os_text(&path)), e);
-                err.kind = ProcessErrorKind::InvalidCommand;
-                err
-            })?;
+            let what = format!("{name} file {}", crate::error::os_text(&path));
+            let peer = if read { "no writer" } else { "no reader" };
+            let fd = crate::files::open_stdio_file(path, read, deadline, interrupt).map_err(
+                |e| match e {
+                    // A file that cannot be opened is bad input of the command, like a
+                    // missing cwd: InvalidCommand, with the errno.
+                    StdioOpenError::Os(e) => {
+                        let mut err = os_err(what, e);
+                        err.kind = ProcessErrorKind::InvalidCommand;
+                        err
+                    }
+                    StdioOpenError::TimedOut => ProcessError::new(
+                        ProcessErrorKind::TimedOut,
+                        format!(
+                            "{what}: a FIFO with {peer} within the time limit; nothing was started"
+                        ),
+                    ),
+                    StdioOpenError::Interrupted(signal) => ProcessError::with_code(
+                        ProcessErrorKind::TerminatedBySignal,
+                        format!(
+                            "{what}: interrupted by {signal} while waiting for the FIFO's other \
+                             end ({peer}); nothing was started"
+                        ),
+                        signal.number(),
+                    ),
+                },
+            )?;
             Ok((Some(fd), None))
         }
     }
@@ -325,9 +343,12 @@ impl ProcessCapability for NativeProcessCapability {
                 crate::error::os_text(&prepared.program)
             )));
         }
-        let (in_child, in_ours) = open_stdio(&cmd.stdin, 0)?;
-        let (out_child, out_ours) = open_stdio(&cmd.stdout, 1)?;
-        let (err_child, err_ours) = open_stdio(&cmd.stderr, 2)?;
+        // One deadline for the three opens (a FIFO may wait for its other end).
+        let deadline = Deadline::within(Instant::now(), cmd.stdio_open_timeout);
+        let interrupt = cmd.interrupt.as_ref();
+        let (in_child, in_ours) = open_stdio(&cmd.stdin, 0, deadline, interrupt)?;
+        let (out_child, out_ours) = open_stdio(&cmd.stdout, 1, deadline, interrupt)?;
+        let (err_child, err_ours) = open_stdio(&cmd.stderr, 2, deadline, interrupt)?;
         let mut fd_map: Vec<(RawFd, RawFd)> = Vec::with_capacity(3 + cmd.fd_mappings.len());
         for (fd, target) in [(&in_child, 0), (&out_child, 1), (&err_child, 2)] {
             if let Some(fd) = fd {
@@ -488,10 +509,17 @@ impl ProcessCapability for NativeProcessCapability {
         options: &WaitOptions,
     ) -> Result<ExitStatus, ProcessError> {
         let entry = self.entry(handle)?;
-        let Waited::Ended(end) = wait_entry(&entry, options, false)? else {
-            unreachable!("stops and caps are reported only by wait_event")
-        };
-        end_result(&entry, end)
+        match wait_entry(&entry, options, false)? {
+            Waited::Ended(end) => end_result(&entry, end),
+            // Not reached: without `report` the loop returns only ends. Said, not panicked.
+            Waited::Stopped(_) | Waited::Capped(_) => Err(ProcessError::new(
+                ProcessErrorKind::SpawnFailed,
+                format!(
+                    "internal error: the wait for pid {} reported a stop or a cap it was not asked for",
+                    handle.pid
+                ),
+            )),
+        }
     }
 
     fn take_output(&self, handle: ProcessHandle) -> Result<CollectedOutput, ProcessError> {
@@ -675,8 +703,7 @@ enum Waited {
 /// pipes reach end-of-file or linger runs out, or the deadline passes; with `report`, also
 /// until the child stops or (with `report_output_cap`) a stream passes its cap.
 fn wait_entry(entry: &Entry, options: &WaitOptions, report: bool) -> Result<Waited, ProcessError> {
-    let start = Instant::now();
-    let deadline = options.timeout.map(|t| start + t);
+    let deadline = Deadline::within(Instant::now(), options.timeout);
     // Close our end of stdin unless the caller took it (C3).
     let (mut out, mut err, mut output) = {
         let mut io = lock(&entry.io);
@@ -691,7 +718,7 @@ fn wait_entry(entry: &Entry, options: &WaitOptions, report: bool) -> Result<Wait
             (None, None, CollectedOutput::default())
         }
     };
-    if !options.collect_output && deadline.is_none() && !report {
+    if !options.collect_output && deadline.is_never() && !report {
         // Nothing was taken from `io`, so nothing to put back: return as soon as the
         // reaping `waitid` does (the exit-notice path of issue 7). Not when stops are to be
         // reported: a blocking `waitid(WEXITED)` would sleep through them.
@@ -732,8 +759,8 @@ fn merge_output(mut a: CollectedOutput, b: CollectedOutput) -> CollectedOutput {
     a.stderr.extend_from_slice(&b.stderr);
     a.stdout_truncated |= b.stdout_truncated;
     a.stderr_truncated |= b.stderr_truncated;
-    a.stdout_bytes += b.stdout_bytes;
-    a.stderr_bytes += b.stderr_bytes;
+    a.stdout_bytes = a.stdout_bytes.saturating_add(b.stdout_bytes);
+    a.stderr_bytes = a.stderr_bytes.saturating_add(b.stderr_bytes);
     a
 }
 
@@ -864,15 +891,15 @@ fn read_stream(
     cap: u64,
     scratch: &mut Vec<u8>,
 ) -> bool {
-    let room = (cap as usize).saturating_sub(buf.len());
+    // A cap past the address space (a saturated `max_output_bytes`) is no cap.
+    let cap = usize::try_from(cap).unwrap_or(usize::MAX);
+    let room = cap.saturating_sub(buf.len());
     let result = if room > 0 {
         // Grow geometrically but never past the cap, so memory stays bounded by it; read
         // straight into the spare capacity (no intermediate copy).
         if buf.capacity() == buf.len() {
             let len = buf.len();
-            let target = (len.saturating_mul(2))
-                .max(len + READ_CHUNK)
-                .min(cap as usize);
+            let target = (len.saturating_mul(2)).max(len + READ_CHUNK).min(cap);
             buf.reserve_exact(target - len);
         }
         rustix::io::read(fd, rustix::buffer::spare_capacity(buf))
@@ -893,7 +920,7 @@ fn read_stream(
     match result {
         Ok(0) => false,
         Ok(n) => {
-            *total += n as u64;
+            *total = total.saturating_add(n as u64);
             true
         }
         Err(rustix::io::Errno::INTR) | Err(rustix::io::Errno::AGAIN) => true,
@@ -905,18 +932,18 @@ fn wait_loop(
     entry: &Entry,
     options: &WaitOptions,
     report: bool,
-    deadline: Option<Instant>,
+    deadline: Deadline,
     out: &mut Option<OwnedFd>,
     err: &mut Option<OwnedFd>,
     output: &mut CollectedOutput,
 ) -> Result<Waited, ProcessError> {
-    if out.is_none() && err.is_none() && deadline.is_none() && !report {
+    if out.is_none() && err.is_none() && deadline.is_never() && !report {
         if let Some(end) = reap_blocking_fast(entry) {
             return end.map(Waited::Ended);
         }
     }
     let mut ended = reap(entry)?;
-    let mut linger_until: Option<Instant> = None;
+    let mut linger_until: Option<Deadline> = None;
     // Bytes past the cap are read into this buffer and dropped; allocated on first use.
     let mut scratch: Vec<u8> = Vec::new();
     // A larger pipe buffer (when the system allows it) lets each read return up to
@@ -931,11 +958,9 @@ fn wait_loop(
             if out.is_none() && err.is_none() {
                 return Ok(Waited::Ended(t));
             }
-            let until = *linger_until.get_or_insert_with(|| {
-                let l = Instant::now() + options.output_linger;
-                deadline.map_or(l, |d| d.min(l))
-            });
-            if Instant::now() >= until {
+            let until = *linger_until
+                .get_or_insert_with(|| Deadline::after(options.output_linger).min(deadline));
+            if until.has_passed() {
                 return Ok(Waited::Ended(t));
             }
         }
@@ -952,16 +977,12 @@ fn wait_loop(
             }
         }
         let now = Instant::now();
-        if ended.is_none() {
-            if let Some(d) = deadline {
-                if now >= d {
-                    return Err(timed_out_error(entry, options.timeout.unwrap_or_default()));
-                }
-            }
+        if ended.is_none() && deadline.passed_at(now) {
+            return Err(timed_out_error(entry, options.timeout.unwrap_or_default()));
         }
         // How long this poll may sleep.
-        let mut limit: Option<Instant> = if ended.is_some() {
-            linger_until
+        let mut limit = if ended.is_some() {
+            linger_until.unwrap_or(deadline)
         } else {
             deadline
         };
@@ -971,8 +992,8 @@ fn wait_loop(
             None
         };
         if ended.is_none() && (pidfd.is_none() || report) {
-            let tick = now + options.check_interval.max(Duration::from_millis(1));
-            limit = Some(limit.map_or(tick, |l| l.min(tick)));
+            let tick = options.check_interval.max(Duration::from_millis(1));
+            limit = limit.min(Deadline::after_from(now, tick));
         }
         let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(3);
         if let Some(p) = pidfd {
@@ -986,14 +1007,7 @@ fn wait_loop(
             fds.push(PollFd::new(fd, PollFlags::IN));
             fds.len() - 1
         });
-        let timeout = limit.map(|l| {
-            let d = l.saturating_duration_since(now);
-            rustix::event::Timespec {
-                tv_sec: d.as_secs() as i64,
-                // i64, or c_long on 32-bit targets with a libc backend (the BSDs).
-                tv_nsec: d.subsec_nanos() as _,
-            }
-        });
+        let timeout = limit.timespec_from(now);
         match rustix::event::poll(&mut fds, timeout.as_ref()) {
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(e) => {
@@ -1007,9 +1021,9 @@ fn wait_loop(
         let (out_ready, err_ready) = (ready(out_idx), ready(err_idx));
         drop(fds);
         let capped_before = (output.stdout_truncated, output.stderr_truncated);
-        if out_ready {
+        if let (true, Some(fd)) = (out_ready, out.as_ref()) {
             let keep = read_stream(
-                out.as_ref().expect("polled"),
+                fd,
                 &mut output.stdout,
                 &mut output.stdout_truncated,
                 &mut output.stdout_bytes,
@@ -1020,9 +1034,9 @@ fn wait_loop(
                 *out = None;
             }
         }
-        if err_ready {
+        if let (true, Some(fd)) = (err_ready, err.as_ref()) {
             let keep = read_stream(
-                err.as_ref().expect("polled"),
+                fd,
                 &mut output.stderr,
                 &mut output.stderr_truncated,
                 &mut output.stderr_bytes,

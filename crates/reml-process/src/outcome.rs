@@ -1,6 +1,7 @@
 //! Spawn, wait with a time limit, end the whole tree on expiry, collect, report: the one-call
 //! template behind `audited_process` (spec §7) and `reml-process run` (`contract.md` §1).
 
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -12,6 +13,7 @@ use crate::jobcontrol::TerminalGuard;
 use crate::signal::Signal;
 use crate::status::Termination;
 use crate::supervise::SignalForwarder;
+use crate::units::Deadline;
 use crate::wait::{
     CollectedOutput, WaitEvent, WaitOptions, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_OUTPUT_LINGER,
 };
@@ -164,7 +166,8 @@ impl ProcessOutcome {
     /// `contract.md` §1): 125 when a required audit log could not be written (whatever else
     /// happened: the job was ended); the child's code; 124 when our limit expired (time
     /// limit or output-cap kill); 128+N for a signal not ours; for a start failure 127 (not
-    /// found), 126 (cannot run or denied), 125 (ours).
+    /// found), 126 (cannot run or denied), 125 (ours), or as [`exit_status_for_error`] says
+    /// for a wait of the spawn that was cut short.
     pub fn exit_status(&self) -> i32 {
         if self
             .error
@@ -186,12 +189,20 @@ impl ProcessOutcome {
     }
 }
 
-/// The `run` exit status for an error that kept a program from starting.
+/// The `run` exit status for an error that kept a program from starting: 127 not found; 126
+/// cannot run or denied; 124 when the time limit passed while the spawn waited for a stdio
+/// FIFO's other end (`TimedOut`); 128+N when signal N interrupted that wait
+/// (`TerminatedBySignal`, see [`Command::interrupt`]); 125 for the rest (ours).
 pub fn exit_status_for_error(e: &ProcessError) -> i32 {
     if e.is_audit_failure() {
         return 125;
     }
     match e.kind {
+        ProcessErrorKind::TimedOut => 124,
+        ProcessErrorKind::TerminatedBySignal => match e.code {
+            Some(n @ 1..=64) => 128 + n,
+            _ => 125,
+        },
         ProcessErrorKind::PermissionDenied => 126,
         ProcessErrorKind::SpawnFailed => match e.code {
             Some(libc::ENOENT) => 127,
@@ -248,6 +259,13 @@ pub fn run_process_forwarding(
 /// (called on the waiting thread): a stop of the child is a [`RunEvent::Stopped`] — never
 /// a silent hang. Stops are noticed within 50 ms (see
 /// [`ProcessCapability::wait_event`]).
+///
+/// The time limit runs from the call, before the spawn: a stdio file that is a FIFO is
+/// waited for within it ([`Command::stdio_open_timeout`]; on expiry the outcome is
+/// `not_started` with a `TimedOut` error, exit status 124). The forwarder already listens
+/// during the spawn: a signal received before the child exists ends that wait
+/// ([`Command::interrupt`]; a `TerminatedBySignal` error, exit status 128+N), and when the
+/// child is created all the same it is forwarded to the child at once, never lost.
 pub fn run_process_supervised(
     cap: &dyn ProcessCapability,
     command: &Command,
@@ -257,6 +275,8 @@ pub fn run_process_supervised(
     on_event: &(dyn Fn(&RunEvent) + Sync),
 ) -> ProcessOutcome {
     let start = Instant::now();
+    // One time limit from the start: it also bounds the spawn's wait for a stdio FIFO.
+    let deadline = Deadline::within(start, options.timeout);
     let mut outcome = ProcessOutcome {
         program: command.program.to_string_lossy().into_owned(),
         args: command
@@ -275,22 +295,195 @@ pub fn run_process_supervised(
     // Job control: only for a child in its own group reading our terminal, and only while
     // we hold the terminal's foreground ourselves.
     let mut terminal = None;
-    let foreground_command;
-    let mut command = command;
+    let mut adjusted: Option<Command> = None;
     if options.job_control
         && command.process_group != ProcessGroup::Inherit
         && command.stdin == StdioSpec::Inherit
     {
         if let Some(guard) = TerminalGuard::acquire() {
-            let mut c = command.clone();
-            c.foreground = true;
-            foreground_command = c;
-            command = &foreground_command;
+            adjusted.get_or_insert_with(|| command.clone()).foreground = true;
             terminal = Some(guard);
         }
     }
-    // The limits must be enforceable before anything runs: a time-limit signal the policy
-    // does not allow is refused here, not discovered when the limit expires.
+    // A FIFO named as a stdio file is waited for within the time limit, and a signal
+    // received meanwhile ends the wait (the contract, §1: nothing blocks outside the limit).
+    let interrupt = command.interrupt.clone().unwrap_or_default();
+    let names_a_file = [&command.stdin, &command.stdout, &command.stderr]
+        .into_iter()
+        .any(|s| matches!(s, StdioSpec::File(_)));
+    if names_a_file {
+        let c = adjusted.get_or_insert_with(|| command.clone());
+        if let Some(t) = options.timeout {
+            c.stdio_open_timeout = Some(c.stdio_open_timeout.map_or(t, |o| o.min(t)));
+        }
+        if forwarder.is_some() {
+            c.interrupt = Some(interrupt.clone());
+        }
+    }
+    let command = adjusted.as_ref().unwrap_or(command);
+    let started = match forwarder {
+        None => supervise(
+            cap,
+            command,
+            env,
+            options,
+            deadline,
+            terminal,
+            &mut outcome,
+            &|_| {},
+            on_event,
+        ),
+        Some(fwd) => {
+            // When the child leads its own group, a forwarded signal reaches the whole job
+            // like our own time limit: the group and every descendant (also those that left
+            // it). In our group (`--no-new-group`) only the child gets it (contract.md §1).
+            // Then CONT, so a stopped child acts on it.
+            let group = command.process_group != ProcessGroup::Inherit;
+            // A signal the capability does not let the caller send is not sent (nor the
+            // CONT after it), and said once per signal.
+            let refused: Mutex<Vec<Signal>> = Mutex::new(Vec::new());
+            let send = |handle: ProcessHandle, sig: Signal| {
+                for s in std::iter::once(sig)
+                    .chain((sig != Signal::KILL && sig != Signal::CONT).then_some(Signal::CONT))
+                {
+                    let r = if group {
+                        cap.kill_process_tree(handle, s).map(|_| ())
+                    } else {
+                        cap.kill_process(handle, s)
+                    };
+                    match r {
+                        Err(e) if e.is_policy_denial() => {
+                            let first = {
+                                let mut seen = lock(&refused);
+                                let first = !seen.contains(&s);
+                                if first {
+                                    seen.push(s);
+                                }
+                                first
+                            };
+                            if first {
+                                on_event(&RunEvent::SignalNotForwarded {
+                                    signal: s,
+                                    reason: e.message,
+                                });
+                            }
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+            };
+            // Signals received before the child exists end the spawn's wait for a FIFO;
+            // if the child is created all the same, they are forwarded to it then: never
+            // lost.
+            let target = Mutex::new(Target::NotYet(Vec::new()));
+            std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    fwd.run(|sig| {
+                        let mut t = lock(&target);
+                        match &mut *t {
+                            Target::Child(handle) => {
+                                let handle = *handle;
+                                drop(t);
+                                send(handle, sig);
+                            }
+                            Target::NotYet(pending) => {
+                                interrupt.trigger(sig);
+                                pending.push(sig);
+                            }
+                        }
+                    })
+                });
+                let on_spawned = |handle: ProcessHandle| {
+                    let before = std::mem::replace(&mut *lock(&target), Target::Child(handle));
+                    if let Target::NotYet(pending) = before {
+                        for sig in pending {
+                            send(handle, sig);
+                        }
+                    }
+                };
+                let r = supervise(
+                    cap,
+                    command,
+                    env,
+                    options,
+                    deadline,
+                    terminal,
+                    &mut outcome,
+                    &on_spawned,
+                    on_event,
+                );
+                fwd.stop();
+                r
+            })
+        }
+    };
+    let Some((handle, ending, result)) = started else {
+        outcome.duration = start.elapsed();
+        return outcome;
+    };
+    outcome.timed_out = ending == Ending::TimedOut;
+    let capped = ending == Ending::OutputCapped;
+    if let Err(e) = result {
+        if e.kind != ProcessErrorKind::TerminatedBySignal {
+            outcome.error = Some(e);
+        }
+    }
+    if let Some(failure) = cap.audit_failure().filter(|f| f.required) {
+        outcome.error = Some(ProcessError::audit_failed(failure.to_string()));
+    }
+    outcome.duration = start.elapsed();
+    if let Ok(info) = cap.process_info(handle) {
+        outcome.termination = info.termination;
+    }
+    if let Ok(out) = cap.take_output(handle) {
+        outcome.output = out;
+    }
+    outcome.cause = match (outcome.timed_out, capped, outcome.termination) {
+        (true, _, _) => Cause::TimedOut,
+        (false, true, _) => Cause::OutputCapped,
+        (false, false, Some(Termination::Exited(_))) => Cause::Exited,
+        (false, false, Some(Termination::Signaled { signal, .. })) if signal == Signal::XCPU => {
+            Cause::CpuLimit
+        }
+        (false, false, Some(Termination::Signaled { .. })) => Cause::Signaled,
+        (false, false, None) => Cause::NotStarted,
+    };
+    let _ = cap.release_process(handle);
+    outcome
+}
+
+/// Where the signals a supervisor receives go.
+enum Target {
+    /// The child does not exist yet: the signals received so far.
+    NotYet(Vec<Signal>),
+    /// To this child.
+    Child(ProcessHandle),
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every update under this lock is a single assignment or push: a poisoned lock still
+    // holds consistent data.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Spawns `command` (calling `on_spawned` with its handle at once), then waits until the
+/// job ends, ending it on expiry of `deadline`; gives the terminal back at the end.
+/// `None` when it did not start: the error is then in `outcome`.
+#[allow(clippy::too_many_arguments)]
+fn supervise(
+    cap: &dyn ProcessCapability,
+    command: &Command,
+    env: &Environment,
+    options: &RunOptions,
+    deadline: Deadline,
+    mut terminal: Option<TerminalGuard>,
+    outcome: &mut ProcessOutcome,
+    on_spawned: &dyn Fn(ProcessHandle),
+    on_event: &(dyn Fn(&RunEvent) + Sync),
+) -> Option<(ProcessHandle, Ending, Result<(), ProcessError>)> {
+    // The whole run must be possible before anything runs: a time-limit signal the policy
+    // does not allow, or waits it forbids, are refused here, not discovered later.
     let plan = RunPlan {
         signal: options.signal,
         caller_limit: options.timeout.is_some() || options.kill_on_output_cap,
@@ -303,10 +496,10 @@ pub fn run_process_supervised(
         Ok(h) => h,
         Err(e) => {
             outcome.error = Some(e);
-            outcome.duration = start.elapsed();
-            return outcome;
+            return None;
         }
     };
+    on_spawned(handle);
     outcome.pid = Some(handle.pid());
     let mut pgid = None;
     if let Ok(info) = cap.process_info(handle) {
@@ -332,92 +525,28 @@ pub fn run_process_supervised(
         report_output_cap: options.kill_on_output_cap,
         ..WaitOptions::default()
     };
-    let group = command.process_group != ProcessGroup::Inherit;
     let mut job = Job {
         cap,
         handle,
         options,
         wait,
-        deadline: options.timeout.and_then(|t| Instant::now().checked_add(t)),
+        deadline,
         terminal,
         program: outcome.program.clone(),
         ending: Ending::ByItself,
         audit_reported: false,
     };
-    let result = match forwarder {
-        None => job.wait_to_end(on_event),
-        Some(fwd) => std::thread::scope(|scope| {
-            scope.spawn(|| {
-                // When the child leads its own group, a forwarded signal reaches the whole
-                // job like our own time limit: the group and every descendant (also those
-                // that left it). In our group (`--no-new-group`) only the child gets it
-                // (contract.md §1). Then CONT, so a stopped child acts on it.
-                let send = |sig| {
-                    if group {
-                        cap.kill_process_tree(handle, sig).map(|_| ())
-                    } else {
-                        cap.kill_process(handle, sig)
-                    }
-                };
-                // A signal the capability does not let the caller send is not sent, and
-                // said once per signal.
-                let mut refused: Vec<Signal> = Vec::new();
-                fwd.run(|sig| match send(sig) {
-                    Err(e) if e.is_policy_denial() => {
-                        if !refused.contains(&sig) {
-                            refused.push(sig);
-                            on_event(&RunEvent::SignalNotForwarded {
-                                signal: sig,
-                                reason: e.message,
-                            });
-                        }
-                    }
-                    _ => {
-                        if sig != Signal::KILL && sig != Signal::CONT {
-                            let _ = send(Signal::CONT);
-                        }
-                    }
-                })
-            });
-            let r = job.wait_to_end(on_event);
-            fwd.stop();
-            r
-        }),
-    };
+    let result = job.wait_to_end(on_event);
+    // The end record itself may be the one that failed: report it (a required log's
+    // failure becomes the outcome's error in `run_process_supervised`).
+    job.check_audit(on_event);
     // The terminal back to us, with its attributes, now that the whole job is over.
     drop(job.terminal.take());
-    outcome.timed_out = job.ending == Ending::TimedOut;
-    let capped = job.ending == Ending::OutputCapped;
-    if let Err(e) = result {
-        if e.kind != ProcessErrorKind::TerminatedBySignal {
-            outcome.error = Some(e);
-        }
-    }
-    // The end record itself may be the one that failed.
-    job.check_audit(on_event);
-    if let Some(failure) = cap.audit_failure().filter(|f| f.required) {
-        outcome.error = Some(ProcessError::audit_failed(failure.to_string()));
-    }
-    outcome.duration = start.elapsed();
-    if let Ok(info) = cap.process_info(handle) {
-        outcome.termination = info.termination;
-    }
-    if let Ok(out) = cap.take_output(handle) {
-        outcome.output = out;
-    }
-    outcome.cause = match (outcome.timed_out, capped, outcome.termination) {
-        (true, _, _) => Cause::TimedOut,
-        (false, true, _) => Cause::OutputCapped,
-        (false, false, Some(Termination::Exited(_))) => Cause::Exited,
-        (false, false, Some(Termination::Signaled { signal, .. })) if signal == Signal::XCPU => {
-            Cause::CpuLimit
-        }
-        (false, false, Some(Termination::Signaled { .. })) => Cause::Signaled,
-        (false, false, None) => Cause::NotStarted,
-    };
-    let _ = cap.release_process(handle);
-    outcome
+    Some((handle, job.ending, result))
 }
+
+/// How long one drain of the output lasts while descendants use their grace period.
+const DRAIN_SLICE: Duration = Duration::from_millis(20);
 
 /// How a job came to its end, as far as we had a hand in it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -439,7 +568,7 @@ struct Job<'a> {
     handle: ProcessHandle,
     options: &'a RunOptions,
     wait: WaitOptions,
-    deadline: Option<Instant>,
+    deadline: Deadline,
     terminal: Option<TerminalGuard>,
     program: String,
     ending: Ending,
@@ -459,9 +588,7 @@ impl Job<'_> {
                 return self.end_tree();
             }
             let options = WaitOptions {
-                timeout: self
-                    .deadline
-                    .map(|d| d.saturating_duration_since(Instant::now())),
+                timeout: self.deadline.remaining(),
                 ..self.wait.clone()
             };
             match self.cap.wait_event(self.handle, &options) {
@@ -539,7 +666,8 @@ impl Job<'_> {
     /// has ended — then `KILL` until nothing is left.
     fn end_tree(&mut self) -> Result<(), ProcessError> {
         let (cap, handle) = (self.cap, self.handle);
-        let grace_end = Instant::now().checked_add(self.options.kill_after);
+        // A grace too long to represent never ends: the tree is waited for as long as it runs.
+        let grace_end = Deadline::after(self.options.kill_after);
         let _ = cap.enforce_limit(handle, self.options.signal);
         let grace = WaitOptions {
             timeout: Some(self.options.kill_after),
@@ -550,7 +678,7 @@ impl Job<'_> {
         let child_ended = !matches!(&first, Err(e) if e.kind == ProcessErrorKind::TimedOut);
         if child_ended {
             // Descendants keep their grace period; keep draining what they write meanwhile.
-            while grace_end.map_or(true, |end| Instant::now() < end) {
+            while !grace_end.has_passed() {
                 if cap
                     .process_tree(handle)
                     .map_or(true, |live| live.is_empty())
@@ -558,10 +686,8 @@ impl Job<'_> {
                     break;
                 }
                 let slice = grace_end
-                    .map_or(Duration::MAX, |end| {
-                        end.saturating_duration_since(Instant::now())
-                    })
-                    .min(Duration::from_millis(20));
+                    .remaining()
+                    .map_or(DRAIN_SLICE, |left| left.min(DRAIN_SLICE));
                 let began = Instant::now();
                 let drain = WaitOptions {
                     timeout: Some(slice),

@@ -340,13 +340,19 @@ impl PreparedCommand {
         )?;
 
         let mut argv = Vec::with_capacity(command.args.len() + 1);
-        argv.push(cstring(program_os));
-        argv.extend(command.args.iter().map(|a| cstring(a)));
+        argv.push(cstring(program_os, "program")?);
+        for a in &command.args {
+            argv.push(cstring(a, "argument")?);
+        }
         let envp = CStrBlock::from_env(&env);
         check_exec_size(&argv, &envp)?;
         Ok(PreparedCommand {
-            program_c: cstring(program.as_os_str()),
-            cwd_c: command.cwd.as_ref().map(|c| cstring(c.as_os_str())),
+            program_c: cstring(program.as_os_str(), "resolved program")?,
+            cwd_c: command
+                .cwd
+                .as_ref()
+                .map(|c| cstring(c.as_os_str(), "working directory"))
+                .transpose()?,
             program,
             argv,
             envp,
@@ -529,8 +535,11 @@ fn check_fd_mappings(command: &Command) -> Result<(), ProcessError> {
     Ok(())
 }
 
-fn cstring(s: &OsStr) -> CString {
-    CString::new(s.as_bytes()).expect("validated: no NUL")
+/// `s` as a C string. The strings given were checked for NUL bytes above with a precise
+/// message; this refuses one all the same rather than assume it.
+fn cstring(s: &OsStr, what: &str) -> Result<CString, ProcessError> {
+    CString::new(s.as_bytes())
+        .map_err(|_| ProcessError::invalid(format!("{what} {s:?} contains a NUL byte")))
 }
 
 fn check_env_key(k: &OsStr) -> Result<(), ProcessError> {

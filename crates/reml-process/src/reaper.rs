@@ -124,13 +124,7 @@ fn run(wake: rustix::fd::OwnedFd, rx: Receiver<Arc<sys::Spawned>>) {
         let polling = orphans
             .iter()
             .any(|o| o.as_ref().is_some_and(|c| c.pidfd.is_none()));
-        let timeout = polling.then(|| {
-            let d = Duration::from_millis(100);
-            rustix::event::Timespec {
-                tv_sec: d.as_secs() as i64,
-                tv_nsec: d.subsec_nanos() as i64,
-            }
-        });
+        let timeout = polling.then(|| crate::units::timespec(Duration::from_millis(100)));
         events.clear();
         let _ = epoll::wait(
             &ep,

@@ -186,6 +186,8 @@ impl Manifest {
 
     /// The manifest bundled with this build ([`BUNDLED_MANIFEST`]).
     pub fn bundled() -> Manifest {
+        // Cannot fail: the text is the repository's plugin.toml, compiled in, and parsing it
+        // is what the registry tests do first (`Manifest::bundled()` in tests/registry.rs).
         Self::parse(BUNDLED_MANIFEST).expect("the bundled plugin.toml is valid (tested)")
     }
 }

@@ -169,7 +169,8 @@ impl FromStr for Signal {
                 } else {
                     rest.parse().ok()?
                 };
-                Signal::new(base + sign * off).ok()
+                // Checked: the offset is any i32 the text spells.
+                Signal::new(base.checked_add(sign.checked_mul(off)?)?).ok()
             };
             if let Some(rest) = bare.strip_prefix("RTMIN") {
                 let rest = rest.strip_prefix('+').unwrap_or(rest);
@@ -212,6 +213,20 @@ mod tests {
         }
         assert!(Signal::new(0).is_err());
         assert!(Signal::new(65).is_err());
+    }
+
+    #[test]
+    fn real_time_offsets_never_overflow() {
+        // `34 + 2147483647` and `-1 * i32::MIN` used to overflow (a panic in debug builds).
+        for s in [
+            "RTMIN+2147483647",
+            "RTMAX--2147483648",
+            "RTMIN-2147483648",
+            "RTMAX-2147483647",
+        ] {
+            let e = s.parse::<Signal>().unwrap_err();
+            assert_eq!(e.kind, ProcessErrorKind::InvalidCommand, "{s}");
+        }
     }
 
     #[test]

@@ -73,7 +73,9 @@
 use std::collections::HashSet;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::units::Deadline;
 
 use crate::error::ProcessError;
 use crate::signal::Signal;
@@ -274,7 +276,7 @@ impl TreeState {
                 let _ = sysproc::kill_group(g, libc::SIGSTOP);
             }
         }
-        let freeze_until = Instant::now() + FREEZE_WAIT;
+        let freeze_until = Deadline::after(FREEZE_WAIT);
         for _ in 0..MAX_DEPTH {
             if self.baseline.is_some() {
                 for pid in sys::children(me) {
@@ -326,7 +328,7 @@ impl TreeState {
     }
 
     /// Waits until every node of `nodes` is stopped or has exited, or until `until`.
-    fn wait_stopped(&self, nodes: &[Node], until: Instant) {
+    fn wait_stopped(&self, nodes: &[Node], until: Deadline) {
         loop {
             let pending = nodes.iter().any(|&n| {
                 let Some((pid, fd)) = self.node(n) else {
@@ -338,7 +340,7 @@ impl TreeState {
                 }
                 !matches!(state, Some('T' | 't' | 'Z' | 'X') | None)
             });
-            if !pending || Instant::now() >= until {
+            if !pending || until.has_passed() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(1));
@@ -420,9 +422,9 @@ impl TreeState {
     /// last parent is known (children are reparented before a parent's exit is visible on
     /// its pidfd), so nothing can become our zombie after this.
     fn finish_kill(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Deadline::after(Duration::from_secs(5));
         for _ in 0..KILL_ROUNDS {
-            self.wait_all_exited(Instant::now() + Duration::from_millis(200));
+            self.wait_all_exited(Deadline::after(Duration::from_millis(200)));
             self.reap_ended();
             self.collect(true);
             let alive = self.root_alive()
@@ -434,24 +436,24 @@ impl TreeState {
                 break;
             }
             self.signal_all(libc::SIGKILL);
-            if Instant::now() >= deadline {
+            if deadline.has_passed() {
                 break;
             }
         }
         // Adopted zombies left by the last round.
-        self.wait_all_exited(deadline.min(Instant::now() + Duration::from_secs(1)));
+        self.wait_all_exited(deadline.min(Deadline::after(Duration::from_secs(1))));
         self.reap_ended();
     }
 
     /// Waits until the root and every member have exited, or until `until`.
-    fn wait_all_exited(&self, until: Instant) {
+    fn wait_all_exited(&self, until: Deadline) {
         loop {
             let alive = self.root_alive()
                 || self
                     .members
                     .iter()
                     .any(|m| !sys::pidfd_exited(m.fd.as_fd()));
-            if !alive || Instant::now() >= until {
+            if !alive || until.has_passed() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(1));

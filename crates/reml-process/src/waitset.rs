@@ -16,6 +16,7 @@ use crate::capability::ProcessHandle;
 use crate::error::ProcessError;
 use crate::native::{NativeProcessCapability, WaitTarget};
 use crate::status::ExitStatus;
+use crate::units::Deadline;
 
 /// What [`WaitSet::wait_next`] returns for one child: its handle and the result `wait_process`
 /// would have given.
@@ -201,8 +202,9 @@ impl<'c> WaitSet<'c> {
                 false
             }
         };
-        if let Some(t) = timeout {
-            self.deadlines.push(Reverse((Instant::now() + t, idx, seq)));
+        // A limit too far for an Instant is no limit: no entry in the heap.
+        if let Some(at) = Deadline::within(Instant::now(), timeout).instant() {
+            self.deadlines.push(Reverse((at, idx, seq)));
         }
         self.slots[idx] = Some(Waiting {
             target,
@@ -239,18 +241,14 @@ impl<'c> WaitSet<'c> {
             if !self.ready.is_empty() {
                 continue;
             }
-            let mut limit: Option<Instant> = self.deadlines.peek().map(|Reverse((d, _, _))| *d);
+            let mut limit = self
+                .deadlines
+                .peek()
+                .map_or(Deadline::Never, |Reverse((d, _, _))| Deadline::At(*d));
             if self.polled > 0 {
-                let tick = now + self.check_interval;
-                limit = Some(limit.map_or(tick, |l| l.min(tick)));
+                limit = limit.min(Deadline::after_from(now, self.check_interval));
             }
-            let timeout = limit.map(|l| {
-                let d = l.saturating_duration_since(now);
-                rustix::event::Timespec {
-                    tv_sec: d.as_secs() as i64,
-                    tv_nsec: d.subsec_nanos() as i64,
-                }
-            });
+            let timeout = limit.timespec_from(now);
             self.events.clear();
             match epoll::wait(
                 &self.epoll,

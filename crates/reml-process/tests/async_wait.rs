@@ -105,3 +105,26 @@ fn stdin_is_closed_and_stale_handles_refused() {
     let e = rt.block_on(wait_async(&cap, h, None)).unwrap_err();
     assert_eq!(e.kind, ProcessErrorKind::InvalidCommand);
 }
+
+#[test]
+fn limits_at_the_edges_of_duration() {
+    let cap = NativeProcessCapability::new();
+    runtime().block_on(async {
+        // Too large to represent: no practical limit, no overflow in the timer.
+        let long = spawn(&cap, &["sleep", "0.3"]);
+        for limit in [Duration::MAX, Duration::from_secs(i64::MAX as u64)] {
+            let r = wait_async(&cap, long, Some(limit)).await;
+            assert_eq!(r.unwrap().code(), 0);
+        }
+        cap.release_process(long).unwrap();
+        // Tiny but positive: a limit, never "none".
+        let h = spawn(&cap, &["sleep", "30"]);
+        let e = wait_async(&cap, h, Some(Duration::from_nanos(1)))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, ProcessErrorKind::TimedOut);
+        cap.kill_process(h, Signal::KILL).unwrap();
+        let _ = wait_async(&cap, h, None).await;
+        cap.release_process(h).unwrap();
+    });
+}

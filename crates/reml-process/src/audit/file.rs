@@ -117,7 +117,8 @@ impl JsonLinesSink {
     /// (so a recovery record may be written here).
     ///
     /// # Errors
-    /// - [`AuditErrorKind::Transport`]: the file cannot be opened, read, locked or written;
+    /// - [`AuditErrorKind::Transport`]: the file cannot be opened, read, locked or written,
+    ///   or is not a regular file (a FIFO, a device: refused at once, never waited on);
     /// - [`AuditErrorKind::Encoding`]: its last line is not a record (see "Refusals").
     pub fn open_with(
         path: impl AsRef<Path>,
@@ -131,9 +132,17 @@ impl JsonLinesSink {
             use std::os::unix::fs::OpenOptionsExt;
             oo.mode(0o600);
         }
-        let file = oo
-            .open(&path)
-            .map_err(|e| transport(&path, "cannot open", &e))?;
+        // Only a regular file, refused without blocking otherwise (the contract, §1).
+        let file = crate::files::open_regular(&path, &oo).map_err(|e| match e {
+            crate::files::RegularError::Io(e) => transport(&path, "cannot open", &e),
+            crate::files::RegularError::NotRegular(what) => AuditError::new(
+                AuditErrorKind::Transport,
+                format!(
+                    "audit log {}: {what}, not a regular file: an audit log must be a regular file",
+                    path.display()
+                ),
+            ),
+        })?;
         let sink = JsonLinesSink {
             path,
             options,

@@ -6,7 +6,7 @@
 //! | call | checks |
 //! |---|---|
 //! | every call | its effects (`Operation::effects`) lie in the granted `effect_scope`, else `PermissionDenied` naming the missing effect (collecting output needs `memory`; passing descriptors `memory` and `pass_fds = true`) |
-//! | `spawn_process` | environment: a variable on `[env] deny` (or off a non-empty `[env] allow`) asked for explicitly is `PermissionDenied`; an inherited one is dropped; `[env] inherit = false` starts from nothing. Then the program is resolved exactly as it will run (bare names in the child's final `PATH`, relative paths against the child's cwd) and its **canonical path and identity** (device + inode) must be those of an allowed program as resolved when the layer was built (installation). The cwd, canonicalised, must lie under an `allowed_cwd` root. At most `max_processes` children alive at once. The policy's rlimits are applied: the stricter of the command's and the policy's, a policy value being a ceiling that never exceeds the hard limit the child inherits (a value the host cannot grant gives the host's limit, never a failed spawn; a stricter value the command asked for itself is applied as asked, and a refusal by the OS fails the spawn naming it). |
+//! | `spawn_process` | environment: a variable on `[env] deny` (or off a non-empty `[env] allow`) asked for explicitly is `PermissionDenied`; an inherited one is dropped; `[env] inherit = false` starts from nothing. Then the program is resolved exactly as it will run (bare names in the child's final `PATH`, relative paths against the child's cwd) and its **canonical path and identity** (device + inode) must be those of an allowed program as resolved when the layer was built (installation). The cwd, canonicalised, must lie under an `allowed_cwd` root. At most `max_processes` children alive at once. The policy's rlimits are applied: the stricter of the command's and the policy's, a policy value being a ceiling that never exceeds the hard limit the child inherits (a value the host cannot grant gives the host's limit, never a failed spawn; a stricter value the command asked for itself is applied as asked, and a refusal by the OS fails the spawn naming it). `max_wall_time` caps the wait for a stdio FIFO's other end (`Command::stdio_open_timeout`). |
 //! | `kill_process[_group]`, `kill_process_tree` | the signal is in `allowed_signals` (`CONT`, which only resumes a stopped child and follows every time-limit signal, is always allowed) |
 //! | `spawn_process`, parent-death signal | a [`Command::parent_death_signal`] must be in `allowed_signals`, or `KILL`/`CONT` (the caller chose it to be sent to the child, so it must be one it could send; `KILL` ends the job, which the capability may always do) |
 //! | `check_run` (before a supervised job starts) | the effects of its waits (collecting needs `memory`); when a time limit or an output-cap kill will apply (the caller's, `max_wall_time` or `output_cap_action = "kill"`), the time-limit signal is in `allowed_signals` (`KILL` always is) |
@@ -193,6 +193,12 @@ impl<C: ProcessCapability> PolicyLayer<C> {
             &self.policy.child_rlimits(),
             crate::sys::imp::process::hard_rlimit,
         );
+        // No wait may ask for longer than `max_wall_time`: the wait of the spawn for a FIFO's
+        // other end neither.
+        if let Some(max) = self.policy.limits.max_wall_time {
+            let limit = &mut prepared.command.stdio_open_timeout;
+            *limit = Some(limit.map_or(max, |t| t.min(max)));
+        }
         Ok(())
     }
 

@@ -223,15 +223,21 @@ pub(super) struct Dur(pub Duration);
 const DURATION_EXPECTING: &str =
     "a duration string like \"10m\" or \"250ms\", or a number of seconds";
 
+/// A number of seconds as a TOML float: negative and NaN are errors; too large (`inf`
+/// included) saturates to `Duration::MAX`; a positive value below 1 ns is 1 ns, never zero
+/// (the contract, §1 "Input and output at the edges").
 fn seconds(f: f64, shown: &str) -> Result<Dur, String> {
-    if !f.is_finite() || f < 0.0 {
+    if f.is_nan() || f < 0.0 {
         return Err(format!(
             "invalid duration {shown}: expected {DURATION_FORMS}"
         ));
     }
-    Duration::try_from_secs_f64(f)
-        .map(Dur)
-        .map_err(|_| format!("invalid duration {shown}: too large"))
+    let d = Duration::try_from_secs_f64(f).unwrap_or(Duration::MAX);
+    Ok(Dur(if d.is_zero() && f > 0.0 {
+        Duration::from_nanos(1)
+    } else {
+        d
+    }))
 }
 
 impl PolicyValue for Dur {

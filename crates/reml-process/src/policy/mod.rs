@@ -44,7 +44,9 @@
 //! | `audit.redact` | array of `*` patterns ([`RedactPattern`]) | nothing redacted |
 //!
 //! Negative numbers are parse errors, not review warnings: they cannot be represented.
-//! Zero and other nonsensical limits parse and are reported by the review.
+//! Zero and other nonsensical limits parse and are reported by the review. Durations and
+//! sizes too large to represent saturate (no practical limit; a float `inf` too), and a
+//! positive duration below 1 ns is 1 ns ([`crate::units`]).
 //!
 //! # Resolving the allow-list
 //! An entry stands for the file it resolves to ([`Policy::resolve_allowed`]); a program is
@@ -272,12 +274,26 @@ impl Policy {
     ///
     /// # Errors
     /// Everything [`Policy::from_toml_str`] returns, with [`PolicyError::path`] set;
-    /// [`Io`](PolicyErrorKind::Io) when the file cannot be opened or read or is larger than
-    /// [`MAX_POLICY_BYTES`]; [`Syntax`](PolicyErrorKind::Syntax) at the first invalid byte
+    /// [`Io`](PolicyErrorKind::Io) when the file cannot be opened or read, is not a regular
+    /// file (a FIFO, a device, a directory: refused at once, never waited on), or is larger
+    /// than [`MAX_POLICY_BYTES`]; [`Syntax`](PolicyErrorKind::Syntax) at the first invalid byte
     /// when it is not UTF-8.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Policy, PolicyError> {
         let path = path.as_ref();
-        let file = std::fs::File::open(path).map_err(|e| PolicyError::io(path, &e))?;
+        // Only a regular file, refused without blocking otherwise (the contract, §1: a FIFO
+        // would block `open(2)` until a writer came, with `run`'s signals blocked).
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true);
+        let file = crate::files::open_regular(path, &options).map_err(|e| match e {
+            crate::files::RegularError::Io(e) => PolicyError::io(path, &e),
+            crate::files::RegularError::NotRegular(what) => PolicyError::new(
+                PolicyErrorKind::Io,
+                None,
+                None,
+                format!("{what}, not a regular file: a policy must be a regular file"),
+            )
+            .with_path(path),
+        })?;
         let mut bytes = Vec::new();
         file.take(MAX_POLICY_BYTES + 1)
             .read_to_end(&mut bytes)
@@ -612,9 +628,10 @@ impl Policy {
 }
 
 /// `RLIMIT_CPU` seconds for a `cpu_time`: rounded up, at least 1 (0 would mean "no CPU at
-/// all", which the kernel treats as an immediate `SIGXCPU`).
+/// all", which the kernel treats as an immediate `SIGXCPU`), saturating at `u64::MAX`
+/// (`RLIM_INFINITY`: a limit too large to represent is no limit).
 pub(crate) fn cpu_seconds(d: Duration) -> u64 {
-    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    let secs = d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0));
     secs.max(1)
 }
 
@@ -727,6 +744,32 @@ redact = ["--password=*", "*_TOKEN"]   # argument / environment patterns masked 
         assert_eq!(p.limits.cpu_time, Some(Duration::from_millis(1500)));
         assert_eq!(p.limits.address_space, Some(1 << 20));
         assert_eq!(p.limits.allowed_cpus.as_ref().unwrap().to_string(), "0-1,3");
+    }
+
+    #[test]
+    fn limits_at_the_edges_saturate_or_round_up() {
+        let limits = |body: &str| {
+            Policy::from_toml_str(&format!("[commands]\nallow = []\n[limits]\n{body}\n"))
+                .map(|p| p.limits)
+        };
+        let l = limits("max_wall_time = inf\ncpu_time = 1e300").unwrap();
+        assert_eq!(l.max_wall_time, Some(Duration::MAX));
+        assert_eq!(l.cpu_time, Some(Duration::MAX));
+        let l = limits("max_wall_time = 1e-12\ncpu_time = \"0.0000000001s\"").unwrap();
+        assert_eq!(l.max_wall_time, Some(Duration::from_nanos(1)));
+        assert_eq!(l.cpu_time, Some(Duration::from_nanos(1)));
+        let l = limits("max_wall_time = 0.0\nmax_output_bytes = \"99999999999999999999\"").unwrap();
+        assert_eq!(l.max_wall_time, Some(Duration::ZERO));
+        assert_eq!(l.max_output_bytes, Some(u64::MAX));
+        for bad in [
+            "max_wall_time = nan",
+            "max_wall_time = -inf",
+            "cpu_time = -1.0",
+        ] {
+            assert!(limits(bad).is_err(), "{bad}");
+        }
+        // The rlimit of a saturated cpu_time is RLIM_INFINITY, not an overflow.
+        assert_eq!(cpu_seconds(Duration::MAX), u64::MAX);
     }
 
     #[test]

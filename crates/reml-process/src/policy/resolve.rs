@@ -226,7 +226,7 @@ fn check_file(entry: &AllowEntry, found_at: &Path) -> Result<AllowedProgram, Res
             format!(
                 "allowed program `{entry}`: {} is not a regular file ({})",
                 canonical.display(),
-                file_type_name(&meta)
+                crate::files::file_type_name(&meta)
             ),
         ));
     }
@@ -254,29 +254,6 @@ fn check_file(entry: &AllowEntry, found_at: &Path) -> Result<AllowedProgram, Res
         path: canonical,
         id: FileId::of_metadata(&meta),
     })
-}
-
-/// A human name for a file type, for messages.
-pub(crate) fn file_type_name(meta: &std::fs::Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let t = meta.file_type();
-    if t.is_dir() {
-        "a directory"
-    } else if t.is_file() {
-        "a regular file"
-    } else if t.is_symlink() {
-        "a symbolic link"
-    } else if t.is_fifo() {
-        "a FIFO"
-    } else if t.is_socket() {
-        "a socket"
-    } else if t.is_block_device() {
-        "a block device"
-    } else if t.is_char_device() {
-        "a character device"
-    } else {
-        "an unknown file type"
-    }
 }
 
 /// Resolves one entry by the rule in the module docs.

@@ -16,6 +16,7 @@ use super::{
 use crate::error::{ThreadError, ThreadErrorKind};
 use crate::handle_table::HandleTable;
 use crate::sys::imp::thread as sys;
+use crate::units::Deadline;
 
 /// Source of capability instance ids (the `owner` part of handles); 0 is never issued.
 static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(1);
@@ -605,7 +606,7 @@ impl ThreadCapability for NativeThreadCapability {
             )));
         }
         // A limit too large for an Instant is no limit.
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let deadline = Deadline::within(Instant::now(), timeout).instant();
         let mut state = lock(&entry.state);
         if deadline.is_none() && !state.joined && !state.released {
             if let Some(jh) = state.join_handle.take() {
