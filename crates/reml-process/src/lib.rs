@@ -51,7 +51,7 @@ pub use audit::{
     FilteredSink, JsonLinesSink, MemorySink, MultiSink, NullSink, Redactor, StderrSink,
     VerifyError, VerifySummary,
 };
-pub use capability::{ProcessCapability, ProcessHandle, ProcessInfo, StdStream};
+pub use capability::{ProcessCapability, ProcessHandle, ProcessInfo, ScopedRefusal, StdStream};
 pub use command::{Command, Environment, FdMapping, ProcessGroup, Resource, Rlimit, StdioSpec};
 pub use effect::{Effect, EffectSet, Operation};
 pub use error::{
@@ -59,7 +59,7 @@ pub use error::{
     ThreadErrorKind,
 };
 pub use jobcontrol::TerminalGuard;
-pub use layer::{AuditLayer, PolicyLayer};
+pub use layer::{AuditLayer, CommandCheck, NarrowedCapability, PolicyLayer};
 pub use native::NativeProcessCapability;
 pub use outcome::{
     audited_process, audited_process_supervised, run_process, run_process_forwarding,

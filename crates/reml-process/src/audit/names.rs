@@ -95,6 +95,11 @@ pub mod domains {
 pub mod keys {
     /// The OS process id: a positive integer.
     pub const PROCESS_PID: &str = "process.pid";
+    /// The narrowed capability a process was spawned through (`core.process/job-7`), on
+    /// every record of that process and on the refusals of that capability.
+    pub const CAPABILITY_SCOPE: &str = "capability.scope";
+    /// The capability that narrowed capability was narrowed from (`core.process`).
+    pub const CAPABILITY_PARENT: &str = "capability.parent";
     /// The command line: an array of strings, the resolved program path first, then the
     /// arguments (redacted, see [`crate::audit::Redactor`]).
     pub const PROCESS_COMMAND: &str = "process.command";

@@ -45,8 +45,10 @@ use crate::capability::{ProcessCapability, ProcessHandle, ProcessInfo, StdStream
 use crate::command::{Command, Environment, Rlimit};
 use crate::effect::{EffectSet, Operation};
 use crate::error::{ProcessError, ThreadError, ThreadErrorKind};
-use crate::policy::{AllowedPrograms, FileId, OutputCapAction, Policy};
+use crate::policy::{DigestCache, FileId, OutputCapAction, Policy, ResolvedPrograms};
 use crate::prepare::PreparedCommand;
+
+use super::decision::denial_text;
 use crate::signal::Signal;
 use crate::status::ExitStatus;
 use crate::thread::{
@@ -59,7 +61,10 @@ pub struct PolicyLayer<C: ProcessCapability> {
     inner: C,
     policy: Arc<Policy>,
     scope: EffectSet,
-    allowed: AllowedPrograms,
+    programs: ResolvedPrograms,
+    digests: DigestCache,
+    /// The narrowed capability this layer guards, stamped on what it spawns (audit).
+    capability_scope: Option<Arc<str>>,
     cwd_roots: Option<Vec<std::path::PathBuf>>,
     live: Mutex<HashSet<ProcessHandle>>,
     /// Serialises the max_threads check with the creation.
@@ -77,13 +82,20 @@ impl<C: ProcessCapability> PolicyLayer<C> {
     pub fn new(inner: C, policy: Arc<Policy>) -> Self {
         PolicyLayer {
             scope: policy.effect_scope(),
-            allowed: policy.resolve_allowed(),
+            programs: policy.resolve_programs(),
+            digests: DigestCache::new(),
+            capability_scope: None,
             cwd_roots: policy.allowed_cwd_roots(),
             inner,
             policy,
             live: Mutex::new(HashSet::new()),
             thread_gate: Mutex::new(()),
         }
+    }
+
+    /// Stamps `scope` on what this layer spawns (the audit's `capability.scope`).
+    pub(super) fn set_capability_scope(&mut self, scope: Arc<str>) {
+        self.capability_scope = Some(scope);
     }
 
     /// The policy in force.
@@ -114,7 +126,7 @@ impl<C: ProcessCapability> PolicyLayer<C> {
         }
     }
 
-    fn check_spawn_effects(&self, command: &Command) -> Result<(), ProcessError> {
+    pub(super) fn check_spawn_effects(&self, command: &Command) -> Result<(), ProcessError> {
         let passes_fds = !command.fd_mappings.is_empty();
         self.check_effects(Operation::SpawnProcess { passes_fds })?;
         if passes_fds && !self.policy.commands.pass_fds {
@@ -147,7 +159,7 @@ impl<C: ProcessCapability> PolicyLayer<C> {
         Ok(())
     }
 
-    fn check_live(&self) -> Result<(), ProcessError> {
+    pub(super) fn check_live(&self) -> Result<(), ProcessError> {
         let Some(max) = self.policy.limits.max_processes else {
             return Ok(());
         };
@@ -168,7 +180,10 @@ impl<C: ProcessCapability> PolicyLayer<C> {
 
     /// The program, cwd, environment and rlimit checks on a prepared command; opens the
     /// checked file for exec by descriptor.
-    fn check_prepared(&self, prepared: &mut PreparedCommand) -> Result<(), ProcessError> {
+    pub(super) fn check_prepared(
+        &self,
+        prepared: &mut PreparedCommand,
+    ) -> Result<(), ProcessError> {
         self.check_env_requests(prepared.command.env.edits())?;
         let policy = &self.policy;
         prepared.retain_env(|k| policy.env_passes(k));
@@ -181,9 +196,7 @@ impl<C: ProcessCapability> PolicyLayer<C> {
     fn check_program(&self, prepared: &mut PreparedCommand) -> Result<(), ProcessError> {
         let shown = prepared.program.display().to_string();
         let deny = |why: String| {
-            ProcessError::denied_by_policy(format!(
-                "{shown}: denied by the policy: {why} (rule: [commands] allow, compared by canonical path and identity)"
-            ))
+            ProcessError::denied_by_policy(format!("{shown}: denied by the policy: {why}"))
         };
         let canonical = std::fs::canonicalize(&prepared.program)
             .map_err(|e| deny(format!("cannot resolve its canonical path ({e})")))?;
@@ -193,15 +206,16 @@ impl<C: ProcessCapability> PolicyLayer<C> {
             .metadata()
             .map_err(|e| deny(format!("cannot stat {} ({e})", canonical.display())))?;
         let id = FileId::of_metadata(&meta);
-        if self.allowed.check(&canonical, id).is_none() {
-            let why = match self.allowed.find_by_path(&canonical) {
-                Some(_) => format!(
-                    "{} is not the file that was allowed at installation (it was replaced)",
-                    canonical.display()
-                ),
-                None => format!("{} is not an allowed program", canonical.display()),
-            };
-            return Err(deny(why));
+        let args = &prepared.command.args;
+        match self
+            .programs
+            .decide(&canonical, id, &file, args, &self.digests)
+        {
+            Ok(grant) => prepared.policy_rule = Some(grant.rule),
+            Err(d) => {
+                prepared.policy_rule = d.rule.clone();
+                return Err(deny(denial_text(&d)));
+            }
         }
         let mut magic = [0u8; 2];
         let is_script = std::os::unix::fs::FileExt::read_at(&file, &mut magic, 0)
@@ -248,7 +262,7 @@ impl<C: ProcessCapability> PolicyLayer<C> {
         }
     }
 
-    fn check_signal(&self, signal: Signal) -> Result<(), ProcessError> {
+    pub(super) fn check_signal(&self, signal: Signal) -> Result<(), ProcessError> {
         self.check_effects(Operation::KillProcess)?;
         // CONT only resumes a stopped child; the time-limit enforcement needs it after its
         // signal, so it is always allowed.
@@ -313,7 +327,42 @@ impl<C: ProcessCapability> PolicyLayer<C> {
         Ok(opts)
     }
 
-    fn spawn_checked(&self, prepared: PreparedCommand) -> Result<ProcessHandle, ProcessError> {
+    /// What `spawn_process` does before the program, cwd and rlimit checks: the effects,
+    /// the explicit environment requests, and the final environment (`inherit`, `deny`,
+    /// `allow` applied), prepared against it.
+    pub(super) fn prepare(
+        &self,
+        command: &Command,
+        env: &Environment,
+    ) -> Result<PreparedCommand, ProcessError> {
+        self.check_spawn_effects(command)?;
+        self.check_env_requests(env.edits())?;
+        self.check_env_requests(command.env.edits())?;
+        // The base: the caller's, without the parent's variables when the policy says so.
+        let base = if self.policy.env.inherit {
+            env.clone()
+        } else {
+            let mut b = Environment::empty();
+            for (k, v) in env.edits() {
+                match v {
+                    Some(v) => b.set(k, v),
+                    None => b.remove(k),
+                };
+            }
+            b
+        };
+        let mut final_env = base.resolve(&command.env);
+        final_env.retain(|k, _| self.policy.env_passes(k));
+        PreparedCommand::new(command, final_env)
+    }
+
+    pub(super) fn spawn_checked(
+        &self,
+        mut prepared: PreparedCommand,
+    ) -> Result<ProcessHandle, ProcessError> {
+        if prepared.scope.is_none() {
+            prepared.scope.clone_from(&self.capability_scope);
+        }
         self.check_live()?;
         let h = self.inner.spawn_prepared(prepared)?;
         lock(&self.live).insert(h);
@@ -366,25 +415,7 @@ impl<C: ProcessCapability> ProcessCapability for PolicyLayer<C> {
         command: &Command,
         env: &Environment,
     ) -> Result<ProcessHandle, ProcessError> {
-        self.check_spawn_effects(command)?;
-        self.check_env_requests(env.edits())?;
-        self.check_env_requests(command.env.edits())?;
-        // The base: the caller's, without the parent's variables when the policy says so.
-        let base = if self.policy.env.inherit {
-            env.clone()
-        } else {
-            let mut b = Environment::empty();
-            for (k, v) in env.edits() {
-                match v {
-                    Some(v) => b.set(k, v),
-                    None => b.remove(k),
-                };
-            }
-            b
-        };
-        let mut final_env = base.resolve(&command.env);
-        final_env.retain(|k, _| self.policy.env_passes(k));
-        let mut prepared = PreparedCommand::new(command, final_env)?;
+        let mut prepared = self.prepare(command, env)?;
         self.check_prepared(&mut prepared)?;
         self.spawn_checked(prepared)
     }
@@ -468,6 +499,10 @@ impl<C: ProcessCapability> ProcessCapability for PolicyLayer<C> {
 
     fn audit_failure(&self) -> Option<crate::audit::AuditFailure> {
         self.inner.audit_failure()
+    }
+
+    fn record_refusal(&self, refusal: &crate::capability::ScopedRefusal<'_>) {
+        self.inner.record_refusal(refusal)
     }
 
     fn kill_process_tree(
