@@ -244,13 +244,13 @@ impl NarrowedCapability {
                 out.signalled.extend(pids);
             }
         }
+        // The whole grace period while any process of any tree is alive (an exited child
+        // counts as ended: its pidfd says so before it is reaped).
         while termed && grace_end.map_or(true, |end| Instant::now() < end) {
-            let alive: Vec<ProcessHandle> = handles
+            let alive = handles
                 .iter()
-                .copied()
-                .filter(|&h| cap.process_tree(h).is_ok_and(|t| !t.is_empty()))
-                .collect();
-            if alive.is_empty() {
+                .any(|&h| cap.process_tree(h).is_ok_and(|t| !t.is_empty()));
+            if !alive {
                 break;
             }
             let slice = grace_end
@@ -258,12 +258,7 @@ impl NarrowedCapability {
                     end.saturating_duration_since(Instant::now())
                 })
                 .min(Duration::from_millis(20));
-            let began = Instant::now();
-            for h in alive {
-                let _ = cap.wait_with_options(h, &WaitOptions::with_timeout(Duration::ZERO));
-            }
-            let rest = slice.saturating_sub(began.elapsed());
-            std::thread::sleep(rest);
+            std::thread::sleep(slice);
         }
         for &h in handles {
             match cap.enforce_limit(h, Signal::KILL) {
