@@ -3,9 +3,11 @@
 #![deny(unsafe_code)]
 
 mod audit_cmd;
+mod check;
 mod cli;
 mod describe;
 mod generate;
+mod policies;
 mod run;
 mod signals;
 mod verify;

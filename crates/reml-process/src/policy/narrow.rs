@@ -252,7 +252,7 @@ impl Policy {
 
     /// Resolves the `allow` entries and the rules' programs of the policy — and of every
     /// policy it was narrowed with, each in its own `search_path` — to files, by the rule in
-    /// the [module docs](self#resolving-the-allow-list). What the enforcement layer decides
+    /// the [module docs](crate::policy#resolving-the-allow-list). What the enforcement layer decides
     /// against ([`ResolvedPrograms::decide`]); entries that do not resolve allow nothing.
     ///
     /// Reads the file system now; call again (and review again) after installing or

@@ -199,7 +199,24 @@ impl ResolvedPrograms {
 
     /// The decision for the program at canonical path `canonical`, opened as `file` (the
     /// descriptor that will be exec'd) with identity `id`, started with arguments `args`
-    /// (`argv[1..]`). See the [module docs](self) for the rule.
+    /// (`argv[1..]`).
+    ///
+    /// # The rule
+    /// The program is compared by canonical path **and** identity (device + inode) with
+    /// each entry as resolved at installation, then:
+    /// 1. a program named in `allow` runs with any arguments (`commands.allow[N]`);
+    /// 2. a program named only by rules runs when one of them accepts it: no `args` (any
+    ///    arguments: `commands.rule[N]`) or a pattern matching `args`
+    ///    (`commands.rule[N].args[M]`, see [`ArgPattern`]), **and** its `sha256`, when set,
+    ///    is the digest of `file` ([`ContentPin`], [`DigestCache`]);
+    /// 3. anything else is denied, naming the closest rule: a digest that does not match
+    ///    (`expected …, found …`) before arguments that match no pattern, before "not an
+    ///    allowed program"; a file at an allowed path whose identity changed is "replaced".
+    ///
+    /// A narrowed policy applies this to each policy it combines, each with its own
+    /// `allow`, rules and `search_path`; all must grant, and the grant names each one's
+    /// rule, prefixed by its label (`a.toml: commands.allow[0]; b.toml:
+    /// commands.rule[1].args[0]`, or `policy 2: …` without a label).
     ///
     /// Reads `file` only when a rule with a content pin accepts the arguments (through
     /// `digests`, which caches the digest of an unchanged file).
