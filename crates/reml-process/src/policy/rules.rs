@@ -52,6 +52,14 @@ use super::types::AllowEntry;
 ///   [`DigestCache`] says exactly what the cache trusts). A malformed digest makes the rule
 ///   accept nothing.
 ///
+/// # Caveats
+/// A pin proves the content of the opened file when it is checked, just before the exec.
+/// The file is exec'd through that descriptor, so a file *renamed* over the path changes
+/// nothing, but a writer who can modify the same inode in place between the check and the
+/// kernel's `execve` (microseconds) is not caught; the review's `policy.command.writable`
+/// and `policy.command.dir_writable` are what keep others from writing it. A `#!` script is
+/// exec'd by path (see the security layer), and its interpreter is not pinned.
+///
 /// Several rules may name the same program; it runs when any of them accepts it. A program
 /// that is also in `allow` runs with any arguments, which the review reports as an error
 /// (`policy.rule.allowed_too`), as it reports `"**"` not last (`policy.rule.rest_not_last`)
