@@ -34,6 +34,8 @@ enum Cmd {
     Run(Box<RunArgs>),
     /// Review a security policy (verify_capability_security).
     Verify(crate::verify::VerifyArgs),
+    /// Explain the decision `run` would take for a program, without running anything.
+    Check(crate::check::CheckArgs),
     /// Print the capability descriptor of core.process.
     Describe(DescribeArgs),
     /// Audit log tools.
@@ -57,9 +59,10 @@ enum Cmd {
 /// an invalid duration rather than as an unknown option `-1`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// TOML security policy (default: the built-in default policy).
+    /// TOML security policy (default: the built-in default policy); repeatable: each
+    /// further file narrows the ones before.
     #[arg(long, allow_hyphen_values = true, value_name = "FILE")]
-    pub policy: Option<PathBuf>,
+    pub policy: Vec<PathBuf>,
     /// Append the audit log to PATH (`-` = standard error).
     #[arg(long, allow_hyphen_values = true, value_name = "PATH")]
     pub audit: Option<PathBuf>,
@@ -141,9 +144,10 @@ pub struct RunArgs {
 /// Options of `describe`.
 #[derive(Args, Debug)]
 pub struct DescribeArgs {
-    /// Policy to describe the capability with.
+    /// Policy to describe the capability with; repeatable: each further file narrows the
+    /// ones before.
     #[arg(long, value_name = "FILE")]
-    pub policy: Option<PathBuf>,
+    pub policy: Vec<PathBuf>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -258,6 +262,7 @@ fn dispatch() -> i32 {
     match cli.command {
         Cmd::Run(args) => crate::run::main(*args),
         Cmd::Verify(args) => crate::verify::main(args),
+        Cmd::Check(args) => crate::check::main(args),
         Cmd::Describe(args) => crate::describe::main(args),
         Cmd::Audit { command } => crate::audit_cmd::main(command),
         Cmd::Completions { shell } => {

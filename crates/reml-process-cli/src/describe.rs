@@ -14,11 +14,11 @@ use crate::cli::{error_line, DescribeArgs, EXIT_OWN_FAILURE};
 /// security review or the effect-scope check), 125 when it cannot be read or parsed (or,
 /// through [`crate::output`], when standard output cannot be written).
 pub fn main(args: DescribeArgs) -> i32 {
-    let (policy, review) = match &args.policy {
-        Some(path) => match Policy::from_path(path) {
-            Ok(p) => (p, true),
+    let (policy, review) = match args.policy.is_empty() {
+        // Each further file narrows the ones before; the error names the file.
+        false => match crate::policies::read_all(&args.policy) {
+            Ok((_, narrowed)) => (narrowed, true),
             Err(e) => {
-                // The error names the file already (`typo.toml: line 5, column 1: …`).
                 error_line(e);
                 return EXIT_OWN_FAILURE;
             }
@@ -26,7 +26,7 @@ pub fn main(args: DescribeArgs) -> i32 {
         // The built-in default policy of `run` names exactly the program it is asked to run;
         // its shape (one allowed command, all effects, max_processes 64) does not depend on
         // which, so any absolute path stands in for it here.
-        None => match Policy::default_for_program(Path::new("/")) {
+        true => match Policy::default_for_program(Path::new("/")) {
             Ok(p) => (p, false),
             Err(e) => {
                 error_line(e);
@@ -38,7 +38,8 @@ pub fn main(args: DescribeArgs) -> i32 {
     let handle = CapabilityHandle::Process(Arc::new(NativeProcessCapability::new()));
     let registration = Registration {
         policy: Arc::new(policy),
-        policy_path: args.policy.clone(),
+        policy_path: (!args.policy.is_empty())
+            .then(|| PathBuf::from(crate::policies::shown(&args.policy))),
         manifest: Manifest::bundled(),
         manifest_path: Some(PathBuf::from("plugin.toml")),
         review,

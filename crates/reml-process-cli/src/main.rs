@@ -3,11 +3,13 @@
 #![deny(unsafe_code)]
 
 mod audit_cmd;
+mod check;
 mod cli;
 mod describe;
 mod generate;
 mod output;
 mod pass_fd;
+mod policies;
 mod run;
 mod signals;
 mod verify;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use reml_process::audit::{AuditSink, JsonLinesSink, NullSink, Redactor, StderrSink};
 use reml_process::error::os_text;
-use reml_process::policy::{verify_capability_security, Policy};
+use reml_process::policy::Policy;
 use reml_process::{
     audited_process_supervised, resolve_program, AuditSettings, Command, Environment,
     NativeProcessCapability, PolicyLayer, ProcessCapability, ProcessGroup, ProcessOutcome,
@@ -121,7 +121,7 @@ fn build(args: &RunArgs) -> Result<(Command, RunOptions), String> {
     Ok((command, options))
 }
 
-fn split_env(kv: &OsString) -> Result<(OsString, OsString), String> {
+pub(crate) fn split_env(kv: &OsString) -> Result<(OsString, OsString), String> {
     let b = kv.as_bytes();
     match b.iter().position(|&c| c == b'=') {
         Some(0) | None => Err(format!(
@@ -135,38 +135,15 @@ fn split_env(kv: &OsString) -> Result<(OsString, OsString), String> {
     }
 }
 
-/// Loads the policy: the file given with `--policy` (which must pass the security review),
-/// or the built-in default policy for the program as it will be resolved.
+/// Loads the policy: the files given with `--policy`, each narrowing the ones before
+/// (each, and their combination, must pass the security review), or the built-in default
+/// policy for the program as it will be resolved.
 ///
 /// `Ok(None)`: the program cannot be resolved, so no default policy can name it; the spawn
 /// will fail with that error (and be audited) without anything running.
 fn load_policy(args: &RunArgs, command: &Command) -> Result<Option<Policy>, String> {
-    if let Some(path) = &args.policy {
-        // The error names the file already (`FILE: line L, column C: ...`).
-        let policy = Policy::from_path(path).map_err(|e| {
-            let message = e.to_string();
-            let shown = os_text(path).to_string();
-            if message.starts_with(&shown) {
-                message
-            } else {
-                format!("{shown}: {message}")
-            }
-        })?;
-        let review = verify_capability_security(&policy);
-        if review.has_errors() {
-            let errors: Vec<String> = review
-                .findings()
-                .iter()
-                .filter(|f| f.severity == reml_process::Severity::Error)
-                .map(|f| format!("{} ({}: {})", f.code, f.entry, f.message))
-                .collect();
-            return Err(format!(
-                "{}: the policy fails the security review: {}",
-                os_text(path),
-                errors.join("; ")
-            ));
-        }
-        return Ok(Some(policy));
+    if !args.policy.is_empty() {
+        return crate::policies::load_reviewed(&args.policy).map(Some);
     }
     let env = Environment::default().resolve(&command.env);
     match resolve_program(

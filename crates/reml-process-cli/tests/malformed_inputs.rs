@@ -128,7 +128,11 @@ const RUN_OPTIONS: &[Bad] = &[
         125,
         "/nonexistent-policy: cannot read",
     ),
-    bad(&["--policy", "/tmp"], 125, "/tmp: a directory, not a regular file"),
+    bad(
+        &["--policy", "/tmp"],
+        125,
+        "/tmp: a directory, not a regular file",
+    ),
     bad(&["--bogus"], 125, "unexpected argument '--bogus'"),
     bad(&["--json", "--json"], 125, "--json"),
 ];

@@ -86,6 +86,32 @@ pub enum StdStream {
     Stderr,
 }
 
+/// A refusal by a narrowed capability's own policy, handed to the capability it was
+/// narrowed from ([`ProcessCapability::record_refusal`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ScopedRefusal<'a> {
+    /// The narrowed capability's scope (`core.process/job-7`): its parent's scope, `/`, its
+    /// own name.
+    pub scope: &'a str,
+    /// What was refused: `spawn_process`, `kill_process`, …
+    pub operation: &'static str,
+    /// The program as the caller named it (for a spawn), else the process's.
+    pub program: String,
+    /// The command line (before redaction; the audit layer masks it).
+    pub command: Vec<String>,
+    /// The error returned to the caller.
+    pub error: &'a ProcessError,
+}
+
+impl ScopedRefusal<'_> {
+    /// The parent's scope: `scope` without its last `/NAME` (`core.process` for
+    /// `core.process/job-7`).
+    pub fn parent(&self) -> &str {
+        self.scope.rsplit_once('/').map_or(self.scope, |(p, _)| p)
+    }
+}
+
 /// The process half of the plugin's capability (spec §1, §3, §7).
 ///
 /// Implemented by the native backend ([`crate::NativeProcessCapability`]) and by the layers
@@ -226,6 +252,18 @@ pub trait ProcessCapability: Send + Sync {
     /// The default implementation reports none.
     fn audit_failure(&self) -> Option<crate::audit::AuditFailure> {
         None
+    }
+
+    /// Records a refusal by a narrowed capability's own policy
+    /// ([`crate::layer::NarrowedCapability`]): such a refusal happens before the call reaches
+    /// the capability it was narrowed from, so it hands the refusal inward for an audit
+    /// layer there to write (`process.denied`, or `process.spawn_failed` for an error that
+    /// is not a policy denial, with `capability.scope` and `capability.parent`).
+    ///
+    /// The default implementation records nothing; layers pass it inward, the audit layer
+    /// writes it.
+    fn record_refusal(&self, refusal: &ScopedRefusal<'_>) {
+        let _ = refusal;
     }
 
     /// The pids of the process's tree that are still running or stopped (not ended): the
@@ -449,6 +487,9 @@ macro_rules! forward_process_capability {
             }
             fn audit_failure(&self) -> Option<crate::audit::AuditFailure> {
                 (**self).audit_failure()
+            }
+            fn record_refusal(&self, refusal: &ScopedRefusal<'_>) {
+                (**self).record_refusal(refusal)
             }
             fn wait_event(&self, handle: ProcessHandle, options: &WaitOptions) -> Result<WaitEvent, ProcessError> {
                 (**self).wait_event(handle, options)

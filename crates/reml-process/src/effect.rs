@@ -125,6 +125,11 @@ impl EffectSet {
         EffectSet(self.0 | other.0)
     }
 
+    /// The effects in both sets (`self ∩ other`).
+    pub const fn intersection(self, other: EffectSet) -> EffectSet {
+        EffectSet(self.0 & other.0)
+    }
+
     /// The effects of `self` that are not in `other` (`self \ other`).
     pub const fn difference(self, other: EffectSet) -> EffectSet {
         EffectSet(self.0 & !other.0)

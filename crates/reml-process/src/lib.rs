@@ -52,7 +52,9 @@ pub use audit::{
     FilteredSink, JsonLinesSink, MemorySink, MultiSink, NullSink, OpenLifecycle, Redactor,
     StderrSink, VerifyError, VerifySummary,
 };
-pub use capability::{ProcessCapability, ProcessHandle, ProcessInfo, RunPlan, StdStream};
+pub use capability::{
+    ProcessCapability, ProcessHandle, ProcessInfo, RunPlan, ScopedRefusal, StdStream,
+};
 pub use command::{
     Command, Environment, FdMapping, Interrupt, ProcessGroup, Resource, Rlimit, SignalDispositions,
     StdioSpec,
@@ -63,7 +65,7 @@ pub use error::{
     ThreadErrorKind,
 };
 pub use jobcontrol::TerminalGuard;
-pub use layer::{AuditLayer, PolicyLayer};
+pub use layer::{AuditLayer, CommandCheck, NarrowedCapability, PolicyLayer};
 pub use native::NativeProcessCapability;
 pub use outcome::{
     audited_process, audited_process_supervised, run_process, run_process_forwarding,

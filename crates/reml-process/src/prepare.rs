@@ -218,6 +218,12 @@ pub struct PreparedCommand {
     /// before `execve`. Scripts are not exec'd by descriptor because the kernel would hand
     /// the interpreter `/dev/fd/N` as the script's name (`$0`), which breaks wrapper scripts.
     pub(crate) exec_identity: Option<(u64, u64)>,
+    /// The policy rule that allowed the program (`commands.rule[0].args[1]`), or the one
+    /// that came closest when it was denied. Set by the security layer.
+    pub(crate) policy_rule: Option<String>,
+    /// The narrowed capability this spawn goes through (`core.process/job-1`), for the
+    /// audit records. Set by the innermost narrowed capability's security layer.
+    pub(crate) scope: Option<std::sync::Arc<str>>,
 }
 
 impl PreparedCommand {
@@ -361,6 +367,8 @@ impl PreparedCommand {
             command: command.clone(),
             exec_file: None,
             exec_identity: None,
+            policy_rule: None,
+            scope: None,
         })
     }
 

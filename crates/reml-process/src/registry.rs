@@ -650,7 +650,7 @@ pub fn security_summary(policy: &Policy, policy_path: Option<&Path>) -> Value {
         "audit_required": policy.capability.audit_required,
         "isolation_level": policy.capability.isolation_level.as_str(),
         "policy": policy_path.map(|p| p.display().to_string()),
-        "allowed_commands": policy.commands.allow.len(),
+        "allowed_commands": policy.program_entries().count(),
         "limits": Value::Object(limits),
     })
 }

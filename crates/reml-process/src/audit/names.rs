@@ -119,6 +119,11 @@ pub mod keys {
     /// Readers treat it as opaque. Logs written before it existed have none; a reader
     /// then falls back on `process.pid` (see [`crate::audit::verify_log`]).
     pub const PROCESS_ID: &str = "process.id";
+    /// The narrowed capability a process was spawned through (`core.process/job-7`), on
+    /// every record of that process and on the refusals of that capability.
+    pub const CAPABILITY_SCOPE: &str = "capability.scope";
+    /// The capability that narrowed capability was narrowed from (`core.process`).
+    pub const CAPABILITY_PARENT: &str = "capability.parent";
     /// The command line: an array of strings, the resolved program path first, then the
     /// arguments (redacted, see [`crate::audit::Redactor`]).
     pub const PROCESS_COMMAND: &str = "process.command";

@@ -75,6 +75,8 @@ struct Tracked {
     /// A wait reported that a collected stream passed its cap.
     capped: bool,
     ended: bool,
+    /// The narrowed capability it was spawned through (`core.process/job-7`), if any.
+    scope: Option<Arc<str>>,
 }
 
 /// The audit layer around an inner capability (see the module docs).
@@ -164,11 +166,12 @@ impl<C: ProcessCapability> AuditLayer<C> {
     }
 
     fn process_event(&self, t: &Tracked, name: &str, severity: Severity) -> AuditEvent {
-        AuditEvent::new(domains::PROCESS, t.subject.clone(), name)
+        let ev = AuditEvent::new(domains::PROCESS, t.subject.clone(), name)
             .with_severity(severity)
             .with_metadata(keys::PROCESS_PID, t.pid)
             .with_metadata(keys::PROCESS_ID, t.id.clone())
-            .with_metadata(keys::PROCESS_COMMAND, json!(t.command))
+            .with_metadata(keys::PROCESS_COMMAND, json!(t.command));
+        with_scope(ev, t.scope.as_deref())
     }
 
     fn record_end(&self, handle: ProcessHandle, end: Termination) {
@@ -247,6 +250,16 @@ impl<C: ProcessCapability> AuditLayer<C> {
     }
 
     fn spawn_failed(&self, program: String, command: Vec<String>, e: &ProcessError) {
+        self.spawn_failed_in(program, command, e, None);
+    }
+
+    fn spawn_failed_in(
+        &self,
+        program: String,
+        command: Vec<String>,
+        e: &ProcessError,
+        scope: Option<&str>,
+    ) {
         let denied = e.is_policy_denial();
         let (name, severity) = if denied {
             (events::PROCESS_DENIED, Severity::Warning)
@@ -261,10 +274,10 @@ impl<C: ProcessCapability> AuditLayer<C> {
         if let Some(code) = e.code {
             ev = ev.with_metadata(keys::ERROR_ERRNO, code);
         }
-        self.emit(ev);
+        self.emit(with_scope(ev, scope));
     }
 
-    fn spawned(&self, handle: ProcessHandle, command: &Command) {
+    fn spawned(&self, handle: ProcessHandle, command: &Command, scope: Option<Arc<str>>) {
         let info = self.inner.process_info(handle).ok();
         let (program, cmdline) = match &info {
             Some(i) => (
@@ -289,6 +302,7 @@ impl<C: ProcessCapability> AuditLayer<C> {
             sent: 0,
             capped: false,
             ended: false,
+            scope,
         };
         let mut ev = self.process_event(&t, events::PROCESS_SPAWNED, Severity::Info);
         if let Some(pgid) = info.as_ref().and_then(|i| i.pgid) {
@@ -361,7 +375,7 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
         }
         match self.inner.spawn_process(command, env) {
             Ok(h) => {
-                self.spawned(h, command);
+                self.spawned(h, command, None);
                 Ok(h)
             }
             Err(e) => {
@@ -382,13 +396,14 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
         let command = prepared.command.clone();
         let program = prepared.program.to_string_lossy().into_owned();
         let line = prepared.command_line();
+        let scope = prepared.scope.clone();
         match self.inner.spawn_prepared(prepared) {
             Ok(h) => {
-                self.spawned(h, &command);
+                self.spawned(h, &command, scope);
                 Ok(h)
             }
             Err(e) => {
-                self.spawn_failed(program, line, &e);
+                self.spawn_failed_in(program, line, &e, scope.as_deref());
                 Err(e)
             }
         }
@@ -470,6 +485,30 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
             );
         }
         r
+    }
+
+    fn record_refusal(&self, refusal: &crate::capability::ScopedRefusal<'_>) {
+        let ev = if refusal.operation == "spawn_process" {
+            self.spawn_failed_in(
+                refusal.program.clone(),
+                refusal.command.clone(),
+                refusal.error,
+                Some(refusal.scope),
+            );
+            return;
+        } else {
+            AuditEvent::new(
+                domains::PROCESS,
+                refusal.program.clone(),
+                events::PROCESS_DENIED,
+            )
+            .with_severity(Severity::Warning)
+            .with_metadata(keys::PROCESS_COMMAND, json!(refusal.command))
+            .with_metadata("process.operation", refusal.operation)
+            .with_metadata(keys::PROCESS_REASON, refusal.error.message.clone())
+            .with_metadata(keys::ERROR_KIND, refusal.error.kind.as_str())
+        };
+        self.emit(with_scope(ev, Some(refusal.scope)));
     }
 
     fn audit_failure(&self) -> Option<crate::audit::AuditFailure> {
@@ -704,6 +743,20 @@ fn lifecycle_key(pid: i32, start_time: Option<u64>) -> String {
 }
 
 /// `signal`'s bit in [`Tracked::sent`]; 0 for a number outside 1..=64.
+/// `event` with `capability.scope` (the narrowed capability, `core.process/job-7`) and
+/// `capability.parent` (the one it was narrowed from) when it went through one.
+fn with_scope(event: AuditEvent, scope: Option<&str>) -> AuditEvent {
+    match scope {
+        Some(s) => event
+            .with_metadata(keys::CAPABILITY_SCOPE, s)
+            .with_metadata(
+                keys::CAPABILITY_PARENT,
+                s.rsplit_once('/').map_or(s, |(p, _)| p),
+            ),
+        None => event,
+    }
+}
+
 fn signal_bit(signal: Signal) -> u64 {
     match signal.number() {
         n @ 1..=64 => 1 << (n - 1),

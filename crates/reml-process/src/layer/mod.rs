@@ -16,7 +16,11 @@
 //! [`crate::ThreadCapability`]) around an inner one; the caller only ever holds the outermost.
 
 pub mod audit;
+mod decision;
+pub mod narrowed;
 pub mod policy;
 
 pub use audit::AuditLayer;
+pub use decision::CommandCheck;
+pub use narrowed::NarrowedCapability;
 pub use policy::PolicyLayer;

@@ -6,7 +6,7 @@
 //! | call | checks |
 //! |---|---|
 //! | every call | its effects (`Operation::effects`) lie in the granted `effect_scope`, else `PermissionDenied` naming the missing effect (collecting output needs `memory`; passing descriptors `memory` and `pass_fds = true`) |
-//! | `spawn_process` | environment: a variable on `[env] deny` (or off a non-empty `[env] allow`) asked for explicitly is `PermissionDenied`; an inherited one is dropped; `[env] inherit = false` starts from nothing. Then the program is resolved exactly as it will run (bare names in the child's final `PATH`, relative paths against the child's cwd) and its **canonical path and identity** (device + inode) must be those of an allowed program as resolved when the layer was built (installation). The cwd, canonicalised, must lie under an `allowed_cwd` root. At most `max_processes` children alive at once. The policy's rlimits are applied: the stricter of the command's and the policy's, a policy value being a ceiling that never exceeds the hard limit the child inherits (a value the host cannot grant gives the host's limit, never a failed spawn; a stricter value the command asked for itself is applied as asked, and a refusal by the OS fails the spawn naming it). `max_wall_time` caps the wait for a stdio FIFO's other end (`Command::stdio_open_timeout`). |
+//! | `spawn_process` | environment: a variable on `[env] deny` (or off a non-empty `[env] allow`) asked for explicitly is `PermissionDenied`; an inherited one is dropped; `[env] inherit = false` starts from nothing. Then the program is resolved exactly as it will run (bare names in the child's final `PATH`, relative paths against the child's cwd) and its **canonical path and identity** (device + inode) must be those of an allowed program as resolved when the layer was built (installation); a program named only by `[[commands.rule]]` must also match a rule's argument patterns and content pin (`ResolvedPrograms::decide`, which `check_command` shares). The cwd, canonicalised, must lie under an `allowed_cwd` root. At most `max_processes` children alive at once. The policy's rlimits are applied: the stricter of the command's and the policy's, a policy value being a ceiling that never exceeds the hard limit the child inherits (a value the host cannot grant gives the host's limit, never a failed spawn; a stricter value the command asked for itself is applied as asked, and a refusal by the OS fails the spawn naming it). `max_wall_time` caps the wait for a stdio FIFO's other end (`Command::stdio_open_timeout`). |
 //! | `kill_process[_group]`, `kill_process_tree` | the signal is in `allowed_signals` (`CONT`, which only resumes a stopped child and follows every time-limit signal, is always allowed) |
 //! | `spawn_process`, parent-death signal | a [`Command::parent_death_signal`] must be in `allowed_signals`, or `KILL`/`CONT` (the caller chose it to be sent to the child, so it must be one it could send; `KILL` ends the job, which the capability may always do) |
 //! | `check_run` (before a supervised job starts) | the effects of its waits (collecting needs `memory`); when a time limit or an output-cap kill will apply (the caller's, `max_wall_time` or `output_cap_action = "kill"`), the time-limit signal is in `allowed_signals` (`KILL` always is) |
@@ -46,8 +46,10 @@ use crate::capability::{ProcessCapability, ProcessHandle, ProcessInfo, RunPlan, 
 use crate::command::{Command, Environment, Resource, Rlimit};
 use crate::effect::{EffectSet, Operation};
 use crate::error::{ProcessError, ThreadError, ThreadErrorKind};
-use crate::policy::{AllowedPrograms, FileId, OutputCapAction, Policy};
+use crate::policy::{DigestCache, FileId, OutputCapAction, Policy, ResolvedPrograms};
 use crate::prepare::PreparedCommand;
+
+use super::decision::denial_text;
 use crate::signal::Signal;
 use crate::status::ExitStatus;
 use crate::thread::{
@@ -60,7 +62,10 @@ pub struct PolicyLayer<C: ProcessCapability> {
     inner: C,
     policy: Arc<Policy>,
     scope: EffectSet,
-    allowed: AllowedPrograms,
+    programs: ResolvedPrograms,
+    digests: DigestCache,
+    /// The narrowed capability this layer guards, stamped on what it spawns (audit).
+    capability_scope: Option<Arc<str>>,
     cwd_roots: Option<Vec<std::path::PathBuf>>,
     live: Mutex<HashSet<ProcessHandle>>,
     /// Serialises the max_threads check with the creation.
@@ -78,13 +83,20 @@ impl<C: ProcessCapability> PolicyLayer<C> {
     pub fn new(inner: C, policy: Arc<Policy>) -> Self {
         PolicyLayer {
             scope: policy.effect_scope(),
-            allowed: policy.resolve_allowed(),
+            programs: policy.resolve_programs(),
+            digests: DigestCache::new(),
+            capability_scope: None,
             cwd_roots: policy.allowed_cwd_roots(),
             inner,
             policy,
             live: Mutex::new(HashSet::new()),
             thread_gate: Mutex::new(()),
         }
+    }
+
+    /// Stamps `scope` on what this layer spawns (the audit's `capability.scope`).
+    pub(super) fn set_capability_scope(&mut self, scope: Arc<str>) {
+        self.capability_scope = Some(scope);
     }
 
     /// The policy in force.
@@ -115,7 +127,7 @@ impl<C: ProcessCapability> PolicyLayer<C> {
         }
     }
 
-    fn check_spawn_effects(&self, command: &Command) -> Result<(), ProcessError> {
+    pub(super) fn check_spawn_effects(&self, command: &Command) -> Result<(), ProcessError> {
         let passes_fds = !command.fd_mappings.is_empty();
         self.check_effects(Operation::SpawnProcess { passes_fds })?;
         if passes_fds && !self.policy.commands.pass_fds {
@@ -148,7 +160,7 @@ impl<C: ProcessCapability> PolicyLayer<C> {
         Ok(())
     }
 
-    fn check_live(&self) -> Result<(), ProcessError> {
+    pub(super) fn check_live(&self) -> Result<(), ProcessError> {
         let Some(max) = self.policy.limits.max_processes else {
             return Ok(());
         };
@@ -169,7 +181,10 @@ impl<C: ProcessCapability> PolicyLayer<C> {
 
     /// The program, cwd, environment and rlimit checks on a prepared command; opens the
     /// checked file for exec by descriptor.
-    fn check_prepared(&self, prepared: &mut PreparedCommand) -> Result<(), ProcessError> {
+    pub(super) fn check_prepared(
+        &self,
+        prepared: &mut PreparedCommand,
+    ) -> Result<(), ProcessError> {
         self.check_env_requests(prepared.command.env.edits())?;
         let policy = &self.policy;
         prepared.retain_env(|k| policy.env_passes(k));
@@ -205,9 +220,7 @@ impl<C: ProcessCapability> PolicyLayer<C> {
     fn check_program(&self, prepared: &mut PreparedCommand) -> Result<(), ProcessError> {
         let shown = crate::error::os_text(&prepared.program).to_string();
         let deny = |why: String| {
-            ProcessError::denied_by_policy(format!(
-                "{shown}: denied by the policy: {why} (rule: [commands] allow, compared by canonical path and identity)"
-            ))
+            ProcessError::denied_by_policy(format!("{shown}: denied by the policy: {why}"))
         };
         let canonical = std::fs::canonicalize(&prepared.program)
             .map_err(|e| deny(format!("cannot resolve its canonical path ({e})")))?;
@@ -224,18 +237,16 @@ impl<C: ProcessCapability> PolicyLayer<C> {
             ))
         })?;
         let id = FileId::of_metadata(&meta);
-        if self.allowed.check(&canonical, id).is_none() {
-            let why = match self.allowed.find_by_path(&canonical) {
-                Some(_) => format!(
-                    "{} is not the file that was allowed at installation (it was replaced)",
-                    crate::error::os_text(&canonical)
-                ),
-                None => format!(
-                    "{} is not an allowed program",
-                    crate::error::os_text(&canonical)
-                ),
-            };
-            return Err(deny(why));
+        let args = &prepared.command.args;
+        match self
+            .programs
+            .decide(&canonical, id, &file, args, &self.digests)
+        {
+            Ok(grant) => prepared.policy_rule = Some(grant.rule),
+            Err(d) => {
+                prepared.policy_rule = d.rule.clone();
+                return Err(deny(denial_text(&d)));
+            }
         }
         let mut magic = [0u8; 2];
         let is_script = std::os::unix::fs::FileExt::read_at(&file, &mut magic, 0)
@@ -282,7 +293,7 @@ impl<C: ProcessCapability> PolicyLayer<C> {
         }
     }
 
-    fn check_signal(&self, signal: Signal) -> Result<(), ProcessError> {
+    pub(super) fn check_signal(&self, signal: Signal) -> Result<(), ProcessError> {
         self.check_effects(Operation::KillProcess)?;
         // CONT only resumes a stopped child; the time-limit enforcement needs it after its
         // signal, so it is always allowed.
@@ -360,7 +371,42 @@ impl<C: ProcessCapability> PolicyLayer<C> {
         Ok(opts)
     }
 
-    fn spawn_checked(&self, prepared: PreparedCommand) -> Result<ProcessHandle, ProcessError> {
+    /// What `spawn_process` does before the program, cwd and rlimit checks: the effects,
+    /// the explicit environment requests, and the final environment (`inherit`, `deny`,
+    /// `allow` applied), prepared against it.
+    pub(super) fn prepare(
+        &self,
+        command: &Command,
+        env: &Environment,
+    ) -> Result<PreparedCommand, ProcessError> {
+        self.check_spawn_effects(command)?;
+        self.check_env_requests(env.edits())?;
+        self.check_env_requests(command.env.edits())?;
+        // The base: the caller's, without the parent's variables when the policy says so.
+        let base = if self.policy.env.inherit {
+            env.clone()
+        } else {
+            let mut b = Environment::empty();
+            for (k, v) in env.edits() {
+                match v {
+                    Some(v) => b.set(k, v),
+                    None => b.remove(k),
+                };
+            }
+            b
+        };
+        let mut final_env = base.resolve(&command.env);
+        final_env.retain(|k, _| self.policy.env_passes(k));
+        PreparedCommand::new(command, final_env)
+    }
+
+    pub(super) fn spawn_checked(
+        &self,
+        mut prepared: PreparedCommand,
+    ) -> Result<ProcessHandle, ProcessError> {
+        if prepared.scope.is_none() {
+            prepared.scope.clone_from(&self.capability_scope);
+        }
         self.check_live()?;
         let h = self.inner.spawn_prepared(prepared)?;
         lock(&self.live).insert(h);
@@ -437,25 +483,7 @@ impl<C: ProcessCapability> ProcessCapability for PolicyLayer<C> {
         command: &Command,
         env: &Environment,
     ) -> Result<ProcessHandle, ProcessError> {
-        self.check_spawn_effects(command)?;
-        self.check_env_requests(env.edits())?;
-        self.check_env_requests(command.env.edits())?;
-        // The base: the caller's, without the parent's variables when the policy says so.
-        let base = if self.policy.env.inherit {
-            env.clone()
-        } else {
-            let mut b = Environment::empty();
-            for (k, v) in env.edits() {
-                match v {
-                    Some(v) => b.set(k, v),
-                    None => b.remove(k),
-                };
-            }
-            b
-        };
-        let mut final_env = base.resolve(&command.env);
-        final_env.retain(|k, _| self.policy.env_passes(k));
-        let mut prepared = PreparedCommand::new(command, final_env)?;
+        let mut prepared = self.prepare(command, env)?;
         self.check_prepared(&mut prepared)?;
         self.spawn_checked(prepared)
     }
@@ -538,6 +566,10 @@ impl<C: ProcessCapability> ProcessCapability for PolicyLayer<C> {
 
     fn audit_failure(&self) -> Option<crate::audit::AuditFailure> {
         self.inner.audit_failure()
+    }
+
+    fn record_refusal(&self, refusal: &crate::capability::ScopedRefusal<'_>) {
+        self.inner.record_refusal(refusal)
     }
 
     fn kill_process_tree(

@@ -364,6 +364,8 @@ pub(super) struct RawCommands {
     pub allowed_cwd: Option<List<AbsDir, true>>,
     pub allowed_signals: Option<List<Signal, false>>,
     pub pass_fds: Option<bool>,
+    /// `[[commands.rule]]` (read by `super::rules_de`).
+    pub rule: Option<Vec<super::rules_de::RawRule>>,
 }
 
 /// `[env]`.
@@ -398,6 +400,8 @@ pub(super) struct RawLimits {
 pub(super) struct RawAudit {
     pub redact: Option<List<RedactPattern, false>>,
 }
+
+pub(super) use super::rules_de::rules;
 
 /// The whole file.
 #[derive(Deserialize)]

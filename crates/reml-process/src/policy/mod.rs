@@ -76,10 +76,16 @@
 //! Program resolution and the review use Unix file metadata (mode bits, owner, device and
 //! inode); this module builds on Unix only, like the rest of the crate.
 
+pub mod args;
 mod de;
 mod error;
+mod narrow;
+mod pin;
 mod resolve;
 pub mod review;
+mod review_rules;
+mod rules;
+mod rules_de;
 pub mod supervisor;
 mod types;
 
@@ -90,9 +96,12 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use args::{ArgPattern, ArgPatternError};
 pub use error::{Location, PolicyError, PolicyErrorKind};
+pub use pin::{ContentPin, DigestCache};
 pub use resolve::{AllowedProgram, AllowedPrograms, FileId, ResolveError, ResolveErrorKind};
 pub use review::{verify_capability_security, Finding, Review};
+pub use rules::{CommandRule, Denial, Grant, ResolvedPrograms};
 pub use types::{
     AllowEntry, CpuList, IsolationLevel, OutputCapAction, PriorityCeiling, RedactPattern, StageId,
     REDACTED,
@@ -155,6 +164,9 @@ pub struct CommandsSection {
     pub allowed_signals: Option<Vec<Signal>>,
     /// `pass_fds`: may a caller hand extra descriptors to a child; `false` when absent.
     pub pass_fds: bool,
+    /// `[[commands.rule]]`: programs allowed only with matching arguments and, when pinned,
+    /// content ([`CommandRule`], the contract §2.2); empty when absent.
+    pub rules: Vec<CommandRule>,
 }
 
 /// `[env]`: which environment variables reach a child.
@@ -167,6 +179,10 @@ pub struct EnvSection {
     pub deny: Vec<String>,
     /// `allow`: when non-empty, only these names pass (still minus `deny`).
     pub allow: Vec<String>,
+    /// No name passes at all. Never set by parsing: set by [`Policy::narrow`] when two
+    /// non-empty `allow` lists have no name in common (an empty `allow` would mean "no allow
+    /// list", the opposite).
+    pub allow_none: bool,
 }
 
 /// `[limits]`: counts, times and sizes. `None` = no limit from the policy.
@@ -250,6 +266,8 @@ pub struct Policy {
     pub limits: LimitsSection,
     /// `[audit]`.
     pub audit: AuditSection,
+    /// Where the policy came from, and the programs of the policies it was narrowed with.
+    narrowing: narrow::Narrowing,
 }
 
 impl Policy {
@@ -322,7 +340,9 @@ impl Policy {
                 .with_path(path));
             }
         };
-        Policy::from_toml_str(text).map_err(|e| e.with_path(path))
+        Policy::from_toml_str(text)
+            .map(|p| p.with_label(path.display().to_string()))
+            .map_err(|e| e.with_path(path))
     }
 
     /// The built-in default policy of `reml-process run` when no `--policy` is given
@@ -377,17 +397,20 @@ impl Policy {
                 allowed_cwd: None,
                 allowed_signals: None,
                 pass_fds: true,
+                rules: Vec::new(),
             },
             env: EnvSection {
                 inherit: true,
                 deny: Vec::new(),
                 allow: Vec::new(),
+                allow_none: false,
             },
             limits: LimitsSection {
                 max_processes: Some(64),
                 ..LimitsSection::default()
             },
             audit: AuditSection::default(),
+            narrowing: narrow::Narrowing::default(),
         })
     }
 
@@ -418,6 +441,7 @@ impl Policy {
                     .map(|v| v.0.into_iter().map(|d| d.0).collect()),
                 allowed_signals: signals,
                 pass_fds: k.pass_fds.unwrap_or(false),
+                rules: k.rule.map_or_else(Vec::new, de::rules),
             },
             env: EnvSection {
                 inherit: e.inherit.unwrap_or(true),
@@ -427,6 +451,7 @@ impl Policy {
                 allow: e
                     .allow
                     .map_or_else(Vec::new, |v| v.0.into_iter().map(|n| n.0).collect()),
+                allow_none: false,
             },
             limits: LimitsSection {
                 max_processes: l.max_processes.map(|v| v.0 .0),
@@ -444,6 +469,7 @@ impl Policy {
             audit: AuditSection {
                 redact: raw.audit.redact.map_or_else(Vec::new, |v| v.0),
             },
+            narrowing: narrow::Narrowing::default(),
         }
     }
 
@@ -535,7 +561,8 @@ impl Policy {
     /// when that list is non-empty. (Whether inherited variables are kept at all is
     /// [`EnvSection::inherit`].)
     pub fn env_passes(&self, name: &OsStr) -> bool {
-        !self.env_denied(name)
+        !self.env.allow_none
+            && !self.env_denied(name)
             && (self.env.allow.is_empty()
                 || self
                     .env

@@ -38,13 +38,24 @@
 //! | `policy.isolation.not_enforced` | warning | `capability.isolation_level` | `full_isolation` is declared, which this plugin does not provide by itself |
 //! | `policy.env.loader_not_denied` | warning | `env.deny` | a program is allowed and `LD_PRELOAD`, `LD_AUDIT` or `LD_LIBRARY_PATH` can reach a child: each makes an allowed program run other code |
 //! | `policy.cwd.not_found` | warning | the root | an `allowed_cwd` root does not exist or is not a directory |
+//! | `policy.rule.allowed_too` | error | `commands.rule[N]` | the rule's program is also in `commands.allow` (the same entry, or the same file), so it runs with any arguments and content: the rule restricts nothing |
+//! | `policy.rule.rest_not_last` | error | `commands.rule[N].args[M]` | a pattern has `"**"` before its last token: it matches nothing |
+//! | `policy.rule.bad_digest` | error | `commands.rule[N].sha256` | the pin is not 64 hexadecimal digits: the rule allows nothing |
+//! | `policy.rule.no_patterns` | warning | `commands.rule[N].args` | `args = []`: no argument list matches, the rule allows nothing |
+//! | `policy.narrow.nothing_allowed` | error | `commands` | a narrowed policy whose policies each allow programs, none of them allowed by all (by canonical path and identity) |
+//! | `policy.narrow.empty` | warning | the key | narrowing left no effect, signal, working directory, environment name or CPU in common |
+//!
+//! The programs of `[[commands.rule]]` entries get the same file checks as `allow` entries
+//! (`policy.command.*`, with the program as written as the entry). A narrowed policy
+//! ([`Policy::narrow`]) is reviewed as one policy: its first policy's programs and the
+//! combined values; review each policy on its own too (`reml-process verify A B` does).
 //!
 //! ## Effects the policy enables
 //! Derived from [`Operation::effects`], so the review and the enforcement layer agree:
 //!
 //! | when | needs |
 //! | --- | --- |
-//! | `commands.allow` is not empty (spawn, wait, kill) | `process`, `io.blocking`, `signal` |
+//! | `commands.allow` or a `[[commands.rule]]` names a program (spawn, wait, kill) | `process`, `io.blocking`, `signal` |
 //! | `commands.pass_fds = true` | `process`, `memory` |
 //! | `limits.max_output_bytes` is set (output collection) | `process`, `io.blocking`, `memory` |
 //! | `limits.max_threads` > 0 (create, join) | `thread`, `io.blocking` |
@@ -136,6 +147,18 @@ pub mod codes {
     pub const ENV_LOADER_NOT_DENIED: &str = "policy.env.loader_not_denied";
     /// An `allowed_cwd` root does not exist.
     pub const CWD_NOT_FOUND: &str = "policy.cwd.not_found";
+    /// A rule's program is also in `commands.allow`.
+    pub const RULE_ALLOWED_TOO: &str = "policy.rule.allowed_too";
+    /// A pattern has `"**"` before its last token.
+    pub const RULE_REST_NOT_LAST: &str = "policy.rule.rest_not_last";
+    /// A content pin is not a SHA-256 digest.
+    pub const RULE_BAD_DIGEST: &str = "policy.rule.bad_digest";
+    /// A rule has `args = []`.
+    pub const RULE_NO_PATTERNS: &str = "policy.rule.no_patterns";
+    /// A narrowing leaves no program allowed by every policy.
+    pub const NARROW_NOTHING_ALLOWED: &str = "policy.narrow.nothing_allowed";
+    /// A narrowing emptied a list.
+    pub const NARROW_EMPTY: &str = "policy.narrow.empty";
 }
 
 use codes::*;
@@ -237,7 +260,7 @@ pub fn verify_capability_security(policy: &Policy) -> Review {
         findings: Vec::new(),
         euid: rustix::process::geteuid().as_raw(),
     };
-    for entry in &policy.commands.allow {
+    for entry in policy.program_entries() {
         r.command(policy, entry);
     }
     r.search_path(policy);
@@ -270,6 +293,7 @@ pub fn verify_capability_security(policy: &Policy) -> Review {
     }
     r.env(policy);
     r.cwd(policy);
+    r.findings.extend(super::review_rules::findings(policy));
     Review {
         findings: r.findings,
     }
@@ -848,9 +872,7 @@ impl Reviewer {
 
     fn search_path(&mut self, policy: &Policy) {
         if !policy
-            .commands
-            .allow
-            .iter()
+            .program_entries()
             .any(|e| matches!(e, AllowEntry::Name(_)))
         {
             return;
@@ -901,9 +923,9 @@ impl Reviewer {
         let c = &policy.commands;
         let l = &policy.limits;
         let mut needs: Vec<(&str, EffectSet)> = Vec::new();
-        if !c.allow.is_empty() {
+        if policy.names_programs() {
             needs.push((
-                "`commands.allow` is not empty (spawning, waiting for and signalling children)",
+                "`commands.allow` or `[[commands.rule]]` names programs (spawning, waiting for and signalling children)",
                 Operation::SpawnProcess { passes_fds: false }
                     .effects()
                     .union(Operation::WaitProcess.effects())
@@ -1149,7 +1171,7 @@ impl Reviewer {
     }
 
     fn env(&mut self, policy: &Policy) {
-        if policy.commands.allow.is_empty() {
+        if !policy.names_programs() {
             return;
         }
         let leaking: Vec<&str> = ["LD_PRELOAD", "LD_AUDIT", "LD_LIBRARY_PATH"]

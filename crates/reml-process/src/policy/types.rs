@@ -234,7 +234,8 @@ impl FromStr for OutputCapAction {
     }
 }
 
-/// A set of CPU ids (`contract.md` §2 `[limits] allowed_cpus`), never empty.
+/// A set of CPU ids (`contract.md` §2 `[limits] allowed_cpus`), never empty when parsed
+/// (only [`CpuList::intersection`] of two disjoint lists is empty).
 ///
 /// Written in the kernel's *cpulist* format (`"0-1"`, `"0,2"`, `"0-3,8"`, as in
 /// `/sys/devices/system/cpu/possible`) or, in the policy file, as an array of integers
@@ -318,7 +319,8 @@ impl CpuList {
         self.0.len()
     }
 
-    /// Always `false`: a `CpuList` is never empty (kept for API symmetry with `len`).
+    /// Whether the list has no id: only for the [`CpuList::intersection`] of two disjoint
+    /// lists (a parsed list is never empty).
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -326,6 +328,13 @@ impl CpuList {
     /// Whether every id of `self` is in `other`.
     pub fn is_subset(&self, other: &CpuList) -> bool {
         self.0.is_subset(&other.0)
+    }
+
+    /// The ids in both lists. Unlike every other constructor this one can return an
+    /// **empty** list (two disjoint lists): the `allowed_cpus` of a narrowed policy
+    /// ([`crate::policy::Policy::narrow`]), which then allows no CPU at all.
+    pub fn intersection(&self, other: &CpuList) -> CpuList {
+        CpuList(self.0.intersection(&other.0).copied().collect())
     }
 
     /// The ids of `self` that are not in `other`, in increasing order.
