@@ -233,6 +233,9 @@ fn print_help(e: &clap::Error) {
 /// Parses the command line and runs the subcommand; returns the exit status, 125 when the
 /// output could not be written ([`crate::output::finish`]).
 pub fn main() -> i32 {
+    // A write past our file-size limit is an error we report (125), never a SIGXFSZ that
+    // would end us silently; the job's own dispositions are its caller's (see signals.rs).
+    reml_process::supervise::ignore_file_size_signal();
     let status = dispatch();
     crate::output::finish(status)
 }

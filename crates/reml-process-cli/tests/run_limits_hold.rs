@@ -601,3 +601,91 @@ fn verify_warns_when_the_default_time_limit_signal_is_not_allowed() {
     assert!(with("allowed_signals = [\"INT\"]", ""));
     assert!(!with("", "max_wall_time = \"1m\""));
 }
+
+/// `--audit -` (the records on standard error) under `ENOSPC` and under a file-size limit:
+/// a required log refuses the job before it starts, and `run` is never killed by `SIGXFSZ`.
+#[test]
+fn a_required_audit_log_on_standard_error_fails_closed_on_a_full_or_limited_file() {
+    let d = dir();
+    let marker = d.path().join("ran");
+    let p = write(
+        d.path(),
+        "p.toml",
+        "[capability]\naudit_required = true\n[commands]\nallow = [\"sh\", \"touch\"]\n",
+    );
+    let job = format!("touch {}", marker.display());
+    // ENOSPC: standard error is /dev/full.
+    let out = StdCommand::new(reml_path())
+        .arg("run")
+        .arg("--policy")
+        .arg(&p)
+        .args(["--audit", "-", "--", "sh", "-c", &job])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap(),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert!(!marker.exists(), "nothing ran");
+    // A file-size limit: standard error is a regular file that may not grow at all.
+    let err = d.path().join("stderr.txt");
+    let file = std::fs::File::create(&err).unwrap();
+    let mut cmd = StdCommand::new(reml_path());
+    cmd.arg("run")
+        .arg("--policy")
+        .arg(&p)
+        .args(["--audit", "-", "--", "sh", "-c", &job])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(file);
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let l = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: libc::RLIM_INFINITY,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &l) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(125),
+        "not SIGXFSZ: {:?}",
+        out.status
+    );
+    assert!(!marker.exists(), "nothing ran");
+    assert_eq!(
+        std::fs::metadata(&err).unwrap().len(),
+        0,
+        "no partial record"
+    );
+}
+
+/// `run` ignores `SIGXFSZ` for itself (a write past its file-size limit is a reported error,
+/// not a silent death); its child still gets the caller's disposition, the default here.
+#[test]
+fn the_supervisors_own_ignored_sigxfsz_does_not_reach_the_child() {
+    let out = run(&["--"]).arg(helper()).arg("sigstate").output().unwrap();
+    assert_eq!(code(&out), 0);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let ignored = text
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("ignored="))
+        .unwrap_or_else(|| panic!("{text}"));
+    let mask = u64::from_str_radix(ignored, 16).unwrap();
+    assert_eq!(
+        mask & (1 << (libc::SIGXFSZ - 1)),
+        0,
+        "SIGXFSZ ignored in the child: {text}"
+    );
+}

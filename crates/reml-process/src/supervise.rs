@@ -204,6 +204,25 @@ pub fn reset_sigchld_to_default() -> bool {
     crate::sys::imp::signals::default_sigchld()
 }
 
+/// Ignores `SIGXFSZ` in this process, so a write past its file-size limit (`RLIMIT_FSIZE`)
+/// fails with `EFBIG` — which a supervisor reports (exit 125) — instead of killing the
+/// supervisor and leaving its job unsupervised. The library's own audit sinks refuse a
+/// record that would not fit beforehand; this covers every other write (error lines, the
+/// collected output, the `--json` object).
+///
+/// Process-wide, for a program like `reml-process run` that owns its process. Children are
+/// not affected when they are spawned with [`SignalDispositions::Ignore`] of what the
+/// caller ignored, or with the default (which keeps ignored signals: then pass
+/// [`inherited_ignored_signals`] explicitly).
+///
+/// [`SignalDispositions::Ignore`]: crate::SignalDispositions::Ignore
+///
+/// # Platform-specific behavior
+/// Linux only; elsewhere nothing is changed.
+pub fn ignore_file_size_signal() {
+    crate::sys::imp::signals::ignore_sigxfsz()
+}
+
 /// The signals whose disposition was "ignore" when this process started — what its caller
 /// gave it, such as `nohup`'s `HUP`, a shell's `INT` and `QUIT` for a background job, or an
 /// ignored `SIGPIPE` — sorted by number.

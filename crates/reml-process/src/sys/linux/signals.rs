@@ -106,6 +106,16 @@ pub(crate) fn is_ignored(sig: i32) -> bool {
     }
 }
 
+/// Sets `SIGXFSZ` to "ignore" for this process (a write past `RLIMIT_FSIZE` then fails with
+/// `EFBIG` instead of ending the process).
+pub(crate) fn ignore_sigxfsz() {
+    // SAFETY: installs SIG_IGN, a disposition with no handler code to run and no
+    // memory-safety preconditions; sigaction(2) only reads its plain-data argument.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
+
 /// Puts `SIGCHLD` back to its default disposition when it is "ignore" or has
 /// `SA_NOCLDWAIT`; returns whether it changed anything.
 pub(crate) fn default_sigchld() -> bool {

@@ -21,6 +21,10 @@ pub(crate) fn is_ignored(_sig: i32) -> bool {
     false
 }
 
+/// Dispositions are not changed here (documented on
+/// `crate::supervise::ignore_file_size_signal`).
+pub(crate) fn ignore_sigxfsz() {}
+
 /// Dispositions are not changed here: `false`, nothing changed (documented on
 /// `crate::supervise::reset_sigchld_to_default`).
 pub(crate) fn default_sigchld() -> bool {
