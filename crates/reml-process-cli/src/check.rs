@@ -2,7 +2,7 @@
 //! [ARG...]` (`docs/command.md`): the decision `run` would take, explained, without running
 //! anything.
 //!
-//! The decision is the security layer's own: `check_limit_signal` (the default time-limit
+//! The decision is the security layer's own: `check_run` (the default time-limit
 //! signal, as `run` asks it) and then [`PolicyLayer::check_command`], which runs the very
 //! checks of a spawn in the same order — so `check` and `run` cannot disagree. It is not a
 //! prediction of what the program will do, and `max_processes` (which depends on what runs

@@ -51,7 +51,7 @@ impl<C: ProcessCapability> PolicyLayer<C> {
     ///
     /// Not part of the decision, because they depend on the moment rather than on the
     /// command: `max_processes` (how many children are alive then) and the time-limit
-    /// signal, which [`check_limit_signal`](ProcessCapability::check_limit_signal) decides
+    /// signal, which [`check_run`](ProcessCapability::check_run) decides
     /// (`reml-process check` asks both, as `run` does).
     ///
     /// Opens the program file to check its identity (and reads it for a content pin);
