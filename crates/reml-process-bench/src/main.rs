@@ -1,9 +1,9 @@
-//! `reml-process-bench`: the side-by-side benchmark of issue 7.
+//! `reml-process-bench`: the side-by-side benchmark against the performance goals.
 //!
 //! Runs every measure interleaved (the methods of a measure alternate within each round, so
 //! drift on a shared machine hits them all alike), prints min / median / p99 per method, the
 //! ratios of medians against the goals, a table, and then exactly one JSON object on its last
-//! line with the keys of issue 7. `BENCHMARKS.md` explains each figure.
+//! line with the goals' keys. `BENCHMARKS.md` explains each figure.
 //!
 //! ```text
 //! reml-process-bench [--quick] [--stress N] [--only spawn,tiny,exit,collect,rss,concurrent,thread]

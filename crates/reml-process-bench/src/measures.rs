@@ -1,4 +1,4 @@
-//! The measures of issue 7. Each adds its rows and goal keys to the report.
+//! The measures behind the performance goals. Each adds its rows and goal keys to the report.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;

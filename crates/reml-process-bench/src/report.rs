@@ -58,7 +58,7 @@ impl Goal {
     }
 }
 
-/// The keys of issue 7 in its order, with their goals.
+/// The keys of the performance goals, in their order, with their goals.
 pub const KEYS: [(&str, Goal); 11] = [
     ("spawn_wait_native_vs_std", Goal::AtMost(0.90)),
     ("spawn_wait_full_stack_vs_std", Goal::AtMost(0.95)),
@@ -77,16 +77,16 @@ fn goal_of(key: &str) -> Goal {
     KEYS.iter()
         .find(|(k, _)| *k == key)
         .map(|(_, g)| *g)
-        .expect("a key of issue 7")
+        .expect("a key of the goals")
 }
 
 /// One key of the JSON line.
 pub struct Key {
-    /// The JSON key, as named in issue 7.
+    /// The JSON key, as named in the goals (`BENCHMARKS.md`).
     pub key: &'static str,
     /// The figure; `None` is printed as `null` (see `note`).
     pub value: Option<f64>,
-    /// The goal of issue 7.
+    /// The goal for this key.
     pub goal: Goal,
     /// How the figure was made, or why there is none.
     pub note: String,
@@ -99,7 +99,7 @@ pub struct Key {
 pub struct Report {
     /// Timing rows.
     pub rows: Vec<Row>,
-    /// Goal keys, in the order of issue 7.
+    /// Goal keys, in the goals' order.
     pub keys: Vec<Key>,
 }
 
@@ -128,7 +128,7 @@ impl Report {
 }
 
 impl Report {
-    /// Puts the keys in the order of issue 7 (the stress keys only when measured).
+    /// Puts the keys in the goals' order (the stress keys only when measured).
     pub fn sort_keys(&mut self) {
         let pos = |k: &str| KEYS.iter().position(|(x, _)| *x == k).unwrap_or(usize::MAX);
         self.keys.sort_by_key(|k| pos(k.key));

@@ -1,4 +1,4 @@
-//! `reml-process audit verify FILE` (contract.md §1).
+//! `reml-process audit verify FILE` (`docs/command.md`).
 
 use std::path::PathBuf;
 

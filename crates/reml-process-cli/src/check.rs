@@ -1,5 +1,5 @@
 //! `reml-process check [--policy FILE]... [--json] [--cwd DIR] [--env K=V]... -- PROGRAM
-//! [ARG...]` (the contract, §1): the decision `run` would take, explained, without running
+//! [ARG...]` (`docs/command.md`): the decision `run` would take, explained, without running
 //! anything.
 //!
 //! The decision is the security layer's own: `check_run` (the default time-limit

@@ -53,7 +53,7 @@ enum Cmd {
     Man,
 }
 
-/// Options of `run` (contract.md §1).
+/// Options of `run` (`docs/command.md`).
 ///
 /// Options that take a value accept one starting with `-`, so `--timeout -1` is reported as
 /// an invalid duration rather than as an unknown option `-1`.
@@ -153,7 +153,7 @@ pub struct DescribeArgs {
     pub json: bool,
 }
 
-/// Prints `reml-process: MESSAGE` on standard error: always one line (contract.md §1).
+/// Prints `reml-process: MESSAGE` on standard error: always one line (`docs/command.md`).
 ///
 /// Control characters in the message — a program name or a path with a newline or an escape
 /// sequence in it — are escaped here ([`escape_controls`]), so no caller can forget it.
@@ -249,7 +249,7 @@ fn dispatch() -> i32 {
                     print_help(&e);
                     0
                 }
-                // Every failure is one line on standard error (contract.md §1), not clap's
+                // Every failure is one line on standard error (`docs/command.md`), not clap's
                 // multi-line usage block.
                 ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
                     error_line(missing_subcommand_line(&e));

@@ -1,4 +1,4 @@
-//! `reml-process describe [--policy FILE] [--json]` (contract.md §1): the capability
+//! `reml-process describe [--policy FILE] [--json]` (`docs/command.md`): the capability
 //! descriptor of `core.process` as installed with that policy.
 
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //!
 //! The man page is clap_mangen's page for the command (name, synopsis, description, the
 //! subcommand list) followed by one section per subcommand with its own synopsis and
-//! options, and the exit statuses (the contract, §1).
+//! options, and the exit statuses (`docs/command.md`).
 
 use clap::{Arg, Command};
 
@@ -29,7 +29,7 @@ pub fn man_page(cmd: Command) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
-/// The exit statuses of `run` (the contract, §1), as a roff section.
+/// The exit statuses of `run` (`docs/command.md`), as a roff section.
 const EXIT_STATUS: &str = r#".SH "EXIT STATUS"
 .TP
 \fIthe child's own code\fR

@@ -1,4 +1,4 @@
-//! The `reml-process` command (`contract.md` §1). `main` only maps `cli::main()`'s result to
+//! The `reml-process` command (`docs/command.md`). `main` only maps `cli::main()`'s result to
 //! an exit status.
 #![deny(unsafe_code)]
 

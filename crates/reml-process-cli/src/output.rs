@@ -1,4 +1,4 @@
-//! The command's one way out (contract.md §1, "Input and output at the edges").
+//! The command's one way out (`docs/command.md`, "Input and output at the edges").
 //!
 //! Everything `reml-process` writes — reports, collected output, `--help` and `--version`,
 //! error lines — goes through [`stdout`] or [`stderr`] here, never through `print!` or

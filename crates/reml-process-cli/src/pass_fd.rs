@@ -1,4 +1,4 @@
-//! The `--pass-fd SRC:DST` form of `run` (contract.md §1).
+//! The `--pass-fd SRC:DST` form of `run` (`docs/command.md`).
 
 /// Parses `SRC:DST`, two descriptor numbers (`0`‥`i32::MAX`, spaces around each allowed):
 /// our descriptor SRC becomes the child's DST.

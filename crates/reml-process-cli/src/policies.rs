@@ -1,4 +1,4 @@
-//! Reading one or several `--policy` files (the contract, §2.1): each further file narrows
+//! Reading one or several `--policy` files (`docs/policy.md`): each further file narrows
 //! the ones before.
 
 use std::path::{Path, PathBuf};

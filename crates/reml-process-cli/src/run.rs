@@ -1,4 +1,4 @@
-//! `reml-process run [OPTIONS] -- PROGRAM [ARG...]` (contract.md §1).
+//! `reml-process run [OPTIONS] -- PROGRAM [ARG...]` (`docs/command.md`).
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -106,7 +106,7 @@ fn build(args: &RunArgs) -> Result<(Command, RunOptions), String> {
         command.process_group(ProcessGroup::New);
     }
     // Our death must not free the job: the kernel sends it the time-limit signal, and it
-    // ignores exactly what our caller ignored (contract.md §1).
+    // ignores exactly what our caller ignored (`docs/command.md`).
     command.parent_death_signal(signal);
     command.signal_dispositions(crate::signals::child_dispositions());
     let options = RunOptions {
@@ -260,7 +260,7 @@ fn execute(
 
 /// Prints the JSON object, or the collected output (stdout to stdout, stderr to stderr)
 /// followed by one line on stderr for each stream cut at its cap
-/// (`reml-process: stdout truncated at 10 of 3893 bytes (--max-output)`, contract.md §1).
+/// (`reml-process: stdout truncated at 10 of 3893 bytes (--max-output)`, `docs/command.md`).
 /// With `--json` the object's `stdout_truncated` / `stdout_bytes` say it, and no line is
 /// added: stderr then carries only failures.
 ///
@@ -287,9 +287,9 @@ fn report(args: &RunArgs, outcome: &ProcessOutcome) {
     }
 }
 
-/// The error line names the program (contract.md §1: "naming the program and the reason"):
-/// messages about the program itself already start with it; others (`working directory
-/// /x: ...`, `stdin file ...`) get it in front.
+/// The error line names the program (`docs/command.md`: one line naming the program and the
+/// reason): messages about the program itself already start with it; others (`working directory /x:
+/// ...`, `stdin file ...`) get it in front.
 fn naming_program(program: &str, message: &str) -> String {
     let subject = message.split(": ").next().unwrap_or("");
     let named =
@@ -320,7 +320,7 @@ fn report_event(event: &RunEvent) {
     }
 }
 
-/// The `--json` object of contract.md §1.
+/// The `--json` object of `docs/command.md`.
 pub fn to_json(o: &ProcessOutcome) -> serde_json::Value {
     let error = o
         .error

@@ -1,4 +1,4 @@
-//! Signal set-up of `run` (contract.md §1, "a well-mannered supervisor").
+//! Signal set-up of `run` (`docs/command.md`, "Signals").
 //!
 //! # `SIGCHLD`
 //! A `SIGCHLD` disposition of "ignore" inherited from our parent makes the kernel discard our

@@ -1,4 +1,4 @@
-//! `reml-process verify POLICY... [--json]` (contract.md §1): the installation-time security
+//! `reml-process verify POLICY... [--json]` (`docs/command.md`): the installation-time security
 //! review, `verify_capability_security`.
 //!
 //! Output, one finding per line on standard output:
@@ -10,7 +10,7 @@
 //! With `--json`, exactly one object on standard output:
 //! `{"policy": PATH, "ok": BOOL, "findings": [{"code", "severity", "entry", "message"}, …]}`.
 //!
-//! Several files (`verify A B`, the contract §2.1) are reviewed each on its own and as the
+//! Several files (`verify A B`, `docs/policy.md`) are reviewed each on its own and as the
 //! narrowed policy they make together. Text: a `== FILE` block per file (its findings and
 //! summary), then `== narrowed: A + B` with the findings only the combination has (such as
 //! `policy.narrow.nothing_allowed`) and the combination's summary. JSON: `{"policy": [A, B],
@@ -31,7 +31,7 @@ use serde::Serialize;
 
 use crate::output::escape_controls;
 
-/// The `--json` object, fields in the contract's order.
+/// The `--json` object, fields in the documented order (`docs/command.md`).
 #[derive(Serialize)]
 struct JsonReport<'a> {
     policy: String,

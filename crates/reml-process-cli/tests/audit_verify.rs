@@ -1,4 +1,4 @@
-//! `reml-process audit verify FILE` (contract.md §1): exit 0 and `ok: N records`, exit 1 and
+//! `reml-process audit verify FILE` (`docs/command.md`): exit 0 and `ok: N records`, exit 1 and
 //! one line naming the first bad line and why, 125 when the file cannot be read.
 
 use std::io::Write;

@@ -1,4 +1,4 @@
-//! A failure is one line (contract.md §1): control characters in what the line echoes — a
+//! A failure is one line (`docs/command.md`): control characters in what the line echoes — a
 //! program name, a path, an environment variable, an option — are escaped (`\n`, `\r`, `\t`,
 //! `\x1b`, `\x7f`, `\u{9b}`), and bytes that are not UTF-8 are shown as `\xNN` rather than
 //! replaced. A program name with a newline and an escape sequence used to be printed raw:

@@ -1,4 +1,4 @@
-//! `reml-process run` on a terminal (spec §7, issue 6): the child's group gets the terminal
+//! `reml-process run` on a terminal (spec §7): the child's group gets the terminal
 //! foreground and reads its input through it, the terminal comes back to the shell with its
 //! state restored (also when the child is killed by the time limit), and `^Z` stops the job
 //! the way a job-control shell expects. Driven through util-linux `script` (a pseudo-

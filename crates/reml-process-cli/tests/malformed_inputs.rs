@@ -1,5 +1,5 @@
 //! A catalogue of malformed inputs: option values, policy files, audit logs, environment and
-//! argument shapes, stdio specs. Each gets the exit status the contract gives it (§1), one
+//! argument shapes, stdio specs. Each gets the exit status `docs/command.md` gives it, one
 //! line on standard error naming what is wrong, and nothing runs. A panic, a backtrace, a
 //! second line or a silently accepted value fails the test.
 
@@ -307,7 +307,7 @@ fn run_refuses_every_malformed_command() {
     }
 }
 
-/// Failures the library reports carry their kind in `--json`'s `error` (the contract, §1):
+/// Failures the library reports carry their kind in `--json`'s `error` (`docs/command.md`):
 /// (arguments, exit status, `error.kind`). `NOT_EXECUTABLE` stands for a file of mode 644.
 const KINDS: &[(&[&str], i32, &str)] = &[
     (

@@ -1,4 +1,4 @@
-//! Every subcommand writes its output completely or fails cleanly (contract.md §1, "Input and
+//! Every subcommand writes its output completely or fails cleanly (`docs/command.md`, "Input and
 //! output at the edges"), whatever its standard output or error is:
 //!
 //! - **full** (`/dev/full`, `ENOSPC`): exit 125 and one line

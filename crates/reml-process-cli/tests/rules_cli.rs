@@ -1,5 +1,6 @@
 //! Argument rules, content pins, narrowing and `check` end to end through the command
-//! (the contract, §1 `check`, repeatable `--policy`, `verify A B`; §2.1; §2.2).
+//! (`docs/command.md` `check`, repeatable `--policy`, `verify A B`; `docs/policy.md`, narrowing
+//! and argument rules).
 
 mod common;
 

@@ -1,8 +1,8 @@
-//! Bad input to `reml-process run` (contract.md §1): each is refused with the right status
+//! Bad input to `reml-process run` (`docs/command.md`): each is refused with the right status
 //! (125 ours, 126 cannot run, 127 not found), one `reml-process: ...` line on stderr, and
 //! nothing run. "Nothing ran" is proved with a program that would create a marker file.
 //!
-//! A NUL byte (case C8) cannot be passed through argv, so the command never sees one; the
+//! A NUL byte cannot be passed through argv, so the command never sees one; the
 //! library's own tests cover it.
 
 mod common;
@@ -134,7 +134,7 @@ fn missing_cwd() {
         125,
         &["/nonexistent-rp-dir"],
     );
-    // The line names the program too (contract.md §1).
+    // The line names the program too (`docs/command.md`).
     assert!(line.contains("sh"), "{line}");
 }
 
@@ -204,7 +204,7 @@ fn program_is_a_directory_126() {
 }
 
 #[test]
-fn c7_a_directory_on_path_under_the_programs_name_is_skipped() {
+fn a_directory_on_path_under_the_programs_name_is_skipped() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("echo")).unwrap();
     let real = which("echo").expect("echo on PATH");

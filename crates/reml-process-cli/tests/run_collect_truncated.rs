@@ -1,5 +1,5 @@
 //! With `--collect`, a stream cut at its cap is announced on stderr after the output
-//! (contract.md §1): `reml-process: stdout truncated at 10 of 3893 bytes (--max-output)`. It
+//! (`docs/command.md`): `reml-process: stdout truncated at 10 of 3893 bytes (--max-output)`. It
 //! used to be cut silently. With `--json` the object's `stdout_truncated` / `stdout_bytes`
 //! say it and stderr gets no line.
 

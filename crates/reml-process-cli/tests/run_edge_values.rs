@@ -1,4 +1,4 @@
-//! Durations and sizes at the edges, end to end (the contract, §1 "Input and output at the
+//! Durations and sizes at the edges, end to end (`docs/command.md` "Input and output at the
 //! edges"): a value too large to represent saturates (no practical limit), a positive value
 //! too small is the smallest limit, only malformed text is an error — never a panic, never
 //! a hang.

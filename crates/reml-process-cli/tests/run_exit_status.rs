@@ -1,4 +1,4 @@
-//! The exit statuses of `reml-process run` (contract.md §1, coreutils `timeout` conventions):
+//! The exit statuses of `reml-process run` (`docs/command.md`, coreutils `timeout` conventions):
 //! the child's code, 124, 125, 126, 127, 128+N; and `--json` never changes them.
 
 mod common;
@@ -41,7 +41,7 @@ fn signal_not_ours_is_128_plus_n() {
 }
 
 #[test]
-fn c6_exit_137_and_kill_9_share_the_status_but_json_tells_them_apart() {
+fn exit_137_and_kill_9_share_the_status_but_json_tells_them_apart() {
     let exited = run(&["--json", "--", "sh", "-c", "exit 137"])
         .output()
         .unwrap();

@@ -1,4 +1,4 @@
-//! FIFOs at the edges of `run`, end to end (the contract, §1 "Input and output at the edges"):
+//! FIFOs at the edges of `run`, end to end (`docs/command.md` "Input and output at the edges"):
 //! a `file:` stdio path that is a FIFO is opened under the time limit, a signal to `run`
 //! ends that wait, and a policy file or audit log that is a FIFO is refused with 125. Each
 //! of these used to block in `open(2)` for good, with `TERM` blocked by `run` itself.

@@ -1,4 +1,4 @@
-//! The `--json` object of `reml-process run` (contract.md §1) and collected output: every
+//! The `--json` object of `reml-process run` (`docs/command.md`) and collected output: every
 //! field with its type and value, one line, start failures, caps, byte counts, lossy UTF-8.
 
 mod common;
@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use common::*;
 use serde_json::Value;
 
-/// The fields, in the contract's order.
+/// The fields, in the documented order (`docs/command.md`, "The `--json` object").
 const FIELDS: [&str; 15] = [
     "program",
     "args",
@@ -49,11 +49,11 @@ fn every_field_with_its_type_and_value_for_a_normal_exit() {
     keys.sort();
     let mut want = FIELDS.to_vec();
     want.sort();
-    assert_eq!(keys, want, "exactly the contract's fields");
+    assert_eq!(keys, want, "exactly the documented fields");
     assert_eq!(
         keys_in_order(&out.stdout),
         FIELDS,
-        "in the contract's order"
+        "in the documented order"
     );
 
     let program = field(&j, "program").as_str().expect("program is a string");
@@ -174,7 +174,7 @@ fn missing_cwd_is_an_invalid_command_object() {
 }
 
 #[test]
-fn c2_both_streams_collected_when_stderr_fills_first() {
+fn both_streams_collected_when_stderr_fills_first() {
     let script = "head -c 1000000 /dev/zero >&2; echo done";
     let out = run(&["--json", "--", "sh", "-c", script]).output().unwrap();
     assert_eq!(code(&out), 0);

@@ -1,6 +1,7 @@
-//! `--policy`, `--audit` and `--pass-fd` of `reml-process run` (contract.md §1–§3): each is
-//! acted on, never silently ignored. The layers themselves are tested in the library; these
-//! tests check that the command reaches them and reports their answers with the right status.
+//! `--policy`, `--audit` and `--pass-fd` of `reml-process run` (`docs/command.md`,
+//! `docs/policy.md`, `docs/audit-log.md`): each is acted on, never silently ignored. The layers
+//! themselves are tested in the library; these tests check that the command reaches them and
+//! reports their answers with the right status.
 
 mod common;
 

@@ -1,5 +1,5 @@
-//! The capability's own limits always hold, whatever the policy restricts (the contract, §1
-//! "Limits are the capability's own, and always hold"): the time limit, its escalation to
+//! The capability's own limits always hold, whatever the policy restricts (`docs/guarantees.md`,
+//! "The time limit and its escalation always hold"): the time limit, its escalation to
 //! `KILL` and the output-cap kill are enforced even when `allowed_signals` lets a caller send
 //! nothing; a time-limit signal the policy forbids is refused before anything runs; a signal
 //! `run` receives and may not forward is said once; a required audit log fails closed.

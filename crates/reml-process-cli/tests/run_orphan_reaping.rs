@@ -1,4 +1,4 @@
-//! Zombies do not pile up while a job runs (contract.md §1): `reml-process run` is child
+//! Zombies do not pile up while a job runs (`docs/command.md`): `reml-process run` is child
 //! subreaper, so the orphans of its job become its children; it reaps them as they end
 //! instead of leaving them `<defunct>` until it exits.
 

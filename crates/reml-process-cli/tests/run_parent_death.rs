@@ -1,7 +1,7 @@
-//! The supervisor's death does not free the job (contract.md §1, "Limits are the capability's
-//! own"): when `reml-process run` is killed — even with `SIGKILL`, which it cannot act on —
-//! the kernel sends its child the time-limit signal (`--signal`, default `TERM`), so the
-//! child ends instead of running on without a limit, and can clean up first.
+//! The supervisor's death does not free the job (`docs/guarantees.md`, "When `run` itself is
+//! killed"): when `reml-process run` is killed — even with `SIGKILL`, which it cannot act on — the
+//! kernel sends its child the time-limit signal (`--signal`, default `TERM`), so the child ends
+//! instead of running on without a limit, and can clean up first.
 
 mod common;
 

@@ -1,4 +1,5 @@
-//! `run --policy` and `run --audit`, `describe`, end to end (contract.md §1–§3).
+//! `run --policy` and `run --audit`, `describe`, end to end (`docs/command.md`, `docs/policy.md`,
+//! `docs/audit-log.md`).
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! The policy's rlimits are ceilings (contract.md §2 `[limits]`): a value above the hard
+//! The policy's rlimits are ceilings (`docs/policy.md` `[limits]`): a value above the hard
 //! limit the host gives `reml-process` used to make every spawn fail (`exit 126`, "cannot
 //! apply RLIMIT_NOFILE"); the child now gets the host's limit, `verify` says so
 //! (`policy.limits.above_host`), and a value below the host's still applies exactly.

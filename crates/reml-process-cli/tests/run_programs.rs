@@ -1,4 +1,4 @@
-//! `reml-process run` on real programs (contract.md §1): echo, sh, cat, env, python3, the
+//! `reml-process run` on real programs (`docs/command.md`): echo, sh, cat, env, python3, the
 //! working directory, and the stdio specs `inherit`, `null`, `pipe`, `file:PATH`.
 
 mod common;
@@ -82,8 +82,8 @@ fn stdin_null_gives_the_child_nothing() {
 
 #[test]
 fn stdin_pipe_is_closed_before_waiting_so_cat_ends() {
-    // C3 through the command: nobody writes into the pipe; our end is closed before the
-    // wait, so `cat` sees end-of-file instead of blocking forever.
+    // A stdin pipe never closed, through the command: nobody writes into it; our end is closed
+    // before the wait, so `cat` sees end-of-file instead of blocking forever.
     let out = run(&["--stdin", "pipe", "--json", "--", "cat"])
         .output()
         .unwrap();

@@ -1,4 +1,4 @@
-//! The child inherits the dispositions `run`'s caller gave it (contract.md §1): a signal the
+//! The child inherits the dispositions `run`'s caller gave it (`docs/command.md`): a signal the
 //! caller ignored stays ignored (`nohup reml-process run -- job` survives a hangup; a
 //! caller's ignored `SIGPIPE` stays ignored, as coreutils `timeout` keeps it), while the
 //! `SIGPIPE` that `run`'s own Rust runtime ignores before `main` does not reach the child.

@@ -1,4 +1,4 @@
-//! `reml-process run` as a well-mannered supervisor (contract.md §1): the child holds only
+//! `reml-process run` as a well-mannered supervisor (`docs/command.md`): the child holds only
 //! fds 0–2, signals `run` receives are forwarded, an ignored `SIGCHLD` or another child of the
 //! process does not confuse it, and a closed or full output never makes it panic.
 

@@ -1,5 +1,6 @@
-//! Time limits of `reml-process run` (contract.md §1 `--timeout`, `--signal`, `--kill-after`,
-//! `--no-new-group`; cases C1 and C5): 124, the whole group ended, TERM then KILL.
+//! Time limits of `reml-process run` (`docs/command.md` `--timeout`, `--signal`, `--kill-after`,
+//! `--no-new-group`; a grandchild holding the output pipe, a child
+//! ignoring `TERM`): 124, the whole group ended, TERM then KILL.
 
 mod common;
 
@@ -100,7 +101,7 @@ fn signal_accepts_name_sig_name_and_number() {
 }
 
 #[test]
-fn c5_kill_after_ends_a_child_that_ignores_term() {
+fn kill_after_ends_a_child_that_ignores_term() {
     let start = Instant::now();
     let out = run(&[
         "--json",
@@ -176,7 +177,7 @@ fn kill_after_with_the_helper_ignoring_term() {
 }
 
 #[test]
-fn c1_grandchild_holding_the_pipe_times_out_with_partial_output() {
+fn grandchild_holding_the_pipe_times_out_with_partial_output() {
     let start = Instant::now();
     let out = run(&[
         "--collect",
@@ -195,7 +196,7 @@ fn c1_grandchild_holding_the_pipe_times_out_with_partial_output() {
 }
 
 #[test]
-fn c1_the_whole_group_is_ended_on_expiry() {
+fn the_whole_group_is_ended_on_expiry() {
     let mut cleanup = Cleanup::default();
     let start = Instant::now();
     let out = run(&[
@@ -227,7 +228,7 @@ fn c1_the_whole_group_is_ended_on_expiry() {
 }
 
 #[test]
-fn c1_variant_shell_exits_at_once_while_a_grandchild_holds_the_pipe() {
+fn shell_exits_at_once_while_a_grandchild_holds_the_pipe() {
     let mut cleanup = Cleanup::default();
     let start = Instant::now();
     let out = run(&["--json", "--", "sh", "-c", "sleep 100 & echo hi"])
@@ -249,7 +250,7 @@ fn c1_variant_shell_exits_at_once_while_a_grandchild_holds_the_pipe() {
 }
 
 #[test]
-fn c1_variant_with_collect_prints_hi_and_exits_0() {
+fn grandchild_holding_the_pipe_with_collect_prints_hi_and_exits_0() {
     let start = Instant::now();
     // The background sleep prints its own pid first so the test can end it.
     let out = run(&[
@@ -333,7 +334,7 @@ fn no_new_group_ends_the_childs_tree_but_not_our_group() {
     assert_eq!(field(&j, "signal"), 15);
     let grandchild = grandchild.expect("the background sleep printed its pid");
     // The child shares our group, so no group signal is sent (it would hit this test); the
-    // whole tree of the timed-out job is still ended (issue 6), its background sleep included.
+    // whole tree of the timed-out job is still ended, its background sleep included.
     assert_gone(&[grandchild]);
 }
 

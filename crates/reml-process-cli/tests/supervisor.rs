@@ -1,4 +1,4 @@
-//! `run` as a well-mannered supervisor (contract.md §1; issue 9): signal forwarding, nested
+//! `run` as a well-mannered supervisor (`docs/command.md`, "Signals"): signal forwarding, nested
 //! supervisors, foreign children, inherited dispositions, durations.
 
 use std::os::unix::process::ExitStatusExt;
@@ -203,7 +203,7 @@ fn sigchld_ignored_by_the_parent_does_not_lose_the_status() {
 #[test]
 fn the_child_keeps_the_callers_ignored_signals_and_starts_with_an_empty_mask() {
     // run inherits INT, QUIT, PIPE ignored and USR1, TERM blocked; the child ignores the
-    // same (contract.md §1: nohup-style protection) but blocks nothing. (`rp-helper` is a
+    // same (`docs/command.md`: nohup-style protection) but blocks nothing. (`rp-helper` is a
     // Rust program: PIPE is ignored by its runtime when it execs run, so by run's caller.)
     let out = Command::new(helper())
         .args([

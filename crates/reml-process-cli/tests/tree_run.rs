@@ -1,4 +1,4 @@
-//! `reml-process run` ends the whole job when its time limit expires (spec §7, issue 6):
+//! `reml-process run` ends the whole job when its time limit expires (spec §7):
 //! every descendant — `setsid` escapees, double-forked daemons, pipelines, children that
 //! ignore `TERM`, grandchildren holding the output pipe — is gone when `run` returns; a
 //! child `run` had before is left alone; a stopped child is reported; `--json` says why the
@@ -79,9 +79,10 @@ fn shell_pipeline_is_gone_after_the_limit() {
     assert_gone(&[v["pid"].as_i64().unwrap() as i32]);
 }
 
-/// C5: the shell and its background child ignore `TERM`; `KILL` after the grace ends both.
+/// Children that ignore `TERM`: the shell and its background child ignore it; `KILL` after the
+/// grace ends both.
 #[test]
-fn c5_children_ignoring_term_are_killed_after_the_grace() {
+fn children_ignoring_term_are_killed_after_the_grace() {
     let (v, code) = run_json(&[
         "--timeout",
         "500ms",
@@ -102,10 +103,10 @@ fn c5_children_ignoring_term_are_killed_after_the_grace() {
     assert_gone(&numbers(&v, "stdout"));
 }
 
-/// C1 through the command: a grandchild holding the output pipe (in the group, and one that
+/// Grandchildren keep the output pipe open, through the command (one in the group, one that
 /// left it with `setsid`); partial output, exit 124, both gone.
 #[test]
-fn c1_grandchildren_holding_the_output_are_gone() {
+fn grandchildren_holding_the_output_are_gone() {
     let out = Command::new(reml_process())
         .args([
             "run",
@@ -131,7 +132,7 @@ fn c1_grandchildren_holding_the_output_are_gone() {
 }
 
 /// A shell that `exec`s into `run` leaves its own background child to `run`: it is not the
-/// job's, so it survives the job's whole-tree termination (issue 9).
+/// job's, so it survives the job's whole-tree termination.
 #[test]
 fn pre_existing_child_of_run_survives_the_job() {
     let script = format!(

@@ -1,4 +1,4 @@
-//! `reml-process verify POLICY [--json]` end to end (contract.md §1): findings one per line
+//! `reml-process verify POLICY [--json]` end to end (`docs/command.md`): findings one per line
 //! or as one JSON object; exit 0 without errors, 1 with errors, 125 when the policy cannot be
 //! read or parsed (one line on stderr with line and column).
 
@@ -177,7 +177,7 @@ fn json_output_is_one_object() {
     assert_eq!(findings[0]["severity"], "error");
     assert_eq!(findings[0]["entry"], data.to_str().unwrap());
     assert!(findings[0]["message"].as_str().unwrap().contains("0644"));
-    // Key order as in the contract.
+    // Key order as documented (`docs/command.md`, `verify`).
     assert!(text.starts_with("{\"policy\":"), "{text}");
 
     let tool = exe(&d.path().join("tool"), 0o755);

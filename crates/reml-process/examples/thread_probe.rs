@@ -1,5 +1,5 @@
 //! `thread_probe`: create one thread through `core.process`'s `ThreadCapability` and print
-//! what the OS really applied to it, like `taskset`/`chrt` for a single thread (issue 3).
+//! what the OS really applied to it, like `taskset`/`chrt` for a single thread.
 //!
 //! ```text
 //! cargo run -p reml-process --example thread_probe -- [OPTIONS]

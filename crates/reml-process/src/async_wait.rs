@@ -17,7 +17,8 @@ use crate::wait::WaitOptions;
 /// The result is the one `wait_process` gives: `Ok(ExitStatus)` for any normal exit,
 /// `TerminatedBySignal` (signal number in `code`) for a death by signal, `TimedOut` when the
 /// limit passes first (the child keeps running, the handle stays valid). Our end of the
-/// child's stdin is closed when the wait starts unless it was taken (case C3). The end is
+/// child's stdin is closed when the wait starts unless it was taken (so a child reading stdin is
+/// not left waiting on a pipe nobody closes). The end is
 /// reaped and cached in the capability. A limit of 30 years or more (up to
 /// `Duration::MAX`) is no practical limit and is waited for without a timer; a tiny one
 /// (1 ns) still times out, after tokio's timer resolution (1 ms).

@@ -200,8 +200,8 @@ pub trait ProcessCapability: Send + Sync {
     }
 
     /// Ends the process's tree as the **capability's own limit enforcement**: the time-limit
-    /// signal, the `KILL` escalation after the grace period, and the output-cap kill (the
-    /// contract, §1 "Limits are the capability's own, and always hold"). It signals like
+    /// signal, the `KILL` escalation after the grace period, and the output-cap kill
+    /// (`docs/guarantees.md`, "The time limit and its escalation always hold"). It signals like
     /// [`kill_process_tree`](Self::kill_process_tree) and returns the same pids.
     ///
     /// A security layer's `allowed_signals` governs what a *caller* may send; it never
@@ -243,10 +243,10 @@ pub trait ProcessCapability: Send + Sync {
         Ok(())
     }
 
-    /// The first audit record this capability (or a layer inside it) could not write, if
-    /// any: what failed, and whether the audit log is required (`audit_required`). A
-    /// supervisor reads it after each step: with a required log it ends the job (the
-    /// contract, §1: a record that cannot be written after the child started ends the job);
+    /// The first audit record this capability (or a layer inside it) could not write, if any: what
+    /// failed, and whether the audit log is required (`audit_required`). A supervisor reads it
+    /// after each step: with a required log it ends the job (`docs/audit-log.md`, "When the log
+    /// cannot be written": a record that cannot be written after the child started ends the job);
     /// without, it reports the failure once and goes on.
     ///
     /// The default implementation reports none.
@@ -334,11 +334,12 @@ pub trait ProcessCapability: Send + Sync {
     /// Waits with options (spec §3 `wait_with_options`, `effect {process, io.blocking}`, plus
     /// `memory` when collecting).
     ///
-    /// Our end of a stdin pipe is closed first unless the caller took it (so a child reading
-    /// stdin sees end-of-file, case C3). With `collect_output`, stdout and stderr pipes are
-    /// drained together until end-of-file (case C2) within the same deadline; after the
-    /// child's exit, a pipe still held open by a descendant is read for `output_linger` at
-    /// most (case C1). Collected bytes accumulate in the capability; get them with
+    /// Our end of a stdin pipe is closed first unless the caller took it (so a child reading stdin
+    /// sees end-of-file instead of waiting forever on a pipe nobody closes). With `collect_output`,
+    /// stdout and stderr pipes are drained together until end-of-file (so one filling up cannot
+    /// deadlock the other) within the same deadline; after the child's exit, a pipe still held open
+    /// by a descendant is read for `output_linger` at most (a grandchild keeping the pipe open
+    /// cannot hold the wait). Collected bytes accumulate in the capability; get them with
     /// [`take_output`](Self::take_output), also after a `TimedOut`.
     ///
     /// # Errors

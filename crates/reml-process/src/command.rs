@@ -34,7 +34,7 @@ pub enum StdioSpec {
 }
 
 impl StdioSpec {
-    /// Parses the command-line form used by `reml-process run` (`contract.md` §1):
+    /// Parses the command-line form used by `reml-process run` (`docs/command.md`):
     /// `inherit`, `null`, `pipe` or `file:PATH`.
     ///
     /// # Errors
@@ -64,7 +64,7 @@ impl StdioSpec {
 ///   `clear()` means "ignore the base entirely".
 ///
 /// Final environment of a child = base → command overrides → the policy's filtering
-/// (`../shared/spec/README.md` §2). Keys and values are byte strings (`OsString`); they are
+/// (spec §2; `docs/policy.md`, `[env]`). Keys and values are byte strings (`OsString`); they are
 /// validated at spawn: a key must be non-empty and contain neither `=` nor NUL, a value must
 /// not contain NUL (`InvalidCommand` otherwise).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -165,7 +165,7 @@ pub enum ProcessGroup {
     Join(i32),
 }
 
-/// How a child's signal dispositions start (`contract.md` §1).
+/// How a child's signal dispositions start (`docs/command.md`).
 ///
 /// Whatever the choice, a signal this process *handles* starts at its default in the child
 /// (a handler's address means nothing after `execve`), and the child's signal mask starts
@@ -525,7 +525,7 @@ impl Command {
     }
 
     /// Bounds the wait of the spawn for the other end of a FIFO named by a
-    /// [`StdioSpec::File`] (the contract, §1: nothing blocks outside the time limit);
+    /// [`StdioSpec::File`] (`docs/command.md`: nothing blocks outside the time limit);
     /// `None`, the default, waits as long as it takes. A limit too large to represent is no
     /// limit; `Duration::ZERO` does not wait. The security policy caps it with its
     /// `max_wall_time`, and `run_process` sets it to the run's time limit.

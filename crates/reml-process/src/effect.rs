@@ -1,4 +1,4 @@
-//! Effect tags and effect sets (spec §0, §1; `../shared/spec/README.md` "What it is").
+//! Effect tags and effect sets (spec §0, §1).
 //!
 //! Every operation of the plugin carries a set of effect tags. A capability is granted an
 //! `effect_scope` (an [`EffectSet`]); the security layer refuses any call whose effects are
@@ -10,7 +10,7 @@ use std::str::FromStr;
 /// One effect tag of the Reml effect system that this plugin produces or checks.
 ///
 /// The string forms (`"process"`, `"io.blocking"`, …) are the ones used in the policy file
-/// (`contract.md` §2, `[capability] effect_scope`) and in the audit log.
+/// (`docs/policy.md`, `[capability] effect_scope`) and in the audit log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Effect {
     /// Creating, waiting for or signalling a process (`effect {process}`).
@@ -216,7 +216,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    /// The effect tags the operation carries (spec §1's table, `../shared/spec/README.md`).
+    /// The effect tags the operation carries (spec §1's table).
     pub const fn effects(self) -> EffectSet {
         use Effect::*;
         match self {

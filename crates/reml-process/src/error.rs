@@ -45,7 +45,7 @@ pub enum ProcessErrorKind {
 }
 
 impl ProcessErrorKind {
-    /// The snake_case name used in JSON (`contract.md` §1 `error.kind`), e.g. `"spawn_failed"`.
+    /// The snake_case name used in JSON (`docs/command.md` `error.kind`), e.g. `"spawn_failed"`.
     pub const fn as_str(self) -> &'static str {
         match self {
             ProcessErrorKind::SpawnFailed => "spawn_failed",
@@ -119,7 +119,7 @@ impl ProcessError {
         Self::new(ProcessErrorKind::PermissionDenied, message)
     }
 
-    /// `PermissionDenied` decided by the security policy (issue 4): `code` is `EACCES` (13)
+    /// `PermissionDenied` decided by the security policy: `code` is `EACCES` (13)
     /// like the OS's refusal, and [`is_policy_denial`](Self::is_policy_denial) tells the two
     /// apart (the audit log records `process.denied` for these).
     pub fn denied_by_policy(message: impl Into<String>) -> Self {
@@ -169,7 +169,7 @@ impl ProcessError {
     }
 
     /// `Unsupported` because no capability is registered under `id` (registry chapter 3-8;
-    /// `../shared/spec/README.md` §2): diagnostic code `system.capability.missing`.
+    /// spec §6): diagnostic code `system.capability.missing`.
     pub fn capability_missing(id: &str) -> Self {
         ProcessError {
             kind: ProcessErrorKind::Unsupported,

@@ -1,5 +1,5 @@
-//! Opening the files named at the edges without blocking outside a time limit (the contract,
-//! §1 "Input and output at the edges").
+//! Opening the files named at the edges without blocking outside a time limit (`docs/command.md`,
+//! "Input and output at the edges").
 //!
 //! | file | opened | a FIFO, device, socket, … |
 //! |---|---|---|

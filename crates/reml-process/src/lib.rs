@@ -1,7 +1,7 @@
 //! `core.process`: native process and thread control for Reml, behind a capability.
 //!
-//! This crate implements the Reml plugin `core.process` (spec chapter 4-2, restated in
-//! `../shared/spec/README.md`). See the README for the layering.
+//! This crate implements the Reml plugin `core.process` (spec chapter 4-2). See the README for the
+//! layering.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -628,8 +628,9 @@ fn timed_out_error(entry: &Entry, timeout: Duration) -> ProcessError {
     )
 }
 
-// --- Waiting outside `wait_with_options` (issue 7): the wait set (`waitset.rs`) and the
-// --- async wait (`async_wait.rs`) reach the table through these crate-private accessors.
+// --- Waiting outside `wait_with_options` (one event loop for every concurrent wait): the
+// --- wait set (`waitset.rs`) and the async wait (`async_wait.rs`) reach the table through
+// --- these crate-private accessors.
 
 /// One child being waited for by the wait set or the async wait, with the semantics of
 /// `wait_process`: our end of its stdin is closed when the wait starts, the end is reaped and
@@ -640,7 +641,8 @@ pub(crate) struct WaitTarget {
 }
 
 impl NativeProcessCapability {
-    /// Starts waiting on `handle`: closes our end of its stdin unless taken (case C3).
+    /// Starts waiting on `handle`: closes our end of its stdin unless taken (a child reading
+    /// stdin then sees end-of-file).
     ///
     /// # Errors
     /// `InvalidCommand` for a stale, released or foreign handle.
@@ -704,7 +706,7 @@ enum Waited {
 /// until the child stops or (with `report_output_cap`) a stream passes its cap.
 fn wait_entry(entry: &Entry, options: &WaitOptions, report: bool) -> Result<Waited, ProcessError> {
     let deadline = Deadline::within(Instant::now(), options.timeout);
-    // Close our end of stdin unless the caller took it (C3).
+    // Close our end of stdin unless the caller took it: a child reading it sees end-of-file.
     let (mut out, mut err, mut output) = {
         let mut io = lock(&entry.io);
         io.stdin = None;
@@ -720,8 +722,9 @@ fn wait_entry(entry: &Entry, options: &WaitOptions, report: bool) -> Result<Wait
     };
     if !options.collect_output && deadline.is_never() && !report {
         // Nothing was taken from `io`, so nothing to put back: return as soon as the
-        // reaping `waitid` does (the exit-notice path of issue 7). Not when stops are to be
-        // reported: a blocking `waitid(WEXITED)` would sleep through them.
+        // reaping `waitid` does (the exit is noticed as soon as a blocking `waitpid` would
+        // notice it). Not when stops are to be reported: a blocking `waitid(WEXITED)` would
+        // sleep through them.
         if let Some(end) = reap_blocking_fast(entry) {
             return end.map(Waited::Ended);
         }
@@ -764,11 +767,11 @@ fn merge_output(mut a: CollectedOutput, b: CollectedOutput) -> CollectedOutput {
     a
 }
 
-/// The fast path of a wait with no time limit and no pipe to read (issue 7: exit noticed as
-/// soon as a blocking `waitpid` would): one reaping `waitid(P_PIDFD, WEXITED)` that blocks
-/// until the child ends, without holding `end`, so `kill_process` stays free meanwhile (it
-/// signals through the pidfd, which never reaches a recycled pid). `None` when the path does
-/// not apply: no pidfd, or another thread is already blocked here (that one uses `reap`).
+/// The fast path of a wait with no time limit and no pipe to read (the exit is noticed as soon as a
+/// blocking `waitpid` would notice it): one reaping `waitid(P_PIDFD, WEXITED)` that blocks until
+/// the child ends, without holding `end`, so `kill_process` stays free meanwhile (it signals
+/// through the pidfd, which never reaches a recycled pid). `None` when the path does not apply: no
+/// pidfd, or another thread is already blocked here (that one uses `reap`).
 fn reap_blocking_fast(entry: &Entry) -> Option<Result<Termination, ProcessError>> {
     entry.child.pidfd.as_ref()?;
     if entry.blocking.swap(true, Ordering::AcqRel) {

@@ -1,5 +1,5 @@
 //! Spawn, wait with a time limit, end the whole tree on expiry, collect, report: the one-call
-//! template behind `audited_process` (spec §7) and `reml-process run` (`contract.md` §1).
+//! template behind `audited_process` (spec §7) and `reml-process run` (`docs/command.md`).
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -18,7 +18,7 @@ use crate::wait::{
     CollectedOutput, WaitEvent, WaitOptions, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_OUTPUT_LINGER,
 };
 
-/// Why a process ended (`contract.md` §1 `cause`).
+/// Why a process ended (`docs/command.md` `cause`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cause {
@@ -138,7 +138,7 @@ pub enum RunEvent {
     },
 }
 
-/// Everything known about one run (the `--json` object of `contract.md` §1).
+/// Everything known about one run (the `--json` object of `docs/command.md`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProcessOutcome {
     /// The resolved absolute program path (the program as given when it never started).
@@ -151,7 +151,7 @@ pub struct ProcessOutcome {
     pub termination: Option<Termination>,
     /// Whether our time limit expired.
     pub timed_out: bool,
-    /// Why it ended (`contract.md` §1 `cause`; also for the audit end record).
+    /// Why it ended (`docs/command.md` `cause`; also for the audit end record).
     pub cause: Cause,
     /// From spawn to the end of the wait, milliseconds.
     pub duration: Duration,
@@ -163,7 +163,7 @@ pub struct ProcessOutcome {
 
 impl ProcessOutcome {
     /// The exit status `reml-process run` uses (coreutils `timeout` conventions,
-    /// `contract.md` §1): 125 when a required audit log could not be written (whatever else
+    /// `docs/command.md`): 125 when a required audit log could not be written (whatever else
     /// happened: the job was ended); the child's code; 124 when our limit expired (time
     /// limit or output-cap kill); 128+N for a signal not ours; for a start failure 127 (not
     /// found), 126 (cannot run or denied), 125 (ours), or as [`exit_status_for_error`] says
@@ -240,8 +240,8 @@ pub fn run_process(
 }
 
 /// [`run_process`], forwarding every signal `forwarder` receives while the child runs to the
-/// child — to its whole process group when it leads one (`contract.md` §1, "run behaves as a
-/// well-mannered supervisor") and then also to every descendant of the child found by
+/// child — to its whole process group when it leads one (`docs/command.md`,
+/// "Signals") and then also to every descendant of the child found by
 /// [`ProcessCapability::kill_process_tree`] — followed by `SIGCONT` (as coreutils `timeout` does) so a
 /// stopped child acts on it. A forwarded signal that ends the child is not ours: the cause
 /// is `signaled` and the exit status 128+N.
@@ -306,7 +306,7 @@ pub fn run_process_supervised(
         }
     }
     // A FIFO named as a stdio file is waited for within the time limit, and a signal
-    // received meanwhile ends the wait (the contract, §1: nothing blocks outside the limit).
+    // received meanwhile ends the wait (`docs/command.md`: nothing blocks outside the limit).
     let interrupt = command.interrupt.clone().unwrap_or_default();
     let names_a_file = [&command.stdin, &command.stdout, &command.stderr]
         .into_iter()
@@ -336,7 +336,7 @@ pub fn run_process_supervised(
         Some(fwd) => {
             // When the child leads its own group, a forwarded signal reaches the whole job
             // like our own time limit: the group and every descendant (also those that left
-            // it). In our group (`--no-new-group`) only the child gets it (contract.md §1).
+            // it). In our group (`--no-new-group`) only the child gets it (`docs/command.md`).
             // Then CONT, so a stopped child acts on it.
             let group = command.process_group != ProcessGroup::Inherit;
             // A signal the capability does not let the caller send is not sent (nor the

@@ -32,8 +32,8 @@ pub const MAX_ARG_STRLEN: usize = 32 * 4096;
 ///   [`DEFAULT_SEARCH_PATH`] when the child has no `PATH`. Entries are tried in order; empty and
 ///   relative entries are **skipped** (unlike `execvp`, which treats them as the current
 ///   directory: a security hazard). The first entry holding a *regular file* with an execute
-///   bit wins; directories and other non-files of that name are skipped (case C7). If only
-///   non-executable regular files are found, the result is `PermissionDenied`.
+///   bit wins; directories and other non-files of that name are skipped, as `execvp` skips
+///   them. If only non-executable regular files are found, the result is `PermissionDenied`.
 ///
 /// The returned path is absolute, with `.` components and repeated `/` removed, but **not**
 /// canonicalised: `..` and symlinks are kept (removing `..` lexically is wrong past a
@@ -444,7 +444,7 @@ impl PreparedCommand {
 }
 
 /// NUL-terminated strings packed in one buffer: the child's environment as `execve` reads
-/// it, built with one allocation instead of one `CString` per variable (issue 7: spawn cost).
+/// it, built with one allocation instead of one `CString` per variable (spawn cost).
 ///
 /// Invariant (relied on by the OS backend's `execve`): every string ends at `ends[i] - 1`
 /// with its only NUL byte. Only [`CStrBlock::from_env`] fills the fields.

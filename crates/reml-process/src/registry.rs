@@ -1,5 +1,4 @@
-//! The Capability Registry (spec §6; registry chapter 3-8 as restated in
-//! `../shared/spec/README.md`): installation of `core.process` through
+//! The Capability Registry (spec §6; registry chapter 3-8): installation of `core.process` through
 //! `CapabilityRegistry::register("process", CapabilityHandle::Process(...))`, with the
 //! security review, the effect-scope check and the plugin manifest.
 
@@ -114,7 +113,8 @@ struct ManifestPlugin {
     dependencies: Vec<String>,
 }
 
-/// The plugin manifest `plugin.toml` (issue 5 point 5).
+/// The plugin manifest `plugin.toml` (`crates/reml-process/plugin.toml`, built into the
+/// binary).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Manifest {
     /// Capability id, `core.process`.
@@ -331,7 +331,7 @@ pub struct CapabilityDescriptor {
 }
 
 impl CapabilityDescriptor {
-    /// The JSON form printed by `reml-process describe --json` (`contract.md` §1).
+    /// The JSON form printed by `reml-process describe --json` (`docs/command.md`).
     pub fn to_json(&self) -> Value {
         json!({
             "id": self.id,
@@ -601,7 +601,7 @@ fn not_found(id: &str) -> CapabilityError {
     )
 }
 
-/// The `security` object of `describe` (`contract.md` §1): audit requirement, isolation,
+/// The `security` object of `describe` (`docs/command.md`): audit requirement, isolation,
 /// the policy file, the number of allowed commands and the limits that are set.
 pub fn security_summary(policy: &Policy, policy_path: Option<&Path>) -> Value {
     let l = &policy.limits;

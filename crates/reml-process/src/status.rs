@@ -8,7 +8,7 @@ use crate::signal::Signal;
 ///
 /// `wait_process` returns `Ok(ExitStatus)` only for a normal exit, whatever its code; a death
 /// by signal is `Err(ProcessError)` of kind `TerminatedBySignal` with the signal number in
-/// `code`, so `kill -9` and `exit 137` are never confused (case C6).
+/// `code`, so `kill -9` and `exit 137` are never confused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ExitStatus {
     code: i32,

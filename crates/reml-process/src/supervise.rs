@@ -1,5 +1,5 @@
-//! What a supervisor such as `reml-process run` needs beyond spawning (`contract.md` §1, "run
-//! behaves as a well-mannered supervisor"): forwarding the signals it receives to its child,
+//! What a supervisor such as `reml-process run` needs beyond spawning (`docs/command.md`,
+//! "Signals"): forwarding the signals it receives to its child,
 //! reaping the orphans it adopts as child subreaper while the job runs, passing on the
 //! signal dispositions its own caller gave it, and writing to a standard stream it shares
 //! with others.
@@ -21,7 +21,7 @@ use crate::error::ProcessError;
 use crate::signal::Signal;
 
 /// The signals a supervisor forwards to its child: `HUP`, `INT`, `QUIT`, `TERM`, `ALRM`,
-/// `USR1`, `USR2` (`contract.md` §1).
+/// `USR1`, `USR2` (`docs/command.md`).
 pub const FORWARDED_SIGNALS: [Signal; 7] = [
     Signal::HUP,
     Signal::INT,
@@ -233,7 +233,7 @@ pub fn ignore_file_size_signal() {
 /// runtime's, or `reml-process run` putting an ignored `SIGCHLD` back to its default) do not
 /// show here. A supervisor passes the answer on with
 /// [`SignalDispositions::Ignore`](crate::SignalDispositions::Ignore), so its child ignores
-/// exactly what the supervisor's caller ignored (`contract.md` §1).
+/// exactly what the supervisor's caller ignored (`docs/command.md`).
 ///
 /// # Platform-specific behavior
 /// Linux (glibc and musl run the constructor); `None` elsewhere. Where this crate is part of

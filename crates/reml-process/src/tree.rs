@@ -40,7 +40,7 @@
 //! keeps the pids of the children it holds; the exit signal cannot tell them apart, as the
 //! kernel resets it to `SIGCHLD` at exec). Hence:
 //! - children this process had before the job are never touched (a shell that `exec`s into
-//!   `reml-process run` may leave one: it survives, issue 9);
+//!   `reml-process run` may leave one: it survives);
 //! - concurrent jobs of one process share their adopted orphans: a timed-out job also ends
 //!   orphans another job left;
 //! - a child the host creates by other means (`std::process`, `fork`) **while a job runs**

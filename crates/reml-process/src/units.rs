@@ -1,8 +1,8 @@
 //! Durations, byte sizes and deadlines as the command line, the policy file and every wait
-//! use them (`contract.md` §1 `--timeout`, `--kill-after`, `--max-output`; §2
+//! use them (`docs/command.md` `--timeout`, `--kill-after`, `--max-output`; `docs/policy.md`
 //! `max_wall_time`, `cpu_time`, `max_output_bytes`, `address_space`).
 //!
-//! The rule at the edges (the contract, §1 "Input and output at the edges"):
+//! The rule at the edges (`docs/command.md` "Input and output at the edges"):
 //!
 //! | input | result |
 //! |---|---|

@@ -1,5 +1,5 @@
 //! Waiting on many children at once, each with its own time limit, in the caller's thread
-//! (spec §1 `wait_process`, §3; issue 7: one event loop for every concurrent wait).
+//! (spec §1 `wait_process`, §3: one event loop for every concurrent wait).
 //!
 //! A [`WaitSet`] holds one `epoll` instance over the pidfds of the children added to it and a
 //! heap of their deadlines. [`WaitSet::wait_next`] blocks in `epoll_wait` until a child ends or the
@@ -31,7 +31,7 @@ struct Waiting {
 }
 
 /// Waits on many children of one [`NativeProcessCapability`] at once, each with its own time
-/// limit, with one `epoll` in the caller's thread (spec §1 `wait_process`, issue 7).
+/// limit, with one `epoll` in the caller's thread (spec §1 `wait_process`).
 ///
 /// Each result is exactly what [`wait_process`](crate::ProcessCapability::wait_process) with
 /// the same limit would have returned:
@@ -146,7 +146,8 @@ impl<'c> WaitSet<'c> {
     }
 
     /// Adds the child of `handle`, to be waited for at most `timeout` from now (`None`: as
-    /// long as it takes). Closes our end of its stdin unless it was taken (case C3).
+    /// long as it takes). Closes our end of its stdin unless it was taken (a child
+    /// reading stdin then sees end-of-file).
     ///
     /// # Errors
     /// `InvalidCommand` for a stale, released or foreign handle, or one already in this set

@@ -1,4 +1,4 @@
-//! `process.id`, the lifecycle key of the audit log (contract.md §1 `audit verify`, §3): on
+//! `process.id`, the lifecycle key of the audit log (`docs/audit-log.md`): on
 //! every record the audit layer writes about a process, the same from `process.spawned` to
 //! its end, different for every process, and naming the OS process (pid, start time, boot).
 

@@ -1,4 +1,4 @@
-//! Every record carries every field of `contract.md` §3 in order, in the right shape, and the
+//! Every record carries every field of `docs/audit-log.md` in order, in the right shape, and the
 //! metadata its event requires; the chain links them.
 
 use std::collections::HashSet;
@@ -11,7 +11,7 @@ use reml_process::audit::{
 use reml_process::Severity;
 use serde_json::{json, Value};
 
-/// Logs one record of every contract event through contexts that refuse incomplete events.
+/// Logs one record of every documented event through contexts that refuse incomplete events.
 fn log_every_event(sink: Arc<dyn AuditSink>) {
     let cmd = json!(["/usr/bin/echo", "hi"]);
     let p = AuditContext::new(domains::PROCESS, "/usr/bin/echo")
@@ -71,7 +71,7 @@ fn log_every_event(sink: Arc<dyn AuditSink>) {
 }
 
 #[test]
-fn file_records_have_every_contract_field_and_required_keys() {
+fn file_records_have_every_documented_field_and_required_keys() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.jsonl");
     let sink = Arc::new(JsonLinesSink::open_with(&path, JsonLinesOptions { fsync: true }).unwrap());
@@ -85,7 +85,7 @@ fn file_records_have_every_contract_field_and_required_keys() {
     let mut prev = GENESIS_PREV.to_owned();
     let mut seen_events = Vec::new();
     for (i, line) in lines.iter().enumerate() {
-        // Exactly the ten fields, in the contract's order.
+        // Exactly the ten fields, in the documented order.
         let obj: serde_json::Map<String, Value> = serde_json::from_str(line).unwrap();
         let mut names: Vec<&str> = obj.keys().map(String::as_str).collect();
         names.sort_unstable();
@@ -110,7 +110,7 @@ fn file_records_have_every_contract_field_and_required_keys() {
             .unwrap_or_else(|e| panic!("line {}: {e}", i + 1));
         seen_events.push(rec.event.clone());
     }
-    // Every event of contract §3 is present.
+    // Every event of `docs/audit-log.md` is present.
     for ev in &events::ALL[..13] {
         assert!(seen_events.iter().any(|e| e == ev), "{ev} missing");
     }

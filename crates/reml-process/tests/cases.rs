@@ -1,4 +1,9 @@
-//! The reported failure shapes C1–C8 of `../shared/cases/README.md`, one test each.
+//! Failure shapes reported against earlier process libraries, one test each: a grandchild
+//! that keeps the output pipe open; both output pipes collected while one fills far past the
+//! pipe buffer; a stdin pipe the caller never closes; a released child that would stay a
+//! zombie; a child that ignores `TERM`; a death by signal mistaken for an exit code of
+//! 128 + N; things that are not programs (a directory on `PATH`, a directory, a file of mode
+//! 0644); and NUL bytes that would silently truncate a string.
 
 mod common;
 
@@ -12,10 +17,10 @@ fn env() -> Environment {
     Environment::default()
 }
 
-/// C1: a grandchild keeps the output pipe open; the time limit still holds, partial output is
+/// A grandchild keeps the output pipe open; the time limit still holds, partial output is
 /// kept, and ending the group ends the grandchild.
 #[test]
-fn c1_grandchild_holding_pipe_times_out_with_partial_output() {
+fn grandchild_holding_pipe_times_out_with_partial_output() {
     let cap = NativeProcessCapability::new();
     let mut cmd = Command::new("sh");
     cmd.args([
@@ -46,10 +51,10 @@ fn c1_grandchild_holding_pipe_times_out_with_partial_output() {
     });
 }
 
-/// C1 variant: the shell exits at once while a background child holds the pipe: exit 0 after
+/// A grandchild keeps the output pipe open, and the shell exits at once: exit 0 after
 /// a short bounded linger, never 100 s.
 #[test]
-fn c1_variant_shell_exits_while_background_child_holds_pipe() {
+fn shell_exits_while_background_child_holds_pipe() {
     let cap = NativeProcessCapability::new();
     let mut cmd = Command::new("sh");
     cmd.args(["-c", "sleep 100 & echo $!; echo hi"])
@@ -80,9 +85,9 @@ fn c1_variant_shell_exits_while_background_child_holds_pipe() {
     cap.release_process(h).unwrap();
 }
 
-/// C2: both streams piped, one fills far past the pipe buffer; no deadlock.
+/// Both streams piped, one fills far past the pipe buffer; no deadlock.
 #[test]
-fn c2_both_streams_drained_together() {
+fn both_streams_drained_together() {
     let cap = NativeProcessCapability::new();
     let mut cmd = Command::new("sh");
     cmd.args(["-c", "head -c 1000000 /dev/zero >&2; echo done"])
@@ -105,9 +110,10 @@ fn c2_both_streams_drained_together() {
     cap.release_process(h).unwrap();
 }
 
-/// C3: the caller writes to a stdin pipe and never closes it; wait closes our end first.
+/// A stdin pipe never closed: the caller writes to it and never closes it; the wait closes our
+/// end first.
 #[test]
-fn c3_wait_closes_stdin_pipe() {
+fn wait_closes_stdin_pipe() {
     let cap = NativeProcessCapability::new();
     let mut cmd = Command::new("cat");
     cmd.stdin(StdioSpec::Pipe).stdout(StdioSpec::Pipe);
@@ -140,9 +146,9 @@ fn c3_wait_closes_stdin_pipe() {
     assert_eq!(cap.take_output(h).unwrap().stdout, b"");
 }
 
-/// C4: a released child killed from outside is reaped by the library: no zombie.
+/// No zombie after release: a released child killed from outside is reaped by the library.
 #[test]
-fn c4_released_child_is_reaped() {
+fn released_child_is_reaped() {
     let cap = NativeProcessCapability::new();
     let h = cap
         .spawn_process(Command::new("sleep").arg("100"), &env())
@@ -162,9 +168,9 @@ fn c4_released_child_is_reaped() {
     );
 }
 
-/// C5: a child ignoring TERM gets KILL after the grace period; final status says signal 9.
+/// A child ignoring TERM gets KILL after the grace period; final status says signal 9.
 #[test]
-fn c5_child_ignoring_term_is_killed_after_grace() {
+fn child_ignoring_term_is_killed_after_grace() {
     let cap = NativeProcessCapability::new();
     let mut cmd = Command::new("sh");
     cmd.args(["-c", "trap '' TERM; sleep 30"])
@@ -190,9 +196,9 @@ fn c5_child_ignoring_term_is_killed_after_grace() {
     assert_eq!(outcome.exit_status(), 124);
 }
 
-/// C6: a death by signal is never confused with an exit code of 128+N.
+/// A death by signal is never confused with an exit code of 128+N.
 #[test]
-fn c6_signal_death_versus_exit_137() {
+fn signal_death_versus_exit_137() {
     let cap = NativeProcessCapability::new();
     let h = cap
         .spawn_process(Command::new("sh").args(["-c", "kill -9 $$"]), &env())
@@ -212,10 +218,10 @@ fn c6_signal_death_versus_exit_137() {
     assert_eq!(cap.wait_process(h2, None).unwrap(), st);
 }
 
-/// C7: a directory on PATH under the program's name is skipped; a directory as the program
-/// says so; a 0644 file is PermissionDenied.
+/// Non-programs: a directory on PATH under the program's name is skipped; a directory as the
+/// program says so; a 0644 file is PermissionDenied.
 #[test]
-fn c7_non_programs() {
+fn non_programs() {
     let tmp = tempfile::tempdir().unwrap();
     let shadow = tmp.path().join("shadow");
     std::fs::create_dir_all(shadow.join("rp-helper")).unwrap();
@@ -244,10 +250,10 @@ fn c7_non_programs() {
     assert!(e.message.contains("not executable"), "{}", e.message);
 }
 
-/// C8: NUL bytes anywhere are InvalidCommand before any child exists, never a truncated
+/// NUL bytes anywhere are InvalidCommand before any child exists, never a truncated
 /// string.
 #[test]
-fn c8_nul_bytes_refused_before_spawn() {
+fn nul_bytes_refused_before_spawn() {
     let tmp = tempfile::tempdir().unwrap();
     let marker = tmp.path().join("marker");
     let cap = NativeProcessCapability::new();

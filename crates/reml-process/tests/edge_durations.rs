@@ -1,4 +1,4 @@
-//! Time limits at the edges of `Duration` (the contract, §1 "Input and output at the edges"):
+//! Time limits at the edges of `Duration` (`docs/command.md` "Input and output at the edges"):
 //! a limit too large for an `Instant` is no practical limit — never an overflow panic in
 //! `Instant + Duration` — and a tiny positive limit is a limit, never "none".
 #![cfg(target_os = "linux")]

@@ -1,4 +1,4 @@
-//! Job control without a terminal (spec §7, issue 6): a child that stops is reported by
+//! Job control without a terminal (spec §7): a child that stops is reported by
 //! `wait_event` (never a silent hang), `ProcessInfo::stopped` follows it, and a time limit
 //! still ends a stopped child — alone or inside a tree.
 

@@ -1,4 +1,4 @@
-//! Job control with a real terminal (spec §7, issue 6): the child's group gets the terminal
+//! Job control with a real terminal (spec §7): the child's group gets the terminal
 //! foreground, reads its input through it, and the terminal comes back to us with its state
 //! restored — also when the child is killed by the time limit, and across a `^Z`.
 //!

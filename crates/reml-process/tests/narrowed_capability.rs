@@ -1,4 +1,4 @@
-//! A narrowed capability (the contract, §2.1): calls pass both policies, children count
+//! A narrowed capability (`docs/policy.md`): calls pass both policies, children count
 //! against the parent's `max_processes`, revocation ends every tree spawned through it and
 //! refuses later calls, and the audit records name the scope and its parent.
 

@@ -40,7 +40,7 @@ fn edgy_i32() -> impl Strategy<Value = i32> {
     ]
 }
 
-/// Every key of the policy format (`contract.md` §2), as (section, key).
+/// Every key of the policy format (`docs/policy.md`), as (section, key).
 const KEYS: &[(&str, &str)] = &[
     ("capability", "stage"),
     ("capability", "effect_scope"),

@@ -1,4 +1,5 @@
-//! The security policy holds on every call: the bypass catalogue of issue 4, each denied with
+//! The security policy holds on every call: every known way around an allow-list (a symlink
+//! named like an allowed program, a shadowing `PATH`, `..`, a replaced binary, …), each denied with
 //! nothing spawned, and each limit enforced.
 
 mod common;

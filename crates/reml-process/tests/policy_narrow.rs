@@ -1,4 +1,4 @@
-//! `Policy::narrow` (the contract, §2.1): order-independent and never widening, with each
+//! `Policy::narrow` (`docs/policy.md`): order-independent and never widening, with each
 //! policy's programs resolved in its own `search_path` — property-tested against the
 //! decisions of the security layer itself.
 

@@ -1,4 +1,4 @@
-//! Strict parsing of the policy file (contract.md §2): every unknown key, wrong type and
+//! Strict parsing of the policy file (`docs/policy.md`): every unknown key, wrong type and
 //! invalid value is an error naming the key, the line and the column.
 
 use reml_process::policy::{Policy, PolicyError, PolicyErrorKind};

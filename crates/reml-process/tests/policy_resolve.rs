@@ -1,7 +1,7 @@
-//! Resolving the allow-list to canonical paths and file identities (contract.md §2: "a link
-//! elsewhere to an allowed binary is the same program, and a link named like an allowed
-//! binary but pointing elsewhere is not"). This is the part of the policy the enforcement
-//! layer compares programs against.
+//! Resolving the allow-list to canonical paths and file identities (`docs/policy.md`, "How the
+//! allow-list matches": a link elsewhere to an allowed binary is the same program, and a link named
+//! like an allowed binary but pointing elsewhere is not). This is the part of the policy the
+//! enforcement layer compares programs against.
 
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};

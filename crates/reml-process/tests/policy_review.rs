@@ -1,5 +1,6 @@
-//! `verify_capability_security` on real file layouts (issue 4 part 2): each finding is
-//! triggered by files and directories made for the test, and a clean layout has none.
+//! `verify_capability_security` on real file layouts (`docs/policy.md`, "What `verify` reports"):
+//! each finding is triggered by files and directories made for the test, and a clean layout has
+//! none.
 //!
 //! Layouts live under `CARGO_TARGET_TMPDIR` (inside `target/`), whose ancestors are not
 //! writable by group or others, or are sticky and owned by root or us (a checkout under

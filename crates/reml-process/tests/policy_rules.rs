@@ -1,4 +1,4 @@
-//! Argument rules and content pins (the contract, §2.2): parsed strictly, enforced by the
+//! Argument rules and content pins (`docs/policy.md`): parsed strictly, enforced by the
 //! security layer at every spawn, and decided by the same code `check` uses.
 
 mod common;
@@ -60,7 +60,7 @@ fn sha256_hex(path: &std::path::Path) -> String {
 }
 
 #[test]
-fn the_contract_rule_parses() {
+fn the_documented_rule_parses() {
     let p = Policy::from_toml_str(
         r#"
 [commands]

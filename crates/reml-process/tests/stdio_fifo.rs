@@ -1,4 +1,4 @@
-//! Files at the edges that are not regular files (the contract, §1 "Input and output at the
+//! Files at the edges that are not regular files (`docs/command.md` "Input and output at the
 //! edges"): a FIFO named as a stdio file is waited for only within a limit and a signal ends
 //! the wait; a policy file or an audit log that is a FIFO or a device is refused at once.
 //! `open(2)` of a FIFO used to block until its other end came, with no way out.

@@ -1,4 +1,5 @@
-//! CPU affinity (spec §1 `set_thread_affinity`, §4; issue 3; case C10).
+//! CPU affinity (spec §1 `set_thread_affinity`, §4), including an affinity to CPUs
+//! the machine does not have.
 #![cfg(target_os = "linux")]
 
 use std::sync::{mpsc, Arc};
@@ -112,7 +113,7 @@ fn assert_refused(cpus: CpuSet, needles: &[&str]) -> String {
 }
 
 #[test]
-fn c10_absent_cpu_is_invalid_affinity_naming_it() {
+fn absent_cpu_is_invalid_affinity_naming_it() {
     let absent = first_absent_cpu();
     let msg = assert_refused(
         CpuSet::from([absent]),
@@ -125,7 +126,7 @@ fn c10_absent_cpu_is_invalid_affinity_naming_it() {
 }
 
 #[test]
-fn c10_mixed_set_names_only_the_absent_cpu() {
+fn mixed_set_names_only_the_absent_cpu() {
     let absent = first_absent_cpu();
     let msg = assert_refused(
         CpuSet::from([0, absent]),
@@ -138,12 +139,12 @@ fn c10_mixed_set_names_only_the_absent_cpu() {
 }
 
 #[test]
-fn c10_cpu_past_the_kernel_mask_is_invalid_affinity_naming_it() {
+fn cpu_past_the_kernel_mask_is_invalid_affinity_naming_it() {
     assert_refused(CpuSet::from([5000]), &["CPU 5000", "mask"]);
 }
 
 #[test]
-fn c10_empty_set_is_invalid_affinity() {
+fn empty_set_is_invalid_affinity() {
     assert_refused(CpuSet::new(), &["empty"]);
 }
 

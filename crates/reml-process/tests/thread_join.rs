@@ -1,4 +1,4 @@
-//! `create_thread` / `join_thread` / `release_thread` behaviour (spec §1, §4; issue 3).
+//! `create_thread` / `join_thread` / `release_thread` behaviour (spec §1, §4).
 //! One behaviour per test. Synchronisation is by channels and deadlines, never fixed sleeps.
 #![cfg(target_os = "linux")]
 

@@ -1,4 +1,5 @@
-//! Thread names (spec §4 `ThreadOptions.name`; issue 3; case C9).
+//! Thread names (spec §4 `ThreadOptions.name`), including names longer than Linux's
+//! 15 bytes.
 //!
 //! Documented outcome: the OS name is the longest prefix of at most 15 bytes that ends on a
 //! character boundary; the handle keeps the full name. NUL and empty names are errors.
@@ -35,7 +36,7 @@ fn names_seen_by_thread(name: &str) -> (String, Option<String>, reml_process::Th
 }
 
 #[test]
-fn c9_long_name_is_truncated_to_15_bytes_and_the_handle_keeps_it_whole() {
+fn long_name_is_truncated_to_15_bytes_and_the_handle_keeps_it_whole() {
     let (os, rust, info) = names_seen_by_thread("worker-thread-0001");
     assert_eq!(os, "worker-thread-0", "the kernel holds the 15-byte prefix");
     assert_eq!(info.os_name.as_deref(), Some("worker-thread-0"));

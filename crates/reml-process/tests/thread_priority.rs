@@ -1,4 +1,4 @@
-//! Priorities (spec §4 `ThreadPriority`; issue 3), as the privileged user this suite runs as.
+//! Priorities (spec §4 `ThreadPriority`), as the privileged user this suite runs as.
 //! The unprivileged refusals are in `thread_unprivileged.rs`.
 //!
 //! Each thread reads its own scheduling back from the kernel before returning it, and the

@@ -1,4 +1,4 @@
-//! Stack sizes (spec §4 `ThreadOptions.stack_size`; issue 3): rounded up to the platform
+//! Stack sizes (spec §4 `ThreadOptions.stack_size`): rounded up to the platform
 //! minimum and the page size; an impossible size is `CreationFailed`, never an abort or panic.
 #![cfg(target_os = "linux")]
 

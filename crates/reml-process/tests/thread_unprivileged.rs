@@ -1,4 +1,4 @@
-//! Priorities that need privilege, refused for an unprivileged user (issue 3): the error
+//! Priorities that need privilege, refused for an unprivileged user: the error
 //! carries the errno, the start function never runs, and nothing falls back to Normal.
 //!
 //! The suite runs as root, so these scenarios run in a helper process that drops to

@@ -1,4 +1,4 @@
-//! Cause of death (spec §7, `contract.md` §1 `cause`): every outcome says why the process
+//! Cause of death (spec §7, `docs/command.md` `cause`): every outcome says why the process
 //! ended, and each cause is produced by the situation it names.
 
 mod common;

@@ -1,7 +1,7 @@
-//! Whole-tree termination with this process as a child subreaper (spec §7, issue 6): orphans
+//! Whole-tree termination with this process as a child subreaper (spec §7): orphans
 //! of a job (a double-forked daemon, a `setsid` escapee whose parent already exited) come
 //! back to us and are ended with the job; children this process had before the job are never
-//! touched (issue 9); adopted orphans are reaped, never left as zombies.
+//! touched; adopted orphans are reaped, never left as zombies.
 //!
 //! The subreaper setting is process-wide and adopted orphans are attributed to every job
 //! running at the time, so this file is its own test binary and its tests run one at a time

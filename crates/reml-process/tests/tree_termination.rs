@@ -1,4 +1,4 @@
-//! Whole-tree termination under a real time limit (spec §7, issue 6), with the library's
+//! Whole-tree termination under a real time limit (spec §7), with the library's
 //! defaults: this process is **not** a child subreaper here (see `tree_subreaper.rs` for
 //! orphans that come back to us). Every test collects the pids of the descendants from the
 //! child's own output and checks that each one is gone after the run.
@@ -47,10 +47,10 @@ fn shell_pipeline_is_ended() {
     assert_gone(&[outcome.pid.unwrap()]);
 }
 
-/// C5 for a whole tree: the shell and its background child both ignore `TERM` (the ignored
-/// disposition is inherited); `KILL` comes after the grace period and ends both.
+/// Children that ignore `TERM`, a whole tree: the shell and its background child both ignore it
+/// (the ignored disposition is inherited); `KILL` comes after the grace period and ends both.
 #[test]
-fn c5_tree_ignoring_term_is_killed_after_the_grace() {
+fn tree_ignoring_term_is_killed_after_the_grace() {
     let cap = NativeProcessCapability::new();
     let mut cmd = Command::new("sh");
     cmd.args(["-c", "trap '' TERM; sleep 30 & echo $!; sleep 30"])
@@ -72,10 +72,10 @@ fn c5_tree_ignoring_term_is_killed_after_the_grace() {
     assert_gone(&pids(&outcome.output.stdout));
 }
 
-/// C1 where the grandchild holding the output pipe also left the group (`setsid`): the
+/// A grandchild keeps the output pipe open and has also left the group (`setsid`): the
 /// limit holds, the partial output is kept, and the grandchild is ended.
 #[test]
-fn c1_grandchild_holding_the_pipe_outside_the_group_is_ended() {
+fn grandchild_holding_the_pipe_outside_the_group_is_ended() {
     let cap = NativeProcessCapability::new();
     let mut cmd = Command::new("sh");
     cmd.args(["-c", "echo hi; setsid sleep 100 & echo $!; sleep 100"])

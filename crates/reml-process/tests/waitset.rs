@@ -1,5 +1,5 @@
 //! `WaitSet`: many children waited for at once, each with its own limit, with the results
-//! `wait_process` would give (issue 7). Correctness only: no timed assertion.
+//! `wait_process` would give. Correctness only: no timed assertion.
 
 mod common;
 
@@ -132,7 +132,7 @@ fn bad_handles_are_refused() {
 
 #[test]
 fn adding_closes_our_end_of_stdin() {
-    // `cat` ends only when it sees end-of-file on stdin (case C3).
+    // `cat` ends only when it sees end-of-file on stdin: a stdin pipe nobody closes.
     let cap = NativeProcessCapability::new();
     let h = cap
         .spawn_process(

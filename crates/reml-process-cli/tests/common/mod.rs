@@ -1,5 +1,5 @@
 //! Shared helpers of the `reml-process run` end-to-end tests: where the binaries are, deadline
-//! polling, /proc inspection, and checks of the output shapes contract.md §1 promises.
+//! polling, /proc inspection, and checks of the output shapes `docs/command.md` promises.
 #![allow(dead_code)]
 
 // Each test binary uses some of these; the others are unused there.

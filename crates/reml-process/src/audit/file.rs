@@ -1,4 +1,4 @@
-//! The JSON Lines file sink (`contract.md` §3; `--audit PATH`, §1).
+//! The JSON Lines file sink (`docs/audit-log.md`; `--audit PATH` in `docs/command.md`).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -23,7 +23,7 @@ pub struct JsonLinesOptions {
     pub fsync: bool,
 }
 
-/// Appends records to a JSON Lines file: one record per line (`contract.md` §3).
+/// Appends records to a JSON Lines file: one record per line (`docs/audit-log.md`).
 ///
 /// # Format and chain
 /// Each record is one line `{"seq":…,…,"prev":…}\n` (see [`AuditRecord`]). The chain is per
@@ -132,7 +132,7 @@ impl JsonLinesSink {
             use std::os::unix::fs::OpenOptionsExt;
             oo.mode(0o600);
         }
-        // Only a regular file, refused without blocking otherwise (the contract, §1).
+        // Only a regular file, refused without blocking otherwise (`docs/command.md`).
         let file = crate::files::open_regular(&path, &oo).map_err(|e| match e {
             crate::files::RegularError::Io(e) => transport(&path, "cannot open", &e),
             crate::files::RegularError::NotRegular(what) => AuditError::new(

@@ -1,4 +1,4 @@
-//! The audit trail (spec §2 and the audit chapter 3-6; `contract.md` §3 for the log format).
+//! The audit trail (spec §2 and the audit chapter 3-6; `docs/audit-log.md` for the log format).
 //!
 //! Callers describe what happened through an [`AuditContext`] (`new(domain, subject)`,
 //! [`with_metadata`](AuditContext::with_metadata), [`log(event, payload)`](AuditContext::log)),
@@ -16,9 +16,10 @@
 //! | [`FilteredSink`] | another sink, for the events a predicate accepts |
 //! | [`RedactingSink`] | another sink, after masking secrets with a [`Redactor`] |
 //!
-//! # The log format (`contract.md` §3)
+//! # The log format (`docs/audit-log.md`)
 //! One record per line, fields `seq, ts, audit_id, capability, domain, subject, event,
-//! severity, metadata, prev` in that order. Decisions the contract leaves open:
+//! severity, metadata, prev` in that order. Decisions the record format leaves
+//! to the writer:
 //! - the first record has `seq` [`FIRST_SEQ`] = 1 and `prev` [`GENESIS_PREV`] (64 zeros);
 //! - `prev` is the hex SHA-256 of the previous line's exact bytes without its newline;
 //! - `seq` and the chain are per sink; for a file, per file (a reopened log resumes);
@@ -90,7 +91,7 @@ pub enum AuditErrorKind {
     /// be continued because its last line is not a record.
     Encoding,
     /// The event breaks an audit rule: [`AuditContext::require_keys`] is on and the event
-    /// lacks a key `contract.md` §3 requires, or the payload is not a JSON object.
+    /// lacks a key `docs/audit-log.md` requires, or the payload is not a JSON object.
     PolicyViolation,
 }
 

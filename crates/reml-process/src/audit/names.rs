@@ -1,12 +1,12 @@
 //! Event names, domains and metadata keys of the audit log, and the check of the keys each
-//! event requires (`contract.md` §3).
+//! event requires (`docs/audit-log.md`).
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 pub mod events {
-    //! Event names (`contract.md` §3, "Events at least").
+    //! Event names (`docs/audit-log.md`, "Events").
     //!
     //! The end of a process is recorded by exactly one of [`PROCESS_EXITED`],
     //! [`PROCESS_TIMED_OUT`] or [`PROCESS_KILLED`] (the *ending* events, see
@@ -33,7 +33,8 @@ pub mod events {
     /// The handle of a process was released; if the process was not seen to end, this is its
     /// last record (status unknown).
     pub const PROCESS_RELEASED: &str = "process.released";
-    /// At shutdown a process handle was still outstanding (`issue 5` point 7).
+    /// At shutdown a process handle was still outstanding ("leave and reap":
+    /// nothing is killed, `docs/audit-log.md`).
     pub const PROCESS_LEAKED: &str = "process.leaked";
     /// A thread was created; carries `thread.id`.
     pub const THREAD_CREATED: &str = "thread.created";
@@ -52,7 +53,7 @@ pub mod events {
     /// `audit.torn_sha256` (see [`crate::audit::JsonLinesSink`]).
     pub const AUDIT_RECOVERED: &str = "audit.recovered";
 
-    /// Every event name above, in the order listed in `contract.md` §3, then ours.
+    /// Every event name above, in the order listed in `docs/audit-log.md`, then ours.
     pub const ALL: &[&str] = &[
         PROCESS_SPAWNED,
         PROCESS_EXITED,
@@ -101,7 +102,7 @@ pub mod domains {
     pub const AUDIT: &str = "audit";
 }
 
-/// Metadata keys (`contract.md` §3). Values are JSON; the shape of each is stated.
+/// Metadata keys (`docs/audit-log.md`). Values are JSON; the shape of each is stated.
 pub mod keys {
     /// The OS process id: a positive integer.
     pub const PROCESS_PID: &str = "process.pid";
@@ -151,7 +152,7 @@ pub mod keys {
     pub const PROCESS_TIMEOUT_MS: &str = "process.timeout_ms";
     /// Why a spawn was denied or failed: a string.
     pub const PROCESS_REASON: &str = "process.reason";
-    /// Why the process ended, as `contract.md` §1 `cause`: `"exited"`, `"signaled"`,
+    /// Why the process ended, as `docs/command.md` `cause`: `"exited"`, `"signaled"`,
     /// `"timed_out"`, `"output_capped"`, `"cpu_limit"`, `"not_started"`.
     pub const PROCESS_CAUSE: &str = "process.cause";
     /// The kind of an error (`spawn_failed`, `permission_denied`, …): a string.
@@ -191,7 +192,7 @@ pub struct RequiredKeysError {
     pub problems: Vec<String>,
 }
 
-/// Checks that `metadata` has the keys `contract.md` §3 requires for `event`.
+/// Checks that `metadata` has the keys `docs/audit-log.md` requires for `event`.
 ///
 /// The rules:
 /// - every `process.*` event: [`keys::PROCESS_COMMAND`], a non-empty array of strings;

@@ -1,5 +1,5 @@
 //! What callers log ([`AuditEvent`]) and what a sink writes ([`AuditRecord`], one JSON line,
-//! `contract.md` §3).
+//! `docs/audit-log.md`).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -27,7 +27,7 @@ pub const GENESIS_PREV: &str = "000000000000000000000000000000000000000000000000
 /// (16 MiB). A longer record is refused with [`AuditErrorKind::Encoding`].
 pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 
-/// The field names of a record, in the order they are written (`contract.md` §3).
+/// The field names of a record, in the order they are written (`docs/audit-log.md`).
 pub const RECORD_FIELDS: [&str; 10] = [
     "seq",
     "ts",
@@ -137,7 +137,7 @@ impl AuditEvent {
     }
 }
 
-/// One line of the audit log, exactly as `contract.md` §3:
+/// One line of the audit log, exactly as `docs/audit-log.md`:
 ///
 /// ```json
 /// {"seq":7,"ts":"2026-11-29T08:00:00.123456Z","audit_id":"0b6f…","capability":"core.process",
@@ -233,7 +233,7 @@ impl AuditRecord {
     /// shape: `seq` an unsigned integer, `ts` RFC 3339 UTC with six fractional digits,
     /// `audit_id` a UUID, `capability`/`domain`/`event` non-empty strings, `subject` a string,
     /// `severity` one of `info`/`warning`/`error`, `metadata` an object, `prev` 64 lowercase
-    /// hex digits. Fields other than the ten of §3 are refused.
+    /// hex digits. Fields other than the ten of `docs/audit-log.md` are refused.
     ///
     /// # Errors
     /// The first [`LineFault`] found.
@@ -336,9 +336,9 @@ pub enum LineFault {
     Unparsable(String),
     /// The line is JSON but not an object.
     NotAnObject,
-    /// A field of §3 is missing.
+    /// A field of the record format (`docs/audit-log.md`) is missing.
     MissingField(&'static str),
-    /// A field that §3 does not define.
+    /// A field that the record format (`docs/audit-log.md`) does not define.
     UnexpectedField(String),
     /// A field has the wrong shape; `expected` says what it should be.
     InvalidField {
@@ -519,7 +519,7 @@ mod tests {
     }
 
     #[test]
-    fn record_round_trips_with_contract_field_order() {
+    fn record_round_trips_with_the_documented_field_order() {
         let ev = AuditEvent::new("process", "/usr/bin/echo", "process.exited")
             .with_metadata("process.pid", 4242)
             .with_metadata("process.command", vec!["/usr/bin/echo", "hi"])

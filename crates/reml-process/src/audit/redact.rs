@@ -1,5 +1,5 @@
-//! Redaction of arguments and environment values before any sink sees them (`contract.md` §2
-//! `[audit] redact`, §3).
+//! Redaction of arguments and environment values before any sink sees them (`docs/policy.md`
+//! `[audit] redact`, `docs/audit-log.md`).
 
 use std::collections::BTreeMap;
 
@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::keys;
 use super::record::AuditEvent;
 
-/// Masks secrets in audit metadata with glob patterns (`contract.md` §2 `[audit] redact`).
+/// Masks secrets in audit metadata with glob patterns (`docs/policy.md` `[audit] redact`).
 ///
 /// Patterns use [`glob_match`]: `*` matches any run of characters (including none); every
 /// other character matches itself, case-sensitively. A pattern must match the *whole* text.

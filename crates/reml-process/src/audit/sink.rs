@@ -135,7 +135,7 @@ impl AuditSink for MemorySink {
     }
 }
 
-/// Writes each record as one line to standard error (`--audit -`, `contract.md` §1).
+/// Writes each record as one line to standard error (`--audit -`, `docs/command.md`).
 ///
 /// Each line, newline included, goes out whole while holding the stderr lock, waiting for
 /// room when another process made the shared stderr non-blocking

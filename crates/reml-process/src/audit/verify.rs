@@ -1,4 +1,5 @@
-//! Tamper evidence: checking an audit log (`contract.md` §1 `audit verify`, §3).
+//! Tamper evidence: checking an audit log (`docs/command.md` `audit verify`,
+//! `docs/audit-log.md`).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -164,13 +165,14 @@ pub enum VerifyError {
     },
 }
 
-/// Checks the audit log at `path` (`reml-process audit verify`, `contract.md` §1).
+/// Checks the audit log at `path` (`reml-process audit verify`, `docs/command.md`).
 ///
-/// Every line must be a record with all the fields of §3 ([`AuditRecord::parse_line`]); the
-/// first must have seq [`FIRST_SEQ`] (1) and prev [`GENESIS_PREV`]; each next one seq + 1
-/// and prev = sha256 of the previous record's line; the file must end with a newline. The
-/// only lines allowed outside the chain are a torn region left by a crash and immediately
-/// followed by the `audit.recovered` record that describes it byte for byte.
+/// Every line must be a record with all the fields of `docs/audit-log.md`
+/// ([`AuditRecord::parse_line`]); the first must have seq [`FIRST_SEQ`] (1) and prev
+/// [`GENESIS_PREV`]; each next one seq + 1 and prev = sha256 of the previous record's line; the
+/// file must end with a newline. The only lines allowed outside the chain are a torn region left by
+/// a crash and immediately followed by the `audit.recovered` record that describes it byte for
+/// byte.
 ///
 /// Detected: an edited line (at that line if it no longer parses or its seq/prev changed,
 /// otherwise at the next line, whose prev no longer matches), a removed, reordered or

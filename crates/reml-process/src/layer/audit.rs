@@ -1,5 +1,5 @@
 //! The audit layer: every operation of the capability it wraps is recorded (spec §2 audit,
-//! issue 5, `contract.md` §3).
+//! `docs/audit-log.md`).
 //!
 //! # What is recorded
 //! | operation | event(s) |

@@ -3,10 +3,10 @@
 //! ```text
 //!   caller
 //!     │
-//!   AuditLayer        — records every operation and its outcome (contract.md §3); refuses
+//!   AuditLayer        — records every operation and its outcome (`docs/audit-log.md`); refuses
 //!     │                 an operation *before* it happens when audit is required and the
 //!     │                 sink is not writable
-//!   PolicyLayer       — the security policy (contract.md §2): effect scope, allow-list,
+//!   PolicyLayer       — the security policy (`docs/policy.md`): effect scope, allow-list,
 //!     │                 environment, cwd, signals, limits; refuses before anything runs
 //!   NativeProcessCapability — the OS, policy-free
 //! ```

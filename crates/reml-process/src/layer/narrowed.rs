@@ -1,4 +1,4 @@
-//! A narrowed capability (the contract, §2.1): a child capability a host mints from its own
+//! A narrowed capability (`docs/policy.md`): a child capability a host mints from its own
 //! for one job, with a further policy, that can be revoked.
 //!
 //! ```text

@@ -1,6 +1,6 @@
-//! The security policy layer: the policy (`contract.md` §2) holds on every single call
-//! (issue 4 part 3). Wrapped directly around the native backend, so no call reaches the OS
-//! without passing it, and the native layer stays policy-free.
+//! The security policy layer: the policy (`docs/policy.md`) holds on every single call.
+//! Wrapped directly around the native backend, so no call reaches the OS without passing it,
+//! and the native layer stays policy-free.
 //!
 //! # What is checked, and when (all before anything irreversible)
 //! | call | checks |

@@ -1,4 +1,4 @@
-//! Argument patterns of `[[commands.rule]]` (the contract, §2.2): which argument lists a
+//! Argument patterns of `[[commands.rule]]` (`docs/policy.md`): which argument lists a
 //! program named by a rule may be started with.
 //!
 //! A pattern is a list of tokens matched **one to one** against the arguments after
@@ -51,7 +51,7 @@ const MATCH_OPTIONS: glob::MatchOptions = glob::MatchOptions {
     require_literal_leading_dot: false,
 };
 
-/// Parses one token of a pattern (the contract, §2.2).
+/// Parses one token of a pattern (`docs/policy.md`).
 ///
 /// # Errors
 /// A message when the token contains a NUL byte, contains `**` without being exactly

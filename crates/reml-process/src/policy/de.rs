@@ -225,7 +225,7 @@ const DURATION_EXPECTING: &str =
 
 /// A number of seconds as a TOML float: negative and NaN are errors; too large (`inf`
 /// included) saturates to `Duration::MAX`; a positive value below 1 ns is 1 ns, never zero
-/// (the contract, §1 "Input and output at the edges").
+/// (`docs/command.md` "Input and output at the edges").
 fn seconds(f: f64, shown: &str) -> Result<Dur, String> {
     if f.is_nan() || f < 0.0 {
         return Err(format!(

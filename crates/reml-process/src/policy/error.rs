@@ -1,5 +1,5 @@
 //! Errors of reading a policy file, each naming the key, the line and the column
-//! (`contract.md` §1 `verify` and `run --policy`: exit 125 "with line and column").
+//! (`docs/command.md` `verify` and `run --policy`: exit 125 with line and column).
 
 use std::fmt;
 use std::ops::Range;
@@ -64,7 +64,7 @@ impl Location {
     }
 }
 
-/// An invalid or unreadable policy file (`contract.md` §2).
+/// An invalid or unreadable policy file (`docs/policy.md`).
 ///
 /// Every error found in policy *text* carries the [`Location`] of the offending text and,
 /// when one applies, the dotted key path (`limits.max_wall_time`,

@@ -1,4 +1,4 @@
-//! The security policy of `core.process` (`contract.md` §2, issue 4 parts 1–2) and its
+//! The security policy of `core.process` (`docs/policy.md`) and its
 //! installation review (`verify_capability_security`, spec §6; see [`review`]).
 //!
 //! A [`Policy`] is read from a TOML file with [`Policy::from_path`] or
@@ -10,7 +10,7 @@
 //! [`Policy::child_rlimits`], effects by [`Policy::effect_scope`]).
 //!
 //! # Strict parsing
-//! Every section and key of `contract.md` §2 is known; anything else is an error, as is a
+//! Every section and key of `docs/policy.md` is known; anything else is an error, as is a
 //! value of the wrong type or an invalid value. A typo can therefore never weaken a policy:
 //! `[limit]`, `max_proceses = 1` or `effect_scope = ["proces"]` are refused, not ignored.
 //! Each [`PolicyError`] names the dotted key (`limits.max_wall_time`,
@@ -67,7 +67,7 @@
 //!   [`AllowedPrograms::check`] until the policy is resolved and reviewed again.
 //!
 //! So a symlink elsewhere *to* an allowed binary is the same program, and a symlink *named*
-//! like an allowed binary but pointing elsewhere is not (`contract.md` §2).
+//! like an allowed binary but pointing elsewhere is not (`docs/policy.md`).
 //!
 //! # The built-in default policy
 //! See [`Policy::default_for_program`].
@@ -111,7 +111,7 @@ use crate::command::{Resource, Rlimit};
 use crate::effect::{Effect, EffectSet};
 use crate::signal::Signal;
 
-/// Every effect the plugin's operations produce (spec §1; `contract.md` §1 `describe`):
+/// Every effect the plugin's operations produce (spec §1; `docs/command.md` `describe`):
 /// `{process, thread, signal, io.blocking, hardware, memory, audit}`. The scope of a policy
 /// without `effect_scope`, and of the built-in default policy.
 pub const PLUGIN_EFFECTS: EffectSet = EffectSet::of(&[
@@ -124,7 +124,7 @@ pub const PLUGIN_EFFECTS: EffectSet = EffectSet::of(&[
     Effect::Audit,
 ]);
 
-/// The `search_path` of a policy that does not set one (`contract.md` §2's example):
+/// The `search_path` of a policy that does not set one (`docs/policy.md`'s example):
 /// `/usr/local/bin`, `/usr/bin`, `/bin`.
 pub const DEFAULT_SEARCH_PATH: [&str; 3] = ["/usr/local/bin", "/usr/bin", "/bin"];
 
@@ -165,7 +165,7 @@ pub struct CommandsSection {
     /// `pass_fds`: may a caller hand extra descriptors to a child; `false` when absent.
     pub pass_fds: bool,
     /// `[[commands.rule]]`: programs allowed only with matching arguments and, when pinned,
-    /// content ([`CommandRule`], the contract §2.2); empty when absent.
+    /// content ([`CommandRule`], `docs/policy.md`); empty when absent.
     pub rules: Vec<CommandRule>,
 }
 
@@ -224,7 +224,7 @@ pub struct AuditSection {
     pub redact: Vec<RedactPattern>,
 }
 
-/// A parsed and validated security policy (`contract.md` §2).
+/// A parsed and validated security policy (`docs/policy.md`).
 ///
 /// Construct with [`Policy::from_path`], [`Policy::from_toml_str`] or
 /// [`Policy::default_for_program`]. The sections are public for reading; the types of their
@@ -271,7 +271,7 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// Parses a policy from TOML text (`contract.md` §2).
+    /// Parses a policy from TOML text (`docs/policy.md`).
     ///
     /// # Errors
     /// A [`PolicyError`] with the line, the column and (except for syntax errors) the key:
@@ -298,7 +298,7 @@ impl Policy {
     /// when it is not UTF-8.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Policy, PolicyError> {
         let path = path.as_ref();
-        // Only a regular file, refused without blocking otherwise (the contract, §1: a FIFO
+        // Only a regular file, refused without blocking otherwise (`docs/command.md`: a FIFO
         // would block `open(2)` until a writer came, with `run`'s signals blocked).
         let mut options = std::fs::OpenOptions::new();
         options.read(true);
@@ -346,8 +346,8 @@ impl Policy {
     }
 
     /// The built-in default policy of `reml-process run` when no `--policy` is given
-    /// (`contract.md` §1: "allows the one program named, all effects, no audit
-    /// requirement").
+    /// (`docs/policy.md`, "The built-in default policy": the one program named,
+    /// every effect, no audit requirement).
     ///
     /// `program` is the absolute path `run` resolved the program to (its own resolution
     /// rule, against the child's `PATH` and cwd); the policy's allow-list is exactly that
@@ -585,7 +585,7 @@ impl Policy {
     /// `[limits]`:
     /// - `cpu_time` → `RLIMIT_CPU`, soft = the duration in whole seconds rounded **up**
     ///   (at least 1), hard = soft + 1: the kernel sends `SIGXCPU` at the soft limit (the
-    ///   `cpu_limit` cause of `contract.md` §1) and `SIGKILL` one second later if the child
+    ///   `cpu_limit` cause of `docs/command.md`) and `SIGKILL` one second later if the child
     ///   ignores it;
     /// - `address_space` → `RLIMIT_AS`, soft = hard = bytes;
     /// - `open_files` → `RLIMIT_NOFILE`, soft = hard;
@@ -706,7 +706,7 @@ redact = ["--password=*", "*_TOKEN"]   # argument / environment patterns masked 
 "#;
 
     #[test]
-    fn contract_example_parses_to_typed_values() {
+    fn full_example_parses_to_typed_values() {
         let p = Policy::from_toml_str(FULL).unwrap();
         assert_eq!(p.capability.stage, StageId::Beta);
         assert_eq!(p.capability.effect_scope, Some(PLUGIN_EFFECTS));

@@ -1,4 +1,4 @@
-//! Narrowing (the contract, §2.1): the policy that allows only what two policies both
+//! Narrowing (`docs/policy.md`): the policy that allows only what two policies both
 //! allow. See [`Policy::narrow`].
 
 use std::path::PathBuf;
@@ -56,8 +56,8 @@ fn intersect_cwd(a: &[PathBuf], b: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 impl Policy {
-    /// The policy that allows **only what both `self` and `other` allow** (the contract,
-    /// §2.1): `--policy A --policy B`, `verify A B`, and a
+    /// The policy that allows **only what both `self` and `other` allow** (`docs/policy.md`,
+    /// "Several policies: narrowing"): `--policy A --policy B`, `verify A B`, and a
     /// [`NarrowedCapability`](crate::layer::NarrowedCapability) all use it.
     ///
     /// | what | narrowed |

@@ -1,4 +1,4 @@
-//! Content pins (`sha256` of a `[[commands.rule]]`, the contract §2.2): the digest of the
+//! Content pins (`sha256` of a `[[commands.rule]]`, `docs/policy.md`): the digest of the
 //! file that is about to run, computed from the **open descriptor** the child then execs,
 //! with a cache for files that have not changed.
 

@@ -1,5 +1,6 @@
-//! Resolving `[commands] allow` entries to the files they stand for (`contract.md` §2: "An
-//! allowed entry is compared by its canonical path (symlinks resolved)").
+//! Resolving `[commands] allow` entries to the files they stand for (`docs/policy.md`, "How
+//! the allow-list matches": an allowed entry is compared by its canonical path, symlinks
+//! resolved, and its identity).
 //!
 //! # The resolution rule
 //! - An **absolute entry** (`/usr/bin/git`) is canonicalised with `realpath(3)`

@@ -1,6 +1,6 @@
 //! The installation-time security review of a policy: `verify_capability_security`
-//! (spec §6 `SecurityCapability.verify_capability_security`; `contract.md` §1
-//! `reml-process verify`; issue 4 part 2).
+//! (spec §6 `SecurityCapability.verify_capability_security`; `docs/command.md`
+//! `reml-process verify`).
 //!
 //! [`verify_capability_security`] reads the policy and the file system and returns a
 //! [`Review`]: a list of [`Finding`]s, each with a stable code, a severity, the offending
@@ -166,7 +166,7 @@ use codes::*;
 /// One finding of the review.
 ///
 /// Serialises as `{"code": …, "severity": "error"|"warning"|"info", "entry": …,
-/// "message": …}` (`contract.md` §1 `verify --json`).
+/// "message": …}` (`docs/command.md` `verify --json`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// Stable machine code, e.g. `policy.command.writable` (see [`codes`]).

@@ -1,6 +1,6 @@
 //! Which programs a policy lets run, and with which arguments: `[commands] allow`, the
-//! `[[commands.rule]]` entries (the contract, §2.2) and, for a narrowed policy, those of
-//! every policy it was narrowed with (§2.1). One function, [`ResolvedPrograms::decide`],
+//! `[[commands.rule]]` entries (`docs/policy.md`) and, for a narrowed policy, those of
+//! every policy it was narrowed with. One function, [`ResolvedPrograms::decide`],
 //! takes the decision for the enforcement layer and for `reml-process check`.
 //!
 //! # The rule
@@ -33,7 +33,7 @@ use super::pin::{hex, ContentPin, DigestCache};
 use super::resolve::{resolve_entry, AllowedProgram, FileId, ResolveError};
 use super::types::AllowEntry;
 
-/// One `[[commands.rule]]` entry (the contract, §2.2): a program allowed only with matching
+/// One `[[commands.rule]]` entry (`docs/policy.md`): a program allowed only with matching
 /// arguments, and optionally only with pinned content.
 ///
 /// ```toml

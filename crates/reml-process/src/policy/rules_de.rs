@@ -1,4 +1,4 @@
-//! The serde layer of `[[commands.rule]]` (the contract, §2.2), in the style of `de`: each
+//! The serde layer of `[[commands.rule]]` (`docs/policy.md`), in the style of `de`: each
 //! token is validated while it is read, so an error carries that token's span (and so its
 //! key, `commands.rule[0].args[1][2]`, line and column).
 
@@ -21,7 +21,7 @@ impl PolicyValue for ArgToken {
 }
 
 /// A `sha256` value: any string is kept (a malformed digest is a review error, not a
-/// parse error: the contract, §2.2); other types are refused.
+/// parse error: `docs/policy.md`); other types are refused.
 pub(super) struct PinText(String);
 
 impl PolicyValue for PinText {

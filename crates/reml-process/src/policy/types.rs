@@ -1,4 +1,4 @@
-//! The small validated value types of the policy file (`contract.md` §2): stages, isolation
+//! The small validated value types of the policy file (`docs/policy.md`): stages, isolation
 //! levels, priority ceilings, CPU lists, allow-list entries and redaction patterns.
 //!
 //! Each type is valid by construction: its only constructors are the parsers below, which
@@ -14,7 +14,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 /// The maturity stage of a capability (registry chapter 3-8 `StageId`, spec §6;
-/// `contract.md` §2 `[capability] stage`).
+/// `docs/policy.md` `[capability] stage`).
 ///
 /// Ordered `Experimental < Beta < Stable`, so a registry can check a
 /// `StageRequirement::AtLeast(stage)` with `>=`. Serialises as the policy spelling
@@ -68,7 +68,7 @@ impl FromStr for StageId {
 }
 
 /// The isolation level a capability declares (registry chapter 3-8
-/// `CapabilitySecurity.isolation_level`; `contract.md` §2 `[capability] isolation_level`).
+/// `CapabilitySecurity.isolation_level`; `docs/policy.md` `[capability] isolation_level`).
 ///
 /// # Caveats
 /// This is a *declaration* recorded in the capability descriptor. `core.process` itself
@@ -124,7 +124,7 @@ impl FromStr for IsolationLevel {
     }
 }
 
-/// The highest thread priority a policy allows (`contract.md` §2 `[limits]
+/// The highest thread priority a policy allows (`docs/policy.md` `[limits]
 /// max_thread_priority`).
 ///
 /// Ordered `Low < Normal < High < Realtime`: a requested priority `p` is allowed when
@@ -187,7 +187,7 @@ impl FromStr for PriorityCeiling {
 }
 
 /// What happens when a collected stream passes the output cap (`[limits]
-/// output_cap_action`, the contract §2).
+/// output_cap_action`, `docs/policy.md`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutputCapAction {
@@ -234,7 +234,7 @@ impl FromStr for OutputCapAction {
     }
 }
 
-/// A set of CPU ids (`contract.md` §2 `[limits] allowed_cpus`), never empty when parsed
+/// A set of CPU ids (`docs/policy.md` `[limits] allowed_cpus`), never empty when parsed
 /// (only [`CpuList::intersection`] of two disjoint lists is empty).
 ///
 /// Written in the kernel's *cpulist* format (`"0-1"`, `"0,2"`, `"0-3,8"`, as in
@@ -396,7 +396,7 @@ impl Serialize for CpuList {
     }
 }
 
-/// One entry of `[commands] allow` (`contract.md` §2): an absolute path, or a bare program
+/// One entry of `[commands] allow` (`docs/policy.md`): an absolute path, or a bare program
 /// name looked up in `search_path`.
 ///
 /// Relative paths (`bin/tool`, `./tool`) are refused: what they name would depend on the
@@ -471,8 +471,8 @@ impl fmt::Display for AllowEntry {
     }
 }
 
-/// A redaction pattern of `[audit] redact` (`contract.md` §2, §3): a glob where `*` matches
-/// any run of characters (including none) and every other character matches itself.
+/// A redaction pattern of `[audit] redact` (`docs/policy.md`, `docs/audit-log.md`): a glob where
+/// `*` matches any run of characters (including none) and every other character matches itself.
 ///
 /// The pattern must match the **whole** text: `--password=*` matches `--password=hunter2`
 /// but not `x--password=1`; `*_TOKEN` matches `GITHUB_TOKEN`. There is no escape, so a
@@ -481,7 +481,7 @@ impl fmt::Display for AllowEntry {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct RedactPattern(String);
 
-/// The text that replaces a redacted value (`contract.md` §2: masked as `"***"`).
+/// The text that replaces a redacted value (`docs/policy.md`: masked as `"***"`).
 pub const REDACTED: &str = "***";
 
 impl RedactPattern {

@@ -277,7 +277,7 @@ pub const OS_THREAD_NAME_MAX: usize = 15;
 /// The name the OS will hold for a thread named `name`: the longest prefix of at most
 /// [`OS_THREAD_NAME_MAX`] (15) bytes that ends on a character boundary.
 ///
-/// This is the documented outcome for long names (case C9): the thread *is* named, with this
+/// This is the documented outcome for names longer than 15 bytes: the thread *is* named, with this
 /// prefix, while the handle ([`ThreadInfo::name`]) keeps the full name.
 ///
 /// # Examples
