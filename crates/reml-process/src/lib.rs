@@ -1,7 +1,47 @@
-//! `core.process`: native process and thread control for Reml, behind a capability.
+//! `core.process`: native process and thread control for the Reml language, behind a
+//! capability a host must install.
 //!
-//! This crate implements the Reml plugin `core.process` (spec chapter 4-2). See the README for the
-//! layering.
+//! This crate is the Reml plugin `core.process` (spec chapter 4-2, the process plugin): it
+//! spawns programs, waits for them with time limits, collects their output, signals them and
+//! ends their whole process trees, and creates threads with names, priorities and CPU
+//! affinity — through [`ProcessCapability`] and [`ThreadCapability`]. Around the native Linux
+//! backend ([`NativeProcessCapability`]) sit a security policy ([`PolicyLayer`]: allow-list
+//! by canonical path and file identity, argument rules, environment, working directories,
+//! signals, limits) and a tamper-evident audit log ([`AuditLayer`]). Linux is complete; other
+//! Unix targets build and answer [`ProcessErrorKind::Unsupported`]. The command
+//! `reml-process` (crate `reml-process-cli`) is built on this library.
+//!
+#![doc = include_str!("../docs/library.md")]
+//!
+//! # Modules
+//!
+//! | module | what it holds |
+//! | --- | --- |
+//! | [`capability`] | [`ProcessCapability`], the six operations of spec §1, and [`ProcessHandle`] |
+//! | [`native`] | [`NativeProcessCapability`], the native backend: no policy, no audit, only the OS |
+//! | [`command`] | [`Command`], [`StdioSpec`], [`Environment`], descriptor passing, rlimits, signal dispositions |
+//! | [`prepare`] | validating a command and resolving its program ([`resolve_program`]) before any child exists |
+//! | [`wait`] | [`WaitOptions`], [`WaitEvent`] and [`CollectedOutput`] |
+//! | [`waitset`] | [`WaitSet`]: many children waited for at once, in the caller's thread |
+//! | `async_wait` | `wait_async`, for tokio tasks (cargo feature `tokio`) |
+//! | [`status`] | [`ExitStatus`]: how a process ended |
+//! | [`signal`] | [`Signal`]: names, numbers and real-time signals |
+//! | [`error`] | [`ProcessError`], [`ThreadError`] and their stable [`Diagnostic`] codes |
+//! | [`effect`] | effect tags ([`Effect`], [`EffectSet`]) and the effects of each [`Operation`] |
+//! | [`tree`] | whole-tree termination and the child subreaper |
+//! | [`jobcontrol`] | handing the terminal to a child's process group and taking it back |
+//! | [`outcome`] | [`run_process`], [`audited_process`]: spawn, wait, end the tree, collect, in one call |
+//! | [`supervise`] | what a supervisor needs: signal forwarding, orphan reaping, inherited dispositions |
+//! | [`policy`] | the security [`Policy`] file, narrowing, argument rules and [`verify_capability_security`] |
+//! | [`layer`] | [`PolicyLayer`], [`AuditLayer`] and [`NarrowedCapability`] around the backend |
+//! | [`audit`] | audit records, sinks, redaction and [`verify_log`] |
+//! | [`registry`] | the [`CapabilityRegistry`], the plugin [`Manifest`] and the descriptor |
+//! | [`thread`] | [`ThreadCapability`] and [`NativeThreadCapability`] |
+//! | [`shm`] | [`SharedMemory`]: sealed memfds to hand to a child |
+//! | [`units`] | durations, byte sizes and deadlines that saturate instead of overflowing |
+//!
+//! The published interface of the command — its options, the policy file and the audit log
+//! — is described in the repository's `docs/` folder.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
