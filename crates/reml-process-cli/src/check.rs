@@ -115,19 +115,8 @@ pub fn main(args: CheckArgs) -> i32 {
 }
 
 fn build(args: &CheckArgs) -> Result<Command, String> {
-    let (program, rest) = args
-        .command
-        .split_first()
-        .ok_or_else(|| "missing PROGRAM".to_owned())?;
-    let mut command = Command::new(program);
-    command.args(rest.iter().cloned());
-    if let Some(cwd) = &args.cwd {
-        command.cwd(cwd);
-    }
-    for kv in &args.env {
-        let (k, v) = crate::run::split_env(kv)?;
-        command.env(k, v);
-    }
+    let mut command =
+        crate::run::command_from(&args.command, args.cwd.as_deref(), false, &args.env)?;
     // As `run` starts it (the group does not change the decision; the parent-death signal,
     // `run`'s default `--signal`, does: the policy must allow it).
     command.process_group(ProcessGroup::New);

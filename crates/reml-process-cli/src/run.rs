@@ -79,23 +79,13 @@ fn build(args: &RunArgs) -> Result<(Command, RunOptions), String> {
     if let Some(m) = &args.max_output {
         max_output_bytes = parse_size(m).map_err(|e| format!("--max-output: {e}"))?;
     }
-    let (program, rest) = args
-        .command
-        .split_first()
-        .ok_or_else(|| "missing PROGRAM".to_owned())?;
-    let mut command = Command::new(program);
-    command.args(rest.iter().cloned());
+    let mut command = command_from(
+        &args.command,
+        args.cwd.as_deref(),
+        args.env_clear,
+        &args.env,
+    )?;
     command.stdin(stdin).stdout(stdout).stderr(stderr);
-    if let Some(cwd) = &args.cwd {
-        command.cwd(cwd);
-    }
-    if args.env_clear {
-        command.env_clear();
-    }
-    for kv in &args.env {
-        let (k, v) = split_env(kv)?;
-        command.env(k, v);
-    }
     for spec in &args.pass_fd {
         let (src, dst) = crate::pass_fd::parse_pass_fd(spec)?;
         let mapping = reml_process::FdMapping::from_inherited(src, dst)
@@ -121,7 +111,36 @@ fn build(args: &RunArgs) -> Result<(Command, RunOptions), String> {
     Ok((command, options))
 }
 
-pub(crate) fn split_env(kv: &OsString) -> Result<(OsString, OsString), String> {
+/// The command `PROGRAM ARG...` with `--cwd`, `--env-clear` and `--env KEY=VALUE...` applied,
+/// as `run` and `check` both build it.
+///
+/// # Errors
+/// A message for an empty command line or a malformed `--env`.
+pub(crate) fn command_from(
+    words: &[OsString],
+    cwd: Option<&std::path::Path>,
+    env_clear: bool,
+    env: &[OsString],
+) -> Result<Command, String> {
+    let (program, rest) = words
+        .split_first()
+        .ok_or_else(|| "missing PROGRAM".to_owned())?;
+    let mut command = Command::new(program);
+    command.args(rest.iter().cloned());
+    if let Some(cwd) = cwd {
+        command.cwd(cwd);
+    }
+    if env_clear {
+        command.env_clear();
+    }
+    for kv in env {
+        let (k, v) = split_env(kv)?;
+        command.env(k, v);
+    }
+    Ok(command)
+}
+
+fn split_env(kv: &OsString) -> Result<(OsString, OsString), String> {
     let b = kv.as_bytes();
     match b.iter().position(|&c| c == b'=') {
         Some(0) | None => Err(format!(
