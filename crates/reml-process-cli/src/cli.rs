@@ -23,7 +23,7 @@ with its whole process tree, and recorded in a tamper-evident audit log. `run` b
 like coreutils `timeout`; `verify` reviews a policy; `describe` prints the capability \
 descriptor; `audit verify` checks an audit log."
 )]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Cmd,
 }

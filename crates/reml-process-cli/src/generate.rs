@@ -72,16 +72,26 @@ fn subcommand_section(out: &mut Vec<u8>, parent: &str, sub: &Command) {
                 .get_value_names()
                 .and_then(|v| v.first().map(|n| n.to_string()))
                 .unwrap_or_else(|| arg.get_id().to_string().to_uppercase());
-            usage.push(format!("\\fI{}\\fR...", roff(&name)));
+            // `FILE` for one value, `PROGRAM...` for several, in brackets when optional.
+            let many = arg.get_num_args().is_some_and(|n| n.max_values() > 1)
+                || matches!(arg.get_action(), clap::ArgAction::Append);
+            let item = format!("\\fI{}\\fR{}", roff(&name), if many { "..." } else { "" });
+            usage.push(if arg.is_required_set() {
+                item
+            } else {
+                format!("[{item}]")
+            });
         }
     }
+    let mut line = Vec::new();
     if sub.get_arguments().any(|a| !a.is_positional()) {
-        s.push_str("[\\fIOPTIONS\\fR] ");
+        line.push("[\\fIOPTIONS\\fR]".to_owned());
     }
     if !usage.is_empty() {
-        s.push_str("[\\-\\-] ");
-        s.push_str(&usage.join(" "));
+        line.push("[\\-\\-]".to_owned());
+        line.extend(usage);
     }
+    s.push_str(&line.join(" "));
     s.push('\n');
     if let Some(about) = sub.get_long_about().or_else(|| sub.get_about()) {
         s.push_str(&format!(".PP\n{}\n", roff(&about.to_string())));
@@ -141,7 +151,7 @@ fn roff(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::roff;
+    use super::{man_page, roff};
 
     #[test]
     fn roff_escapes_what_roff_would_interpret() {
@@ -149,5 +159,18 @@ mod tests {
         assert_eq!(roff("a\\b"), "a\\eb");
         assert_eq!(roff(".starts a request"), "\\&.starts a request");
         assert_eq!(roff("x\n'y"), "x\n\\&'y");
+    }
+
+    /// A positional taking one value is shown without `...`; one taking several with it.
+    #[test]
+    fn usage_lines_mark_only_repeated_positionals() {
+        let page = String::from_utf8(man_page(<crate::cli::Cli as clap::CommandFactory>::command()).unwrap()).unwrap();
+        let usage_after = |title: &str| {
+            let at = page.find(title).unwrap_or_else(|| panic!("{title} in {page}"));
+            page[at..].lines().nth(2).unwrap().to_owned()
+        };
+        assert!(usage_after(".SH \"REML\\-PROCESS COMPLETIONS\"").ends_with("\\fISHELL\\fR"));
+        assert!(usage_after(".SH \"REML\\-PROCESS AUDIT VERIFY\"").ends_with("\\fIFILE\\fR"));
+        assert!(usage_after(".SH \"REML\\-PROCESS RUN\"").ends_with("\\fIPROGRAM\\fR..."));
     }
 }

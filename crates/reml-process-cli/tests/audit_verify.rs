@@ -167,6 +167,36 @@ fn unreadable_file_is_125() {
     verify(dir.path()).code(125);
 }
 
+/// Something other than a regular file is refused at once, naming its type: a FIFO without
+/// a writer used to block `open(2)` for good, `/dev/zero` used to be read without end.
+#[test]
+fn non_regular_files_are_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("log.fifo");
+    rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from_raw_mode(0o600)).unwrap();
+    for (path, what) in [
+        (fifo.as_path(), "a FIFO"),
+        (Path::new("/dev/zero"), "a character device"),
+        (dir.path(), "a directory"),
+    ] {
+        let a = Command::cargo_bin("reml-process")
+            .unwrap()
+            .args(["audit", "verify"])
+            .arg(path)
+            .timeout(std::time::Duration::from_secs(20))
+            .assert()
+            .code(125);
+        let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains(&format!("{what}, not a regular file")),
+            "{}: {err}",
+            path.display()
+        );
+        assert!(stdout(&a).is_empty());
+    }
+}
+
 /// Writes `records` (`event`, pid, `process.id`) about `/usr/bin/sleep` to a new log.
 fn lifecycle_log(dir: &Path, records: &[(&str, u64, Option<&str>)]) -> PathBuf {
     let path = dir.join("lifecycles.jsonl");

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
@@ -184,7 +183,8 @@ pub enum VerifyError {
 /// `audit verify` stays 0 unless `--strict`).
 ///
 /// # Errors
-/// - [`VerifyError::Io`] if the file cannot be opened or read;
+/// - [`VerifyError::Io`] if the file cannot be opened or read, or is not a regular file (a
+///   FIFO, a device, a directory: refused at once, never waited on or read without end);
 /// - [`VerifyError::BadLine`] naming the first bad line and why.
 ///
 /// # Caveats
@@ -197,7 +197,17 @@ pub fn verify_log(path: impl AsRef<Path>) -> Result<VerifySummary, VerifyError> 
         path: Some(path.to_path_buf()),
         source,
     };
-    let file = File::open(path).map_err(with_path)?;
+    // Only a regular file, refused at once otherwise: a FIFO without a writer would block
+    // `open(2)` for good, and a device such as `/dev/zero` would be read without end.
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    let file = crate::files::open_regular(path, &options).map_err(|e| match e {
+        crate::files::RegularError::Io(e) => with_path(e),
+        crate::files::RegularError::NotRegular(what) => with_path(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{what}, not a regular file: an audit log must be a regular file"),
+        )),
+    })?;
     verify_reader(BufReader::new(file)).map_err(|e| match e {
         VerifyError::Io { source, .. } => with_path(source),
         other => other,
