@@ -418,7 +418,7 @@ pub fn run_process_supervised(
             })
         }
     };
-    let Some((handle, ending, result)) = started else {
+    let Some((handle, ending, result, audit_reported)) = started else {
         outcome.duration = start.elapsed();
         return outcome;
     };
@@ -450,6 +450,20 @@ pub fn run_process_supervised(
         (false, false, None) => Cause::NotStarted,
     };
     let _ = cap.release_process(handle);
+    // The release record is the job's last: when it is the one that could not be written, a
+    // required log makes the outcome an audit failure, one that is not required is said
+    // (once, unless a failure was said already).
+    if let Some(failure) = cap.audit_failure() {
+        if failure.required {
+            if !outcome.error.as_ref().is_some_and(ProcessError::is_audit_failure) {
+                outcome.error = Some(ProcessError::audit_failed(failure.to_string()));
+            }
+        } else if !audit_reported {
+            on_event(&RunEvent::AuditFailed {
+                message: failure.to_string(),
+            });
+        }
+    }
     outcome
 }
 
@@ -481,7 +495,7 @@ fn supervise(
     outcome: &mut ProcessOutcome,
     on_spawned: &dyn Fn(ProcessHandle),
     on_event: &(dyn Fn(&RunEvent) + Sync),
-) -> Option<(ProcessHandle, Ending, Result<(), ProcessError>)> {
+) -> Option<(ProcessHandle, Ending, Result<(), ProcessError>, bool)> {
     // The whole run must be possible before anything runs: a time-limit signal the policy
     // does not allow, or waits it forbids, are refused here, not discovered later.
     let plan = RunPlan {
@@ -542,7 +556,7 @@ fn supervise(
     job.check_audit(on_event);
     // The terminal back to us, with its attributes, now that the whole job is over.
     drop(job.terminal.take());
-    Some((handle, job.ending, result))
+    Some((handle, job.ending, result, job.audit_reported))
 }
 
 /// How long one drain of the output lasts while descendants use their grace period.

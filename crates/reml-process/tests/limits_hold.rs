@@ -325,3 +325,60 @@ fn max_wall_time_counts_from_the_spawn_not_per_wait() {
     let _ = cap.wait_process(h, Some(Duration::from_secs(10)));
     cap.release_process(h).unwrap();
 }
+
+/// The release record is a job's last: when it alone cannot be written, the failure is still
+/// said (a log that is not required) or becomes the outcome's error (a required one) — it
+/// used to be checked only before the release, so that loss went unannounced.
+#[test]
+fn a_failing_release_record_is_not_lost_silently() {
+    let mut cmd = Command::new(helper());
+    cmd.args(["exit", "6"]);
+    for required in [false, true] {
+        // Where the release record falls in this job's records.
+        let probe = Arc::new(MemorySink::new());
+        let settings = |sink: Arc<dyn AuditSink>| AuditSettings {
+            sink,
+            redactor: audit::Redactor::default(),
+            required,
+        };
+        let native = NativeProcessCapability::new();
+        let outcome = audited_process(
+            &native,
+            &settings(probe.clone()),
+            &cmd,
+            &Environment::default(),
+            &RunOptions::default(),
+            None,
+        );
+        assert_eq!(outcome.exit_status(), 6);
+        let events = probe.events();
+        assert_eq!(events.last().map(String::as_str), Some("process.released"));
+        let sink = failing_from(events.len());
+        let seen = Mutex::new(Vec::new());
+        let outcome = audited_process_supervised(
+            &native,
+            &settings(sink.clone()),
+            &cmd,
+            &Environment::default(),
+            &RunOptions::default(),
+            None,
+            &|ev| {
+                if let RunEvent::AuditFailed { message } = ev {
+                    seen.lock().unwrap().push(message.clone());
+                }
+            },
+        );
+        assert_eq!(*sink.failures.lock().unwrap(), 1, "only the release failed");
+        let seen = seen.into_inner().unwrap();
+        if required {
+            let e = outcome.error.clone().expect("an audit failure");
+            assert!(e.is_audit_failure(), "{e}");
+            assert_eq!(outcome.exit_status(), 125);
+        } else {
+            assert!(outcome.error.is_none(), "{:?}", outcome.error);
+            assert_eq!(outcome.exit_status(), 6);
+            assert_eq!(seen.len(), 1, "{seen:?}");
+            assert!(seen[0].contains("Input/output error"), "{seen:?}");
+        }
+    }
+}
