@@ -62,7 +62,9 @@ pub fn main(cmd: AuditCmd) -> i32 {
     }
 }
 
-/// Prints one line on stdout, through [`crate::output`].
+/// Prints one line on stdout, through [`crate::output`], its control characters escaped (a
+/// line of the log or a program name it records may hold any).
 fn print_line(line: &dyn std::fmt::Display) {
+    let line = crate::output::escape_controls(&line.to_string());
     crate::output::stdout(format!("{line}\n").as_bytes());
 }

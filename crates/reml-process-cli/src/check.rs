@@ -34,6 +34,7 @@ use reml_process::{
 use serde_json::json;
 
 use crate::cli::{error_line, EXIT_OWN_FAILURE};
+use crate::output::escape_controls;
 
 /// Options of `check`.
 #[derive(Args, Debug)]
@@ -211,17 +212,4 @@ fn report(
         }
     }
     status
-}
-
-/// `s` with control characters escaped, so a line stays one line.
-fn escape_controls(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }

@@ -124,8 +124,11 @@ pub fn finish(status: i32) -> i32 {
 /// `s` with its control characters escaped, so that it stays on one line and cannot drive a
 /// terminal: `\n`, `\r` and `\t` by name, the other C0 controls and DEL as `\xNN`
 /// (`\x1b`), the C1 controls U+0080–U+009F as `\u{NN}` (`\u{9b}`, unlike a raw byte `\x9b`
-/// shown by [`reml_process::error::os_text`]). Everything else, backslashes included, is
-/// kept as it is.
+/// shown by [`reml_process::error::os_text`]), and the Unicode characters that reorder or
+/// break a line as `\u{NN}`: the bidirectional marks, embeddings, overrides and isolates
+/// (U+061C, U+200E–U+200F, U+202A–U+202E, U+2066–U+2069), which could make a message read
+/// as something else, and the line and paragraph separators U+2028–U+2029. Everything else,
+/// backslashes included, is kept as it is.
 pub fn escape_controls(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -136,7 +139,11 @@ pub fn escape_controls(s: &str) -> String {
             '\0'..='\x1f' | '\x7f' => {
                 let _ = write!(out, "\\x{:02x}", u32::from(c));
             }
-            '\u{80}'..='\u{9f}' => {
+            '\u{80}'..='\u{9f}'
+            | '\u{61c}'
+            | '\u{200e}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}' => {
                 let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
             }
             c => out.push(c),
@@ -158,6 +165,10 @@ mod tests {
         assert_eq!(
             escape_controls("plain é € \\x41 \u{a0}"),
             "plain é € \\x41 \u{a0}"
+        );
+        assert_eq!(
+            escape_controls("a\u{202e}b\u{2066}c\u{2028}d\u{61c}e\u{200f}f\u{200b}"),
+            "a\\u{202e}b\\u{2066}c\\u{2028}d\\u{61c}e\\u{200f}f\u{200b}"
         );
     }
 }

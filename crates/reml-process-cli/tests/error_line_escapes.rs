@@ -186,3 +186,35 @@ fn json_error_message_keeps_the_raw_text_and_stderr_escapes_it() {
     );
     assert!(one_error_line(&out).contains(r"bad\nname\xff: program not found"));
 }
+
+/// Characters that reorder what a terminal shows (a right-to-left override turns
+/// `evil\u{202e}txt.exe` into what reads as another name) are escaped like controls.
+#[test]
+fn bidirectional_overrides_and_line_separators_are_escaped() {
+    for (name, shown) in [
+        ("evil\u{202e}gpj.exe", r"evil\u{202e}gpj.exe"),
+        ("iso\u{2066}late", r"iso\u{2066}late"),
+        ("line\u{2028}sep", r"line\u{2028}sep"),
+    ] {
+        let out = reml().args(["run", "--", name]).output().unwrap();
+        assert_eq!(code(&out), 127);
+        let line = one_error_line(&out);
+        assert!(line.contains(shown), "{line:?} should show {shown:?}");
+        assert!(!line.contains(name), "{line:?} holds the raw name");
+    }
+}
+
+/// `check` shows an echoed name the way every error line does (`\x1b`, not Rust's
+/// `\u{1b}`), on each of its lines.
+#[test]
+fn check_escapes_like_every_other_line() {
+    let out = reml()
+        .args(["check", "--", "a\x1b[31mb"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 127);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(r"program:  a\x1b[31mb"), "{text}");
+    assert!(!text.contains(r"\u{1b}"), "{text}");
+    assert!(!text.contains('\x1b'), "{text}");
+}
