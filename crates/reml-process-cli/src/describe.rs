@@ -46,6 +46,11 @@ pub fn main(args: DescribeArgs) -> i32 {
     };
     let descriptor = match registry.register("process", handle, registration) {
         Ok(d) => d,
+        // The line names the file(s) reviewed, as `run` and `verify` do.
+        Err(e) if !args.policy.is_empty() => {
+            error_line(format!("{}: {e}", crate::policies::shown(&args.policy)));
+            return 1;
+        }
         Err(e) => {
             error_line(e);
             return 1;

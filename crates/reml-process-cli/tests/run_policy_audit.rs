@@ -373,3 +373,29 @@ fn describe_prints_the_descriptor() {
         serde_json::json!(["audit", "io.blocking", "memory", "process", "signal"])
     );
 }
+
+/// A policy that fails the security review is exit 1 and one line that names the file (it
+/// named only the capability, so with several files nothing said which to fix).
+#[test]
+fn describe_names_the_policy_that_fails_the_review() {
+    let d = dir();
+    let p = write(
+        d.path(),
+        "missing.toml",
+        "[commands]\nallow = [\"/usr/bin/no-such-tool-here\"]\n",
+    );
+    let out = Command::new(BIN)
+        .args(["describe", "--policy"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!("reml-process: {}: ", p.display())),
+        "{err}"
+    );
+    assert!(err.contains("policy.command.not_found"), "{err}");
+}
