@@ -86,8 +86,17 @@ fn build(args: &RunArgs) -> Result<(Command, RunOptions), String> {
         &args.env,
     )?;
     command.stdin(stdin).stdout(stdout).stderr(stderr);
+    let mut targets: Vec<(i32, &str)> = Vec::with_capacity(args.pass_fd.len());
     for spec in &args.pass_fd {
         let (src, dst) = crate::pass_fd::parse_pass_fd(spec)?;
+        // Said here, with the numbers the caller wrote: the library sees our duplicates of
+        // them, whose numbers would mean nothing to the caller.
+        if let Some((_, first)) = targets.iter().find(|(t, _)| *t == dst) {
+            return Err(format!(
+                "--pass-fd {spec}: descriptor target {dst} is given twice (--pass-fd {first} and --pass-fd {spec})"
+            ));
+        }
+        targets.push((dst, spec));
         let mapping = reml_process::FdMapping::from_inherited(src, dst)
             .map_err(|e| format!("--pass-fd {spec}: {e}"))?;
         command.fd_mappings.push(mapping);

@@ -113,6 +113,12 @@ const RUN_OPTIONS: &[Bad] = &[
     bad(&["--pass-fd", "3:"], 125, "--pass-fd 3:: expected SRC:DST"),
     bad(&["--pass-fd", "99:3"], 125, "descriptor 99 is not open"),
     bad(&["--pass-fd", "4294967299:3"], 125, "expected SRC:DST"),
+    // Named with the caller's numbers, not those of our duplicates of them.
+    bad(
+        &["--pass-fd", "0:5", "--pass-fd", "2:5"],
+        125,
+        "descriptor target 5 is given twice (--pass-fd 0:5 and --pass-fd 2:5)",
+    ),
     bad(
         &["--cwd", "/nonexistent-dir"],
         125,
