@@ -19,7 +19,6 @@
 //! review, a malformed command such as a missing cwd — as `run`).
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -201,15 +200,8 @@ fn report(
         }
         s
     };
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout
-        .write_all(out.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            error_line(format!("check: cannot write the report: {e}"));
-            return EXIT_OWN_FAILURE;
-        }
-    }
+    // The one output path of every subcommand: waits on a full non-blocking pipe, quiet on
+    // a closed one, 125 and one line on any other write error.
+    crate::output::stdout(out.as_bytes());
     status
 }

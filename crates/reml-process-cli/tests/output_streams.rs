@@ -266,6 +266,16 @@ fn cases(dir: &Path) -> Vec<Case> {
             compare: Compare::ButDigits,
         },
         Case {
+            name: "check",
+            args: os(&["check", "--", "/bin/true"]),
+            compare: Compare::Exact,
+        },
+        Case {
+            name: "check --json",
+            args: os(&["check", "--json", "--", "/bin/true"]),
+            compare: Compare::Exact,
+        },
+        Case {
             name: "audit verify",
             args: with(&["audit", "verify"], vec![log.into()]),
             compare: Compare::Exact,
