@@ -21,6 +21,6 @@
 mod protocol;
 
 pub use json::{error_json, outcome_json};
-pub use protocol::Bridge;
+pub use protocol::{Bridge, DEFAULT_GRACE};
 
 pub mod json;
