@@ -38,6 +38,9 @@ enum Cmd {
     Check(crate::check::CheckArgs),
     /// Print the capability descriptor of core.process.
     Describe(DescribeArgs),
+    /// The invoke protocol over stdin/stdout: one JSON request a line in, one answer a line
+    /// out (docs/serve.md).
+    Serve(crate::serve::ServeArgs),
     /// Audit log tools.
     Audit {
         #[command(subcommand)]
@@ -267,6 +270,7 @@ fn dispatch() -> i32 {
         Cmd::Verify(args) => crate::verify::main(args),
         Cmd::Check(args) => crate::check::main(args),
         Cmd::Describe(args) => crate::describe::main(args),
+        Cmd::Serve(args) => crate::serve::main(args),
         Cmd::Audit { command } => crate::audit_cmd::main(command),
         Cmd::Completions { shell } => {
             let mut out = Vec::new();

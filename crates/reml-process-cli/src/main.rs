@@ -11,6 +11,7 @@ mod output;
 mod pass_fd;
 mod policies;
 mod run;
+mod serve;
 mod signals;
 mod verify;
 

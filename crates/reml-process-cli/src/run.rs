@@ -14,7 +14,6 @@ use reml_process::{
     NativeProcessCapability, PolicyLayer, ProcessCapability, ProcessGroup, ProcessOutcome,
     RunEvent, RunOptions, Signal, SignalForwarder, StdioSpec, FORWARDED_SIGNALS,
 };
-use serde_json::json;
 
 use crate::cli::{error_line, RunArgs, EXIT_OWN_FAILURE};
 
@@ -348,27 +347,7 @@ fn report_event(event: &RunEvent) {
     }
 }
 
-/// The `--json` object of `docs/command.md`.
+/// The `--json` object of `docs/command.md` (the shape the bridge's `process.wait` answers).
 pub fn to_json(o: &ProcessOutcome) -> serde_json::Value {
-    let error = o
-        .error
-        .as_ref()
-        .map(|e| json!({"kind": e.kind.as_str(), "message": e.message, "code": e.code}));
-    json!({
-        "program": o.program,
-        "args": o.args,
-        "pid": o.pid,
-        "exit_code": o.termination.and_then(|t| t.code()),
-        "signal": o.termination.and_then(|t| t.signal()).map(|s| s.number()),
-        "timed_out": o.timed_out,
-        "duration_ms": (o.duration.as_secs_f64() * 1e6).round() / 1e3,
-        "stdout": String::from_utf8_lossy(&o.output.stdout),
-        "stderr": String::from_utf8_lossy(&o.output.stderr),
-        "stdout_truncated": o.output.stdout_truncated,
-        "stderr_truncated": o.output.stderr_truncated,
-        "stdout_bytes": o.output.stdout_bytes,
-        "stderr_bytes": o.output.stderr_bytes,
-        "cause": o.cause.as_str(),
-        "error": error,
-    })
+    reml_process::bridge::outcome_json(o)
 }

@@ -47,6 +47,7 @@
 
 #[cfg(feature = "tokio")]
 pub mod async_wait;
+pub mod bridge;
 // Windows (and any other non-Unix target) would get the `unsupported` backend, but the shared
 // layers are written against Unix: descriptors (`std::os::fd`) in the public API, byte paths
 // and permission bits (`std::os::unix`), rustix's Unix-only modules, Unix signal numbers.
