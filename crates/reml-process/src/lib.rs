@@ -72,6 +72,7 @@ pub mod prepare;
 pub mod registry;
 pub mod shm;
 pub mod signal;
+pub mod stack;
 pub mod status;
 pub mod supervise;
 pub mod thread;

@@ -78,8 +78,11 @@
 
 pub mod args;
 mod de;
+mod decision;
 mod error;
+pub mod guard;
 mod narrow;
+pub mod narrowed;
 mod pin;
 mod resolve;
 pub mod review;
@@ -97,7 +100,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use args::{ArgPattern, ArgPatternError};
+pub use decision::CommandCheck;
 pub use error::{Location, PolicyError, PolicyErrorKind};
+pub use guard::PolicyLayer;
+pub use narrowed::NarrowedCapability;
 pub use pin::{ContentPin, DigestCache};
 pub use resolve::{AllowedProgram, AllowedPrograms, FileId, ResolveError, ResolveErrorKind};
 pub use review::{verify_capability_security, Finding, Review};
