@@ -45,8 +45,6 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-#[cfg(feature = "tokio")]
-pub mod async_wait;
 // Windows (and any other non-Unix target) would get the `unsupported` backend, but the shared
 // layers are written against Unix: descriptors (`std::os::fd`) in the public API, byte paths
 // and permission bits (`std::os::unix`), rustix's Unix-only modules, Unix signal numbers.
@@ -60,26 +58,23 @@ compile_error!(
 
 pub mod audit;
 pub mod capability;
-pub mod command;
 pub mod effect;
 pub mod error;
-pub mod jobcontrol;
 pub mod layer;
-pub mod native;
-pub mod outcome;
 pub mod policy;
-pub mod prepare;
+pub mod process;
 pub mod registry;
-pub mod shm;
 pub mod signal;
 pub mod stack;
-pub mod status;
-pub mod supervise;
 pub mod thread;
-pub mod tree;
 pub mod units;
-pub mod wait;
-pub mod waitset;
+
+#[cfg(feature = "tokio")]
+pub use process::async_wait;
+pub use process::run as outcome;
+pub use process::{
+    command, jobcontrol, native, prepare, shm, status, supervise, tree, wait, waitset,
+};
 
 mod files;
 mod handle_table;
