@@ -603,7 +603,7 @@ impl Policy {
     /// These are the policy's values as written. Each is a **ceiling**: the policy layer
     /// applies it as the stricter of it and the hard limit the child inherits (a value the
     /// host cannot grant gives the host's limit instead of a spawn that fails; a policy
-    /// never raises a limit), and of the command's own limit ([`PolicyLayer`](crate::PolicyLayer)).
+    /// never raises a limit), and of the command's own limit ([`PolicyLayer`]).
     /// The review reports a value above the host's as `policy.limits.above_host`.
     pub fn child_rlimits(&self) -> Vec<Rlimit> {
         let l = &self.limits;
