@@ -6,8 +6,8 @@ use std::sync::Arc;
 use reml_process::audit::{AuditSink, JsonLinesSink, NullSink, Redactor};
 use reml_process::policy::Policy;
 use reml_process::{
-    AuditLayer, NativeProcessCapability, NativeThreadCapability, PolicyLayer, ProcessCapability,
-    ThreadCapability, ThreadOptions, ThreadStart,
+    AuditSettings, NativeThreadCapability, ProcessCapability, ThreadCapability, ThreadOptions,
+    ThreadStart,
 };
 
 /// The full stack for the spawn measures, as `reml-process run --policy P --audit F` builds
@@ -45,12 +45,14 @@ max_output_bytes = "16MiB"
     } else {
         Arc::new(NullSink)
     };
-    let guarded = PolicyLayer::new(NativeProcessCapability::new(), Arc::new(policy));
-    Ok(Box::new(AuditLayer::new(
-        guarded,
+    let settings = AuditSettings {
         sink,
-        Redactor::default(),
-        false,
+        redactor: Redactor::default(),
+        required: false,
+    };
+    Ok(Box::new(reml_process::stack::build(
+        Some(Arc::new(policy)),
+        &settings,
     )))
 }
 

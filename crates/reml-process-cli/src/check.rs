@@ -3,7 +3,7 @@
 //! anything.
 //!
 //! The decision is the security layer's own: `check_run` (the default time-limit
-//! signal, as `run` asks it) and then [`PolicyLayer::check_command`], which runs the very
+//! signal, as `run` asks it) and then [`PolicyLayer::check_command`](reml_process::PolicyLayer::check_command), which runs the very
 //! checks of a spawn in the same order — so `check` and `run` cannot disagree. It is not a
 //! prediction of what the program will do, and `max_processes` (which depends on what runs
 //! at the time) is shown among the limits, not decided.
@@ -27,8 +27,7 @@ use reml_process::outcome::exit_status_for_error;
 use reml_process::policy::Policy;
 use reml_process::registry::security_summary;
 use reml_process::{
-    resolve_program, Command, Environment, NativeProcessCapability, PolicyLayer, ProcessCapability,
-    ProcessGroup, Signal,
+    resolve_program, Command, Environment, ProcessCapability, ProcessGroup, Signal,
 };
 use serde_json::json;
 
@@ -94,7 +93,7 @@ pub fn main(args: CheckArgs) -> i32 {
             }
         }
     };
-    let layer = PolicyLayer::new(NativeProcessCapability::new(), Arc::new(policy));
+    let layer = reml_process::stack::guard(Arc::new(policy));
     // The order of `run`: the time-limit signal, then the spawn's checks.
     let decision = layer.check_command(&command, &env);
     let plan = reml_process::RunPlan {

@@ -10,9 +10,8 @@ use reml_process::audit::{AuditSink, JsonLinesSink, NullSink, Redactor, StderrSi
 use reml_process::error::os_text;
 use reml_process::policy::Policy;
 use reml_process::{
-    audited_process_supervised, resolve_program, AuditSettings, Command, Environment,
-    NativeProcessCapability, PolicyLayer, ProcessCapability, ProcessGroup, ProcessOutcome,
-    RunEvent, RunOptions, Signal, SignalForwarder, StdioSpec, FORWARDED_SIGNALS,
+    resolve_program, run_process_supervised, AuditSettings, Command, Environment, ProcessGroup,
+    ProcessOutcome, RunEvent, RunOptions, Signal, SignalForwarder, StdioSpec, FORWARDED_SIGNALS,
 };
 
 use crate::cli::{error_line, RunArgs, EXIT_OWN_FAILURE};
@@ -248,7 +247,6 @@ fn execute(
             options.max_output_bytes = max;
         }
     }
-    let native = NativeProcessCapability::new();
     let env = Environment::default();
     // `run` is built on the audited_process template; without --audit it records nowhere.
     let audit = audit.unwrap_or_else(|| AuditSettings {
@@ -256,25 +254,20 @@ fn execute(
         redactor: Redactor::default(),
         required: false,
     });
-    // Policy, then native; audit around both. Without a policy the program cannot be
-    // resolved, so nothing can name it: the spawn fails (and is audited) before anything runs.
-    let guarded;
-    let cap: &dyn ProcessCapability = match policy {
-        Some(policy) => {
-            guarded = PolicyLayer::new(native, Arc::new(policy));
-            &guarded
-        }
-        None => &native,
+    // Audit over policy over native (`reml_process::stack`). Without a policy the program
+    // cannot be resolved, so nothing can name it: the spawn fails (and is audited) before
+    // anything runs. The stack is dropped before the error line, as the template did.
+    let outcome = {
+        let cap = reml_process::stack::build(policy.map(Arc::new), &audit);
+        run_process_supervised(
+            &cap,
+            command,
+            &env,
+            &options,
+            Some(forwarder),
+            &report_event,
+        )
     };
-    let outcome = audited_process_supervised(
-        cap,
-        &audit,
-        command,
-        &env,
-        &options,
-        Some(forwarder),
-        &report_event,
-    );
     if let Some(e) = &outcome.error {
         error_line(naming_program(
             &os_text(&command.program).to_string(),

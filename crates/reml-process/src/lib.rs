@@ -18,6 +18,8 @@
 //! | module | what it holds |
 //! | --- | --- |
 //! | [`capability`] | [`ProcessCapability`], the six operations of spec §1, and [`ProcessHandle`] |
+//! | [`stack`] | the one place the layers are stacked: audit → policy → native ([`stack::build`]) |
+//! | [`process`] | the process concepts below, grouped; each is re-exported here under its own name |
 //! | [`native`] | [`NativeProcessCapability`], the native backend: no policy, no audit, only the OS |
 //! | [`command`] | [`Command`], [`StdioSpec`], [`Environment`], descriptor passing, rlimits, signal dispositions |
 //! | [`prepare`] | validating a command and resolving its program ([`resolve_program`]) before any child exists |
@@ -30,11 +32,12 @@
 //! | [`effect`] | effect tags ([`Effect`], [`EffectSet`]) and the effects of each [`Operation`] |
 //! | [`tree`] | whole-tree termination and the child subreaper |
 //! | [`jobcontrol`] | handing the terminal to a child's process group and taking it back |
-//! | [`outcome`] | [`run_process`], [`audited_process`]: spawn, wait, end the tree, collect, in one call |
+//! | [`outcome`] | the run templates (`process/run.rs`): [`run_process`], [`audited_process`]: spawn, wait, end the tree, collect, in one call |
 //! | [`supervise`] | what a supervisor needs: signal forwarding, orphan reaping, inherited dispositions |
-//! | [`policy`] | the security [`Policy`] file, narrowing, argument rules and [`verify_capability_security`] |
-//! | [`layer`] | [`PolicyLayer`], [`AuditLayer`] and [`NarrowedCapability`] around the backend |
-//! | [`audit`] | audit records, sinks, redaction and [`verify_log`] |
+//! | [`policy`] | the security [`Policy`] file, narrowing, argument rules, [`verify_capability_security`], and the layers on it: [`PolicyLayer`] (`policy::guard`), [`NarrowedCapability`] |
+//! | [`audit`] | audit records, sinks, redaction, [`verify_log`] and [`AuditLayer`] (`audit::layer`) |
+//! | [`layer`] | the former paths of the layers, re-exported |
+//! | [`bridge`] | the invoke protocol for non-Rust hosts: [`bridge::Bridge::invoke`], an entrypoint and a JSON payload in, a JSON answer out (`docs/bridge.md`) |
 //! | [`registry`] | the [`CapabilityRegistry`], the plugin [`Manifest`] and the descriptor |
 //! | [`thread`] | [`ThreadCapability`] and [`NativeThreadCapability`] |
 //! | [`shm`] | [`SharedMemory`]: sealed memfds to hand to a child |
@@ -45,9 +48,6 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-#[cfg(feature = "tokio")]
-pub mod async_wait;
-pub mod bridge;
 // Windows (and any other non-Unix target) would get the `unsupported` backend, but the shared
 // layers are written against Unix: descriptors (`std::os::fd`) in the public API, byte paths
 // and permission bits (`std::os::unix`), rustix's Unix-only modules, Unix signal numbers.
@@ -60,26 +60,25 @@ compile_error!(
 );
 
 pub mod audit;
+pub mod bridge;
 pub mod capability;
-pub mod command;
 pub mod effect;
 pub mod error;
-pub mod jobcontrol;
 pub mod layer;
-pub mod native;
-pub mod outcome;
 pub mod policy;
-pub mod prepare;
+pub mod process;
 pub mod registry;
-pub mod shm;
 pub mod signal;
-pub mod status;
-pub mod supervise;
+pub mod stack;
 pub mod thread;
-pub mod tree;
 pub mod units;
-pub mod wait;
-pub mod waitset;
+
+#[cfg(feature = "tokio")]
+pub use process::async_wait;
+pub use process::run as outcome;
+pub use process::{
+    command, jobcontrol, native, prepare, shm, status, supervise, tree, wait, waitset,
+};
 
 mod files;
 mod handle_table;

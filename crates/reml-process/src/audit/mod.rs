@@ -63,6 +63,7 @@ use serde_json::Value;
 use crate::error::{Diagnostic, IntoDiagnostic, Severity};
 
 mod file;
+pub mod layer;
 mod names;
 mod record;
 mod redact;
@@ -70,6 +71,7 @@ mod sink;
 mod verify;
 
 pub use file::{JsonLinesOptions, JsonLinesSink};
+pub use layer::AuditLayer;
 pub use names::{check_required_keys, domains, events, keys, RequiredKeysError};
 pub use record::{
     format_timestamp, line_hash, AuditEvent, AuditRecord, LineFault, CAPABILITY, FIRST_SEQ,

@@ -14,8 +14,8 @@ use super::json::{error_json, outcome_json};
 use crate::audit::{AuditSink, JsonLinesSink, NullSink, Redactor, StderrSink};
 use crate::registry::{CapabilityHandle, CapabilityRegistry, Manifest, Registration};
 use crate::{
-    verify_capability_security, AuditLayer, Cause, Command, Environment, NativeProcessCapability,
-    Policy, PolicyLayer, ProcessCapability, ProcessError, ProcessErrorKind, ProcessHandle,
+    verify_capability_security, Cause, Command, Environment, NativeProcessCapability,
+    Policy, ProcessCapability, ProcessError, ProcessErrorKind, ProcessHandle,
     ProcessOutcome, Severity, Signal, StdStream, StdioSpec, Termination, WaitOptions,
 };
 
@@ -55,22 +55,6 @@ pub struct Bridge {
     held: Mutex<HashMap<u64, Held>>,
     next: Mutex<u64>,
     grace: Duration,
-}
-
-/// Policy, then native; audit around both. The one place the stack is built (so it can be
-/// swapped for a library builder without touching the protocol).
-fn build_stack(
-    policy: Arc<Policy>,
-    sink: Arc<dyn AuditSink>,
-    redactor: Redactor,
-    required: bool,
-) -> Box<dyn ProcessCapability> {
-    Box::new(AuditLayer::new(
-        PolicyLayer::new(NativeProcessCapability::new(), policy),
-        sink,
-        redactor,
-        required,
-    ))
 }
 
 /// The policy of a bridge made without one: nothing is allowed.
@@ -208,12 +192,15 @@ impl Bridge {
             .max_output_bytes
             .unwrap_or(crate::wait::DEFAULT_MAX_OUTPUT_BYTES);
         let policy = Arc::new(policy);
-        let stack = build_stack(
-            policy.clone(),
-            sink.unwrap_or_else(|| Arc::new(NullSink)),
-            redactor,
-            required,
-        );
+        // Audit over the policy over the native backend: the library's one stack.
+        let stack: Box<dyn ProcessCapability> = Box::new(crate::stack::build(
+            Some(policy.clone()),
+            &crate::outcome::AuditSettings {
+                sink: sink.unwrap_or_else(|| Arc::new(NullSink)),
+                redactor,
+                required,
+            },
+        ));
         Ok(Bridge {
             stack,
             policy,

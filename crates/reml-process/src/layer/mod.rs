@@ -1,26 +1,14 @@
-//! The layers wrapped around the native backend, in this order (outermost first):
+//! The layers wrapped around the native backend, under their former paths.
 //!
-//! ```text
-//!   caller
-//!     │
-//!   AuditLayer        — records every operation and its outcome (`docs/audit-log.md`); refuses
-//!     │                 an operation *before* it happens when audit is required and the
-//!     │                 sink is not writable
-//!   PolicyLayer       — the security policy (`docs/policy.md`): effect scope, allow-list,
-//!     │                 environment, cwd, signals, limits; refuses before anything runs
-//!   NativeProcessCapability — the OS, policy-free
-//! ```
-//!
-//! So a call is checked by the policy, then executed natively, then recorded by audit
-//! (denials included). Each layer implements [`crate::ProcessCapability`] (and
-//! [`crate::ThreadCapability`]) around an inner one; the caller only ever holds the outermost.
+//! Each layer now lives with its concept: the policy guard in [`crate::policy::guard`]
+//! ([`PolicyLayer`]), the narrowed capability in [`crate::policy::narrowed`]
+//! ([`NarrowedCapability`]), the audit layer in [`crate::audit::layer`] ([`AuditLayer`]); the
+//! order they are stacked in, and the one function that stacks them, are in [`crate::stack`].
+//! This module keeps the paths `reml_process::layer::…` working.
 
-pub mod audit;
-mod decision;
-pub mod narrowed;
-pub mod policy;
+pub use crate::audit::layer as audit;
+pub use crate::policy::guard as policy;
+pub use crate::policy::narrowed;
 
-pub use audit::AuditLayer;
-pub use decision::CommandCheck;
-pub use narrowed::NarrowedCapability;
-pub use policy::PolicyLayer;
+pub use crate::audit::AuditLayer;
+pub use crate::policy::{CommandCheck, NarrowedCapability, PolicyLayer};

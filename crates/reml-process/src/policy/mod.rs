@@ -78,8 +78,11 @@
 
 pub mod args;
 mod de;
+mod decision;
 mod error;
+pub mod guard;
 mod narrow;
+pub mod narrowed;
 mod pin;
 mod resolve;
 pub mod review;
@@ -97,7 +100,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use args::{ArgPattern, ArgPatternError};
+pub use decision::CommandCheck;
 pub use error::{Location, PolicyError, PolicyErrorKind};
+pub use guard::PolicyLayer;
+pub use narrowed::NarrowedCapability;
 pub use pin::{ContentPin, DigestCache};
 pub use resolve::{AllowedProgram, AllowedPrograms, FileId, ResolveError, ResolveErrorKind};
 pub use review::{verify_capability_security, Finding, Review};
@@ -597,7 +603,7 @@ impl Policy {
     /// These are the policy's values as written. Each is a **ceiling**: the policy layer
     /// applies it as the stricter of it and the hard limit the child inherits (a value the
     /// host cannot grant gives the host's limit instead of a spawn that fails; a policy
-    /// never raises a limit), and of the command's own limit ([`PolicyLayer`](crate::PolicyLayer)).
+    /// never raises a limit), and of the command's own limit ([`PolicyLayer`]).
     /// The review reports a value above the host's as `policy.limits.above_host`.
     pub fn child_rlimits(&self) -> Vec<Rlimit> {
         let l = &self.limits;

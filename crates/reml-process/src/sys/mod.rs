@@ -49,7 +49,7 @@
 //! written against Unix: `std::os::fd` descriptors in the public API (`FdMapping`,
 //! `Command::pass_fd`, `SharedMemory::fd`, `PreparedCommand::exec_file`) and in the
 //! unsupported backend's own signatures; `std::os::unix` byte strings, permission bits and
-//! owners in `command`, `prepare`, `policy`, `layer::policy` and `shm`; rustix's `fs`,
+//! owners in `command`, `prepare`, `policy`, `policy::guard` and `shm`; rustix's `fs`,
 //! `pipe`, `process`, `stdio` modules, which do not exist on Windows; Unix signal numbers
 //! from `libc` in `signal`. Making it build is an API decision (what replaces descriptors
 //! and byte paths), not a matter of gates.

@@ -783,11 +783,6 @@ pub fn audited_process_supervised(
     forwarder: Option<&SignalForwarder>,
     on_event: &(dyn Fn(&RunEvent) + Sync),
 ) -> ProcessOutcome {
-    let layer = crate::layer::AuditLayer::new(
-        cap,
-        audit.sink.clone(),
-        audit.redactor.clone(),
-        audit.required,
-    );
+    let layer = crate::stack::audit(cap, audit);
     run_process_supervised(&layer, command, env, options, forwarder, on_event)
 }

@@ -9,7 +9,7 @@ use crate::command::{Command, Environment, Rlimit};
 use crate::error::ProcessError;
 use crate::policy::Denial;
 
-use super::PolicyLayer;
+use super::guard::PolicyLayer;
 
 /// The message of a program denial: the reason, and the rule it names.
 pub(super) fn denial_text(d: &Denial) -> String {

@@ -30,7 +30,7 @@ use crate::thread::{
 };
 use crate::wait::{CollectedOutput, WaitEvent, WaitOptions};
 
-use super::PolicyLayer;
+use super::guard::PolicyLayer;
 
 /// The scope of a capability that was not narrowed (the root of every scope path).
 pub const ROOT_SCOPE: &str = "core.process";
