@@ -70,6 +70,7 @@ pub mod outcome;
 pub mod policy;
 pub mod prepare;
 pub mod registry;
+pub mod sandbox;
 pub mod shm;
 pub mod signal;
 pub mod status;
