@@ -361,5 +361,6 @@ pub fn to_json(o: &ProcessOutcome) -> serde_json::Value {
         "stderr_bytes": o.output.stderr_bytes,
         "cause": o.cause.as_str(),
         "error": error,
+        "process.isolation": reml_process::sandbox::SandboxRules::isolation_json(o.isolation),
     })
 }
