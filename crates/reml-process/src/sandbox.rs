@@ -3,7 +3,7 @@
 //!
 //! The security layer turns the policy's `capability.isolation_level` and `[sandbox]` table
 //! into [`SandboxRules`] for each spawn; the native backend builds the Landlock ruleset from
-//! them **in the parent** ([`SandboxRules::build`]) and hands the child only the ruleset
+//! them **in the parent** (`SandboxRules::build`) and hands the child only the ruleset
 //! descriptor, which the child applies with `prctl(PR_SET_NO_NEW_PRIVS)` and
 //! `landlock_restrict_self` just before exec.
 //!

@@ -758,7 +758,7 @@ redact = ["--password=*", "*_TOKEN"]   # argument / environment patterns masked 
         assert_eq!(p.capability.effect_scope, None);
         assert_eq!(p.effect_scope(), PLUGIN_EFFECTS);
         assert!(!p.capability.audit_required);
-        assert_eq!(p.capability.isolation_level, IsolationLevel::Sandboxed);
+        assert_eq!(p.capability.isolation_level, IsolationLevel::None);
         assert_eq!(p.commands.search_path, default_search_path());
         assert_eq!(p.commands.allowed_cwd, None);
         assert!(p.is_signal_allowed(Signal::new(40).unwrap()));

@@ -26,7 +26,6 @@ const SYS_LANDLOCK_RESTRICT_SELF: c_long = 446;
 
 const CREATE_RULESET_VERSION: u32 = 1;
 const RULE_PATH_BENEATH: c_int = 1;
-const RULE_NET_PORT: c_int = 2;
 
 const FS_EXECUTE: u64 = 1 << 0;
 const FS_WRITE_FILE: u64 = 1 << 1;
@@ -53,13 +52,6 @@ struct RulesetAttr {
 struct PathBeneathAttr {
     allowed_access: u64,
     parent_fd: i32,
-}
-
-/// `struct landlock_net_port_attr`.
-#[repr(C)]
-struct NetPortAttr {
-    allowed_access: u64,
-    port: u64,
 }
 
 /// The Landlock ABI version of the running kernel, 0 when Landlock is missing or disabled
@@ -171,8 +163,7 @@ pub(crate) fn build_ruleset(
             add_path_rule(&ruleset, path, rights & handled_fs)?;
         }
     }
-    let _ = RULE_NET_PORT; // no port is allowed: handled rights with no rule deny them all
-    let _ = std::mem::size_of::<NetPortAttr>();
+    // No TCP port rule is added: handled network rights with no rule deny every port.
     Ok(ruleset)
 }
 
