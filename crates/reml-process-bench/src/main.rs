@@ -6,7 +6,7 @@
 //! line with the goals' keys. `BENCHMARKS.md` explains each figure.
 //!
 //! ```text
-//! reml-process-bench [--quick] [--stress N] [--only spawn,tiny,exit,collect,rss,concurrent,thread]
+//! reml-process-bench [--quick] [--stress N] [--only spawn,tiny,exit,collect,rss,concurrent,thread,isolation]
 //! ```
 
 #![forbid(unsafe_code)]
@@ -14,6 +14,7 @@
 mod child;
 mod measures;
 mod report;
+mod sandbox;
 mod stack;
 mod stats;
 mod stress;
@@ -85,7 +86,7 @@ fn run(argv: &[String]) -> Result<(), String> {
     };
     let mut report = Report::default();
     type Measure = fn(&measures::Cfg, &mut Report) -> Result<(), String>;
-    let all: [(&str, Measure, &[&'static str]); 7] = [
+    let all: [(&str, Measure, &[&'static str]); 8] = [
         (
             "spawn",
             measures::spawn_wait,
@@ -114,6 +115,11 @@ fn run(argv: &[String]) -> Result<(), String> {
             &["concurrent_1000_library_threads"],
         ),
         ("thread", measures::threads, &["thread_create_join_vs_std"]),
+        (
+            "isolation",
+            sandbox::spawn_by_level,
+            &["spawn_sandboxed_vs_none", "spawn_full_isolation_vs_none"],
+        ),
     ];
     let started = std::time::Instant::now();
     for (name, f, keys) in all {

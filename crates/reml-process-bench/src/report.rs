@@ -59,7 +59,7 @@ impl Goal {
 }
 
 /// The keys of the performance goals, in their order, with their goals.
-pub const KEYS: [(&str, Goal); 11] = [
+pub const KEYS: [(&str, Goal); 13] = [
     ("spawn_wait_native_vs_std", Goal::AtMost(0.90)),
     ("spawn_wait_full_stack_vs_std", Goal::AtMost(0.95)),
     ("spawn_wait_full_stack_vs_python", Goal::AtMost(0.85)),
@@ -71,6 +71,8 @@ pub const KEYS: [(&str, Goal); 11] = [
     ("audit_overhead_ratio", Goal::AtMost(1.03)),
     ("stress_zombies", Goal::Exactly(0.0)),
     ("stress_fd_delta", Goal::Exactly(0.0)),
+    ("spawn_sandboxed_vs_none", Goal::AtMost(1.10)),
+    ("spawn_full_isolation_vs_none", Goal::AtMost(3.0)),
 ];
 
 fn goal_of(key: &str) -> Goal {

@@ -9,7 +9,7 @@ use common::*;
 use serde_json::Value;
 
 /// The fields, in the documented order (`docs/command.md`, "The `--json` object").
-const FIELDS: [&str; 15] = [
+const FIELDS: [&str; 16] = [
     "program",
     "args",
     "pid",
@@ -25,6 +25,7 @@ const FIELDS: [&str; 15] = [
     "stderr_bytes",
     "cause",
     "error",
+    "process.isolation",
 ];
 
 fn keys_in_order(text: &[u8]) -> Vec<String> {

@@ -342,8 +342,9 @@ fn describe_prints_the_descriptor() {
     assert!(v["last_verified_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(
         v["security"],
-        serde_json::json!({"audit_required": false, "isolation_level": "sandboxed", "policy": null,
-                           "allowed_commands": 1, "limits": {"max_processes": 64}})
+        serde_json::json!({"audit_required": false, "isolation_level": "none", "policy": null,
+                           "allowed_commands": 1, "limits": {"max_processes": 64},
+                           "kernel": {"landlock_abi": reml_process::sandbox::kernel_support().landlock_abi}})
     );
     let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
     assert_eq!(

@@ -73,6 +73,9 @@ pub struct ProcessInfo {
     /// observed by [`ProcessCapability::wait_event`]; `None` once a wait has seen it continue
     /// or end, and for a process no `wait_event` has watched stop (spec §7, job control).
     pub stopped: Option<Signal>,
+    /// The isolation level applied to it (`docs/sandbox.md`): `none`, or the level whose
+    /// confinement the child applied before exec.
+    pub isolation: crate::policy::IsolationLevel,
 }
 
 /// Which standard stream of a child.

@@ -68,6 +68,7 @@ pub mod layer;
 pub mod policy;
 pub mod process;
 pub mod registry;
+pub mod sandbox;
 pub mod signal;
 pub mod stack;
 pub mod thread;

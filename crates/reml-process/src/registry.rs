@@ -652,5 +652,7 @@ pub fn security_summary(policy: &Policy, policy_path: Option<&Path>) -> Value {
         "policy": policy_path.map(|p| p.display().to_string()),
         "allowed_commands": policy.program_entries().count(),
         "limits": Value::Object(limits),
+        // What the running kernel provides for the isolation levels (`docs/sandbox.md`).
+        "kernel": crate::sandbox::kernel_support().to_json(),
     })
 }

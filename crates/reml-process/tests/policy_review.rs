@@ -460,7 +460,7 @@ fn realtime_priority_and_full_isolation() {
     );
     assert_eq!(
         codes(&r),
-        [PRIORITY_REALTIME, ISOLATION_NOT_ENFORCED],
+        [PRIORITY_REALTIME, ISOLATION_UNAVAILABLE, SANDBOX_NO_READ],
         "{r:#?}"
     );
     let r = review(

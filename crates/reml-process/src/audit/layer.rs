@@ -308,6 +308,12 @@ impl<C: ProcessCapability> AuditLayer<C> {
         if let Some(pgid) = info.as_ref().and_then(|i| i.pgid) {
             ev = ev.with_metadata(keys::PROCESS_PGID, pgid);
         }
+        if let Some(i) = &info {
+            ev = ev.with_metadata(
+                "process.isolation",
+                crate::sandbox::SandboxRules::isolation_json(i.isolation),
+            );
+        }
         if let Some(cwd) = &command.cwd {
             ev = ev.with_metadata(keys::PROCESS_CWD, cwd.to_string_lossy().into_owned());
         }

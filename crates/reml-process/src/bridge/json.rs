@@ -8,8 +8,9 @@ use crate::{ProcessError, ProcessOutcome};
 /// The `run --json` object of `docs/command.md` for `outcome`: `program`, `args`, `pid`,
 /// `exit_code`, `signal` (a number), `timed_out`, `duration_ms` (milliseconds, 3 decimals),
 /// `stdout`/`stderr` (lossy UTF-8), `stdout_truncated`/`stderr_truncated`,
-/// `stdout_bytes`/`stderr_bytes` (every byte written, past the cap included), `cause`, and
-/// `error` ([`error_json`] or `null`).
+/// `stdout_bytes`/`stderr_bytes` (every byte written, past the cap included), `cause`,
+/// `error` ([`error_json`] or `null`) and `process.isolation` (the level applied and the
+/// Landlock ABI, `docs/sandbox.md`).
 ///
 /// The answer of the bridge's `process.wait` is this object.
 pub fn outcome_json(o: &ProcessOutcome) -> Value {
@@ -29,6 +30,7 @@ pub fn outcome_json(o: &ProcessOutcome) -> Value {
         "stderr_bytes": o.output.stderr_bytes,
         "cause": o.cause.as_str(),
         "error": o.error.as_ref().map(error_json),
+        "process.isolation": crate::sandbox::SandboxRules::isolation_json(o.isolation),
     })
 }
 

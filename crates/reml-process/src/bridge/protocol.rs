@@ -474,7 +474,13 @@ impl Bridge {
             Some(s) if s.number() == libc::SIGXCPU => Cause::CpuLimit,
             Some(_) => Cause::Signaled,
         };
+        let isolation = self
+            .stack
+            .process_info(held.handle)
+            .map(|i| i.isolation)
+            .unwrap_or_default();
         let outcome = ProcessOutcome {
+            isolation,
             program: held.program,
             args: held.args,
             pid: Some(held.handle.pid()),

@@ -416,4 +416,7 @@ pub(super) struct RawPolicy {
     pub limits: RawLimits,
     #[serde(default)]
     pub audit: RawAudit,
+    /// `[sandbox]` (read by `super::sandbox`).
+    #[serde(default)]
+    pub sandbox: super::sandbox::RawSandbox,
 }

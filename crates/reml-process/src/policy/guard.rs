@@ -208,6 +208,10 @@ impl<C: ProcessCapability> PolicyLayer<C> {
             &self.policy.child_rlimits(),
             crate::sys::imp::process::hard_rlimit,
         );
+        // Sandbox hook (`crate::sandbox`): the isolation level is enforced on the child.
+        if let Some(rules) = crate::sandbox::SandboxRules::from_policy(&self.policy) {
+            prepared.sandbox = Some(rules);
+        }
         // No wait may ask for longer than `max_wall_time`: the wait of the spawn for a FIFO's
         // other end neither.
         if let Some(max) = self.policy.limits.max_wall_time {

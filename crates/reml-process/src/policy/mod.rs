@@ -25,7 +25,10 @@
 //! | `capability.stage` | `experimental` \| `beta` \| `stable` ([`StageId`]) | `beta` |
 //! | `capability.effect_scope` | array of effect tags ([`EffectSet`]) | all effects the plugin produces, [`PLUGIN_EFFECTS`] (the review warns: `policy.effect_scope.absent`) |
 //! | `capability.audit_required` | bool | `false` |
-//! | `capability.isolation_level` | `none` \| `sandboxed` \| `full_isolation` ([`IsolationLevel`]) | `sandboxed` |
+//! | `capability.isolation_level` | `none` \| `sandboxed` \| `full_isolation` ([`IsolationLevel`]) | `none` |
+//! | `sandbox.read` | array of absolute paths: readable and executable under `sandboxed` (`docs/sandbox.md`) | nothing |
+//! | `sandbox.write` | array of absolute paths: readable and writable under `sandboxed` | nothing |
+//! | `sandbox.network` | bool: TCP bind/connect under `sandboxed` | `false` |
 //! | `commands.allow` | array of absolute paths or bare names ([`AllowEntry`]) | **required**; `[]` allows no program |
 //! | `commands.search_path` | array of absolute directories | [`DEFAULT_SEARCH_PATH`] (never the environment's `PATH`) |
 //! | `commands.allowed_cwd` | non-empty array of absolute directories | any cwd |
@@ -89,6 +92,7 @@ pub mod review;
 mod review_rules;
 mod rules;
 mod rules_de;
+mod sandbox;
 pub mod supervisor;
 mod types;
 
@@ -108,6 +112,7 @@ pub use pin::{ContentPin, DigestCache};
 pub use resolve::{AllowedProgram, AllowedPrograms, FileId, ResolveError, ResolveErrorKind};
 pub use review::{verify_capability_security, Finding, Review};
 pub use rules::{CommandRule, Denial, Grant, ResolvedPrograms};
+pub use sandbox::SandboxSection;
 pub use types::{
     AllowEntry, CpuList, IsolationLevel, OutputCapAction, PriorityCeiling, RedactPattern, StageId,
     REDACTED,
@@ -272,6 +277,8 @@ pub struct Policy {
     pub limits: LimitsSection,
     /// `[audit]`.
     pub audit: AuditSection,
+    /// `[sandbox]`: what the isolation level confines a child to (`docs/sandbox.md`).
+    pub sandbox: SandboxSection,
     /// Where the policy came from, and the programs of the policies it was narrowed with.
     narrowing: narrow::Narrowing,
 }
@@ -395,7 +402,7 @@ impl Policy {
                 stage: StageId::Beta,
                 effect_scope: Some(PLUGIN_EFFECTS),
                 audit_required: false,
-                isolation_level: IsolationLevel::Sandboxed,
+                isolation_level: IsolationLevel::None,
             },
             commands: CommandsSection {
                 allow: vec![AllowEntry::Path(program.to_owned())],
@@ -416,6 +423,7 @@ impl Policy {
                 ..LimitsSection::default()
             },
             audit: AuditSection::default(),
+            sandbox: SandboxSection::default(),
             narrowing: narrow::Narrowing::default(),
         })
     }
@@ -475,6 +483,7 @@ impl Policy {
             audit: AuditSection {
                 redact: raw.audit.redact.map_or_else(Vec::new, |v| v.0),
             },
+            sandbox: raw.sandbox.into_section(),
             narrowing: narrow::Narrowing::default(),
         }
     }
@@ -755,7 +764,7 @@ redact = ["--password=*", "*_TOKEN"]   # argument / environment patterns masked 
         assert_eq!(p.capability.effect_scope, None);
         assert_eq!(p.effect_scope(), PLUGIN_EFFECTS);
         assert!(!p.capability.audit_required);
-        assert_eq!(p.capability.isolation_level, IsolationLevel::Sandboxed);
+        assert_eq!(p.capability.isolation_level, IsolationLevel::None);
         assert_eq!(p.commands.search_path, default_search_path());
         assert_eq!(p.commands.allowed_cwd, None);
         assert!(p.is_signal_allowed(Signal::new(40).unwrap()));

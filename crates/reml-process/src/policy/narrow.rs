@@ -36,7 +36,7 @@ fn union_sorted<T: Ord + Clone>(a: &[T], b: &[T]) -> Vec<T> {
 /// The directories that lie under a root of `a` and under a root of `b`, compared
 /// canonically (a root that does not exist is compared as written, and allows nothing at
 /// installation either), sorted.
-fn intersect_cwd(a: &[PathBuf], b: &[PathBuf]) -> Vec<PathBuf> {
+pub(super) fn intersect_cwd(a: &[PathBuf], b: &[PathBuf]) -> Vec<PathBuf> {
     let canon = |p: &PathBuf| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
     let a: Vec<PathBuf> = a.iter().map(canon).collect();
     let b: Vec<PathBuf> = b.iter().map(canon).collect();
@@ -145,6 +145,8 @@ impl Policy {
             (Some(x), Some(y)) => Some(intersect_cwd(x, y)),
         };
         k.pass_fds = a.commands.pass_fds && b.commands.pass_fds;
+        // The stricter isolation level (above) and the intersected sandbox paths.
+        out.sandbox = a.sandbox.narrow(&b.sandbox);
 
         let e = &mut out.env;
         e.inherit = a.env.inherit && b.env.inherit;

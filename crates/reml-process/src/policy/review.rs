@@ -35,7 +35,8 @@
 //! | `policy.cpus.unchecked` | info | `limits.allowed_cpus` | the CPUs of the machine could not be read |
 //! | `policy.signals.time_limit` | warning | `commands.allowed_signals` | `allowed_signals` lacks `TERM`, `reml-process run`'s default time-limit and parent-death signal: a run is refused before it starts unless `--signal` names an allowed signal or `KILL`. A time limit itself always holds: its `KILL` escalation is never subject to `allowed_signals` |
 //! | `policy.priority.realtime` | warning | `limits.max_thread_priority` | `realtime` is allowed: a runaway real-time thread can starve the machine |
-//! | `policy.isolation.not_enforced` | warning | `capability.isolation_level` | `full_isolation` is declared, which this plugin does not provide by itself |
+//! | `policy.isolation.unavailable` | error | `capability.isolation_level` | the level cannot be provided by the running kernel (Landlock missing, ABI below 4 with `network = false`) or by this version (`full_isolation`); the Landlock ABI is named |
+//! | `policy.sandbox.no_read` | warning | `sandbox.read` | a confining level with no `read` paths: nothing can execute |
 //! | `policy.env.loader_not_denied` | warning | `env.deny` | a program is allowed and `LD_PRELOAD`, `LD_AUDIT` or `LD_LIBRARY_PATH` can reach a child: each makes an allowed program run other code |
 //! | `policy.cwd.not_found` | warning | the root | an `allowed_cwd` root does not exist or is not a directory |
 //! | `policy.rule.allowed_too` | error | `commands.rule[N]` | the rule's program is also in `commands.allow` (the same entry, or the same file), so it runs with any arguments and content: the rule restricts nothing |
@@ -141,8 +142,10 @@ pub mod codes {
     pub const PRIORITY_REALTIME: &str = "policy.priority.realtime";
     /// `allowed_signals` lacks `TERM`, the default time-limit and parent-death signal.
     pub const SIGNALS_TIME_LIMIT: &str = "policy.signals.time_limit";
-    /// `isolation_level = "full_isolation"` is declared but not provided by the plugin.
-    pub const ISOLATION_NOT_ENFORCED: &str = "policy.isolation.not_enforced";
+    /// The isolation level cannot be provided by the running kernel (or by this version).
+    pub const ISOLATION_UNAVAILABLE: &str = "policy.isolation.unavailable";
+    /// A confining isolation level with no `[sandbox] read` paths.
+    pub const SANDBOX_NO_READ: &str = "policy.sandbox.no_read";
     /// A dynamic-loader variable can reach a child.
     pub const ENV_LOADER_NOT_DENIED: &str = "policy.env.loader_not_denied";
     /// An `allowed_cwd` root does not exist.
@@ -283,12 +286,25 @@ pub fn verify_capability_security(policy: &Policy) -> Review {
             "`realtime` is allowed: a real-time thread that never blocks can starve every other process on its CPUs".to_owned(),
         );
     }
-    if policy.capability.isolation_level == IsolationLevel::FullIsolation {
+    let level = policy.capability.isolation_level;
+    let kernel = crate::sandbox::kernel_support();
+    if let Some(missing) = kernel.missing_for(level, policy.sandbox.network_allowed()) {
         r.push(
-            ISOLATION_NOT_ENFORCED,
-            Severity::Warning,
+            ISOLATION_UNAVAILABLE,
+            Severity::Error,
             "capability.isolation_level",
-            "`full_isolation` is declared, but core.process applies only its policy (allow-list, environment, cwd, signals, limits); it creates no namespaces and no seccomp filter, so the isolation must come from elsewhere".to_owned(),
+            format!(
+                "`{level}` cannot be provided here (Landlock ABI {}): {missing}; every spawn would be refused",
+                kernel.landlock_abi
+            ),
+        );
+    }
+    if level != IsolationLevel::None && policy.sandbox.read_paths().is_empty() {
+        r.push(
+            SANDBOX_NO_READ,
+            Severity::Warning,
+            "sandbox.read",
+            format!("`{level}` with no `[sandbox] read` paths: no program can execute, every spawn is refused"),
         );
     }
     r.env(policy);

@@ -70,21 +70,20 @@ impl FromStr for StageId {
 /// The isolation level a capability declares (registry chapter 3-8
 /// `CapabilitySecurity.isolation_level`; `docs/policy.md` `[capability] isolation_level`).
 ///
-/// # Caveats
-/// This is a *declaration* recorded in the capability descriptor. `core.process` itself
-/// enforces the allow-list, environment, cwd, signal and limit rules of the policy (that is
-/// what `sandboxed` means here); it creates no namespaces and installs no seccomp filter, so
-/// `full_isolation` is not something this plugin provides on its own. The review reports it
-/// (`policy.isolation.not_enforced`).
+/// Enforced on every child the capability starts (`docs/sandbox.md`): `sandboxed` applies
+/// `no_new_privs` and a Landlock ruleset built from `[sandbox]`; `full_isolation` is not
+/// provided yet and refuses the spawn (`PermissionDenied`), never a silent downgrade. A
+/// policy that declares no level gets `none`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IsolationLevel {
-    /// No isolation declared.
-    None,
-    /// Runs under the policy guard (the default).
+    /// No confinement beyond the allow-list, environment rules and rlimits (the default).
     #[default]
+    None,
+    /// `no_new_privs` plus Landlock: files only under `[sandbox] read`/`write`, TCP only
+    /// with `network = true`.
     Sandboxed,
-    /// Full isolation declared (not provided by this plugin alone, see the caveats).
+    /// `sandboxed` plus new namespaces (refused by this version: not implemented).
     FullIsolation,
 }
 

@@ -54,6 +54,8 @@ struct Entry {
     program: std::path::PathBuf,
     command_line: Vec<String>,
     spawned_at: Instant,
+    /// The isolation level the child applied (sandbox hook).
+    isolation: crate::policy::IsolationLevel,
     /// The cached end, once reaped. Held briefly: reaping and (fallback) pid signalling.
     end: Mutex<Option<Termination>>,
     /// The signal that stopped it, as last seen by `wait_event`.
@@ -280,6 +282,16 @@ fn spawn_error(prepared: &PreparedCommand, e: sys::SpawnError) -> ProcessError {
         sys::Stage::ParentDeathSignal => {
             format!("{program}: cannot set the parent-death signal (prctl PR_SET_PDEATHSIG)")
         }
+        sys::Stage::Sandbox => {
+            return ProcessError::with_code(
+                ProcessErrorKind::PermissionDenied,
+                format!(
+                    "{program}: not started: the child could not apply its sandbox \
+                     (prctl PR_SET_NO_NEW_PRIVS / landlock_restrict_self)"
+                ),
+                errno,
+            )
+        }
         sys::Stage::Identity => {
             return ProcessError::denied(format!(
                 "{program}: denied: the file at this path changed after the policy checked it"
@@ -375,6 +387,11 @@ impl ProcessCapability for NativeProcessCapability {
             ProcessGroup::Join(id) => sys::Pgroup::Join(id),
         };
         let in_group = cmd.process_group != ProcessGroup::Inherit;
+        // Sandbox hook (`crate::sandbox`): build the Landlock ruleset before the spawn.
+        let ruleset = match &prepared.sandbox {
+            Some(rules) => Some(rules.build(&prepared.program)?),
+            None => None,
+        };
         let spec = sys::SpawnSpec {
             foreground: cmd.foreground && in_group,
             program: &prepared.program_c,
@@ -388,6 +405,8 @@ impl ProcessCapability for NativeProcessCapability {
             rlimits: &rlimits,
             dispositions: raw_dispositions(&cmd.signal_dispositions),
             parent_death_signal: cmd.parent_death_signal.map_or(0, |s| s.number()),
+            // Sandbox hook: the ruleset is built here, in the parent (`crate::sandbox`).
+            landlock_fd: ruleset.as_ref().map_or(-1, |fd| fd.as_raw_fd()),
         };
         // Our children just before the spawn (when we are a child subreaper): never
         // attributed to this child's tree.
@@ -406,6 +425,10 @@ impl ProcessCapability for NativeProcessCapability {
             program: prepared.program,
             pgid,
             spawned_at: Instant::now(),
+            isolation: prepared
+                .sandbox
+                .as_ref()
+                .map_or(crate::policy::IsolationLevel::None, |s| s.level),
             end: Mutex::new(None),
             stopped: Mutex::new(None),
             tree: Mutex::new(TreeState::new(child.clone(), pgid, baseline)),
@@ -561,6 +584,7 @@ impl ProcessCapability for NativeProcessCapability {
             spawned_at: entry.spawned_at,
             termination,
             stopped,
+            isolation: entry.isolation,
         })
     }
 

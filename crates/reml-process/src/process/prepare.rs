@@ -224,6 +224,9 @@ pub struct PreparedCommand {
     /// The narrowed capability this spawn goes through (`core.process/job-1`), for the
     /// audit records. Set by the innermost narrowed capability's security layer.
     pub(crate) scope: Option<std::sync::Arc<str>>,
+    /// Sandbox hook: the confinement the backend applies in the child (`docs/sandbox.md`).
+    /// Set by the security layer from the policy's isolation level and `[sandbox]` table.
+    pub(crate) sandbox: Option<crate::sandbox::SandboxRules>,
 }
 
 impl PreparedCommand {
@@ -369,6 +372,7 @@ impl PreparedCommand {
             exec_identity: None,
             policy_rule: None,
             scope: None,
+            sandbox: None,
         })
     }
 

@@ -159,6 +159,9 @@ pub struct ProcessOutcome {
     pub output: CollectedOutput,
     /// The error that stopped it from starting or from being waited for.
     pub error: Option<ProcessError>,
+    /// The isolation level the child ran under (`docs/sandbox.md`; `none` when it never
+    /// started).
+    pub isolation: crate::policy::IsolationLevel,
 }
 
 impl ProcessOutcome {
@@ -291,6 +294,7 @@ pub fn run_process_supervised(
         duration: Duration::ZERO,
         output: CollectedOutput::default(),
         error: None,
+        isolation: crate::policy::IsolationLevel::None,
     };
     // Job control: only for a child in its own group reading our terminal, and only while
     // we hold the terminal's foreground ourselves.
@@ -517,6 +521,7 @@ fn supervise(
     outcome.pid = Some(handle.pid());
     let mut pgid = None;
     if let Ok(info) = cap.process_info(handle) {
+        outcome.isolation = info.isolation;
         outcome.program = info.program.to_string_lossy().into_owned();
         pgid = info.pgid;
     }

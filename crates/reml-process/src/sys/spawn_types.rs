@@ -23,6 +23,8 @@ pub(crate) enum Stage {
     Identity,
     /// `prctl(PR_SET_PDEATHSIG)` in the child.
     ParentDeathSignal,
+    /// `prctl(PR_SET_NO_NEW_PRIVS)` or `landlock_restrict_self` in the child (sandbox hook).
+    Sandbox,
 }
 
 /// A spawn failure: the stage and the errno.
@@ -82,6 +84,9 @@ pub(crate) struct SpawnSpec<'a> {
     pub dispositions: RawDispositions,
     /// `PR_SET_PDEATHSIG` for the child (0: none).
     pub parent_death_signal: c_int,
+    /// Sandbox hook: a Landlock ruleset descriptor the child applies (with `no_new_privs`)
+    /// before exec; -1 for none.
+    pub landlock_fd: c_int,
 }
 
 /// How a child ended.

@@ -2,6 +2,7 @@
 
 #[cfg(feature = "tokio")]
 pub(crate) mod async_fd;
+pub(crate) mod landlock;
 pub(crate) mod process;
 pub(crate) mod signals;
 pub(crate) mod terminal;

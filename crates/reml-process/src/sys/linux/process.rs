@@ -158,6 +158,8 @@ struct ChildArgs {
     /// `PR_SET_PDEATHSIG` signal, 0 for none, and our pid to check the parent against.
     pdeathsig: c_int,
     parent_pid: c_int,
+    /// Landlock ruleset descriptor to apply before exec, -1 for none (sandbox hook).
+    landlock_fd: c_int,
     err_stage: c_int,
     err_arg: c_int,
     err_errno: c_int,
@@ -171,6 +173,7 @@ const STAGE_FD: c_int = 4;
 const STAGE_EXEC: c_int = 5;
 const STAGE_IDENTITY: c_int = 6;
 const STAGE_PDEATHSIG: c_int = 7;
+const STAGE_SANDBOX: c_int = 8;
 
 const DISP_KEEP_IGNORED_EXCEPT_PIPE: c_int = 0;
 const DISP_RESET_ALL: c_int = 1;
@@ -226,6 +229,7 @@ pub(crate) fn spawn(spec: &SpawnSpec<'_>) -> Result<Spawned, SpawnError> {
         pdeathsig: spec.parent_death_signal,
         // SAFETY: getpid(2) has no preconditions and cannot fail.
         parent_pid: unsafe { libc::getpid() },
+        landlock_fd: spec.landlock_fd,
         err_stage: STAGE_NONE,
         err_arg: 0,
         err_errno: 0,
@@ -262,6 +266,7 @@ pub(crate) fn spawn(spec: &SpawnSpec<'_>) -> Result<Spawned, SpawnError> {
             STAGE_FD => Stage::Fd(args.err_arg),
             STAGE_IDENTITY => Stage::Identity,
             STAGE_PDEATHSIG => Stage::ParentDeathSignal,
+            STAGE_SANDBOX => Stage::Sandbox,
             _ => Stage::Exec,
         };
         return Err(SpawnError {
@@ -419,6 +424,11 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
         // 4. Working directory.
         if !a.cwd.is_null() && libc::chdir(a.cwd) != 0 {
             return child_fail(a, STAGE_CHDIR, 0);
+        }
+        // 4b. Sandbox hook: no_new_privs + landlock_restrict_self (before the descriptors
+        //     are rearranged and closed, while the ruleset descriptor is still open).
+        if a.landlock_fd >= 0 && super::landlock::restrict_self(a.landlock_fd) != 0 {
+            return child_fail(a, STAGE_SANDBOX, 0);
         }
         // 5. Descriptors: first copy every source above all targets (close-on-exec), then
         //    dup2 each copy onto its target (dup2 clears close-on-exec on the target). Two

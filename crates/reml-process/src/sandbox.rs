@@ -1,0 +1,165 @@
+//! Isolation levels enforced on a child (`docs/sandbox.md`; contract "Isolation is enforced,
+//! not declared").
+//!
+//! The security layer turns the policy's `capability.isolation_level` and `[sandbox]` table
+//! into [`SandboxRules`] for each spawn; the native backend builds the Landlock ruleset from
+//! them **in the parent** (`SandboxRules::build`) and hands the child only the ruleset
+//! descriptor, which the child applies with `prctl(PR_SET_NO_NEW_PRIVS)` and
+//! `landlock_restrict_self` just before exec.
+//!
+//! A level the running kernel cannot provide is refused (`PermissionDenied` naming what is
+//! missing), never silently weakened. [`kernel_support`] tells what the kernel provides.
+
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use crate::error::{ProcessError, ProcessErrorKind};
+use crate::policy::IsolationLevel;
+
+/// The confinement of one child: the level and the paths and network it may use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SandboxRules {
+    /// The level applied (`sandboxed` or `full_isolation`).
+    pub level: IsolationLevel,
+    /// Readable and executable trees.
+    pub read: Vec<PathBuf>,
+    /// Readable and writable trees.
+    pub write: Vec<PathBuf>,
+    /// TCP bind and connect allowed.
+    pub network: bool,
+}
+
+/// What the running kernel provides for the isolation levels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KernelSupport {
+    /// The Landlock ABI version, 0 when Landlock is missing or disabled.
+    pub landlock_abi: i32,
+}
+
+impl KernelSupport {
+    /// Why `level` (with `network` allowed or not) cannot be provided here, or `None` when
+    /// it can. The text names the missing feature.
+    pub fn missing_for(&self, level: IsolationLevel, network: bool) -> Option<String> {
+        match level {
+            IsolationLevel::None => None,
+            IsolationLevel::Sandboxed => {
+                if self.landlock_abi < 1 {
+                    Some("Landlock is not available in this kernel (needs Linux 5.13+ with `landlock` in the LSM list)".to_owned())
+                } else if !network && self.landlock_abi < 4 {
+                    Some(format!(
+                        "`[sandbox] network = false` needs Landlock ABI 4 (Linux 6.7+); this kernel has ABI {}",
+                        self.landlock_abi
+                    ))
+                } else {
+                    None
+                }
+            }
+            IsolationLevel::FullIsolation => Some(
+                "`full_isolation` (user, PID, mount, IPC, UTS and network namespaces) is not implemented by this version of core.process".to_owned(),
+            ),
+        }
+    }
+
+    /// `{"landlock_abi": N}` for `describe`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({ "landlock_abi": self.landlock_abi })
+    }
+}
+
+/// What the running kernel provides (probed once, cached).
+///
+/// # Platform-specific behavior
+/// Linux: the Landlock ABI from `landlock_create_ruleset(NULL, 0, VERSION)`. Elsewhere: 0.
+pub fn kernel_support() -> KernelSupport {
+    #[cfg(target_os = "linux")]
+    let landlock_abi = crate::sys::imp::landlock::abi();
+    #[cfg(not(target_os = "linux"))]
+    let landlock_abi = 0;
+    KernelSupport { landlock_abi }
+}
+
+impl SandboxRules {
+    /// The rules of `policy` for a child, or `None` at level `none`.
+    pub fn from_policy(policy: &crate::policy::Policy) -> Option<SandboxRules> {
+        let level = policy.capability.isolation_level;
+        if level == IsolationLevel::None {
+            return None;
+        }
+        Some(SandboxRules {
+            level,
+            read: policy.sandbox.read_paths().to_vec(),
+            write: policy.sandbox.write_paths().to_vec(),
+            network: policy.sandbox.network_allowed(),
+        })
+    }
+
+    /// `process.isolation` of `--json` and of the audit's `process.spawned`:
+    /// `{"level": "sandboxed", "landlock_abi": 7}`.
+    pub fn isolation_json(level: IsolationLevel) -> serde_json::Value {
+        let abi = if level == IsolationLevel::None {
+            serde_json::Value::Null
+        } else {
+            kernel_support().landlock_abi.into()
+        };
+        serde_json::json!({ "level": level.as_str(), "landlock_abi": abi })
+    }
+
+    /// Checks the kernel and that `program` lies under `read`, then builds the ruleset in
+    /// the parent and returns its descriptor, for the child to apply before exec.
+    ///
+    /// # Errors
+    /// `PermissionDenied` naming the missing kernel feature, or the program outside
+    /// `[sandbox] read`; `SpawnFailed` when a Landlock call fails otherwise.
+    pub(crate) fn build(&self, program: &Path) -> Result<OwnedFd, ProcessError> {
+        let shown = crate::error::os_text(program).to_string();
+        if let Some(missing) = kernel_support().missing_for(self.level, self.network) {
+            return Err(ProcessError::with_code(
+                ProcessErrorKind::PermissionDenied,
+                format!(
+                    "{shown}: not started: isolation `{}` is unavailable: {missing}",
+                    self.level
+                ),
+                libc::EPERM,
+            ));
+        }
+        let canonical = std::fs::canonicalize(program).unwrap_or_else(|_| program.to_owned());
+        let under = |roots: &[PathBuf]| {
+            roots.iter().any(|r| {
+                let r = std::fs::canonicalize(r).unwrap_or_else(|_| r.clone());
+                canonical.starts_with(&r)
+            })
+        };
+        if !under(&self.read) && !under(&self.write) {
+            return Err(ProcessError::denied_by_policy(format!(
+                "{shown}: denied by the policy: the program lies outside `[sandbox] read`, so the sandbox would not let it execute"
+            )));
+        }
+        #[cfg(target_os = "linux")]
+        {
+            use crate::sys::imp::landlock::{build_ruleset, RulesetError};
+            let read: Vec<&Path> = self.read.iter().map(PathBuf::as_path).collect();
+            let write: Vec<&Path> = self.write.iter().map(PathBuf::as_path).collect();
+            build_ruleset(&read, &write, self.network).map_err(|e| match e {
+                RulesetError::Missing(m) => ProcessError::with_code(
+                    ProcessErrorKind::PermissionDenied,
+                    format!(
+                        "{shown}: not started: isolation `{}` is unavailable: {m}",
+                        self.level
+                    ),
+                    libc::EPERM,
+                ),
+                RulesetError::Io(what, err) => ProcessError::from_errno(
+                    format!("{shown}: not started: cannot build the sandbox ({what}: {err})"),
+                    err.raw_os_error().unwrap_or(0),
+                ),
+            })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Err(ProcessError::unsupported(format!(
+                "{shown}: not started: isolation `{}` needs Linux Landlock",
+                self.level
+            )))
+        }
+    }
+}
