@@ -33,7 +33,7 @@ use reml_process::{
 };
 use serde_json::json;
 
-use crate::cli::{error_line, EXIT_OWN_FAILURE};
+use crate::exit::{error_line, EXIT_OWN_FAILURE};
 
 /// Options of `check`.
 #[derive(Args, Debug)]
