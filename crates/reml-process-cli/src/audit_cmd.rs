@@ -55,8 +55,8 @@ pub fn main(cmd: AuditCmd) -> i32 {
                 EXIT_BAD_LOG
             }
             Err(e @ VerifyError::Io { .. }) => {
-                crate::cli::error_line(e);
-                crate::cli::EXIT_OWN_FAILURE
+                crate::exit::error_line(e);
+                crate::exit::EXIT_OWN_FAILURE
             }
         },
     }

@@ -31,7 +31,7 @@ use reml_process::{
 };
 use serde_json::json;
 
-use crate::cli::{error_line, EXIT_OWN_FAILURE};
+use crate::exit::{error_line, EXIT_OWN_FAILURE};
 use crate::output::escape_controls;
 
 /// Options of `check`.

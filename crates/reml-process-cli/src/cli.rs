@@ -1,15 +1,10 @@
-//! Argument parsing and dispatch.
-
-use std::ffi::OsString;
-use std::path::PathBuf;
+//! The command line's clap definition, and the one line a bad command line prints.
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
+use crate::exit::{error_line, EXIT_OWN_FAILURE};
 use crate::output::escape_controls;
-
-/// Exit status for our own failures (bad option, invalid policy, audit not writable).
-pub const EXIT_OWN_FAILURE: i32 = 125;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -23,21 +18,23 @@ with its whole process tree, and recorded in a tamper-evident audit log. `run` b
 like coreutils `timeout`; `verify` reviews a policy; `describe` prints the capability \
 descriptor; `audit verify` checks an audit log."
 )]
-pub(crate) struct Cli {
+pub struct Cli {
+    /// The subcommand and its options.
     #[command(subcommand)]
-    command: Cmd,
+    pub command: Cmd,
 }
 
+/// The subcommands, each with its options.
 #[derive(Subcommand, Debug)]
-enum Cmd {
+pub enum Cmd {
     /// Run one program through the full core.process stack and report its outcome.
-    Run(Box<RunArgs>),
+    Run(Box<crate::run::RunArgs>),
     /// Review a security policy (verify_capability_security).
     Verify(crate::verify::VerifyArgs),
     /// Explain the decision `run` would take for a program, without running anything.
     Check(crate::check::CheckArgs),
     /// Print the capability descriptor of core.process.
-    Describe(DescribeArgs),
+    Describe(crate::describe::DescribeArgs),
     /// The invoke protocol over stdin/stdout: one JSON request a line in, one answer a line
     /// out (docs/serve.md).
     Serve(crate::serve::ServeArgs),
@@ -54,122 +51,6 @@ enum Cmd {
     },
     /// Print the man page (roff) on standard output: `reml-process man | man -l -`.
     Man,
-}
-
-/// Options of `run` (`docs/command.md`).
-///
-/// Options that take a value accept one starting with `-`, so `--timeout -1` is reported as
-/// an invalid duration rather than as an unknown option `-1`.
-#[derive(Args, Debug)]
-pub struct RunArgs {
-    /// TOML security policy (default: the built-in default policy); repeatable: each
-    /// further file narrows the ones before.
-    #[arg(long, allow_hyphen_values = true, value_name = "FILE")]
-    pub policy: Vec<PathBuf>,
-    /// Append the audit log to PATH (`-` = standard error).
-    #[arg(long, allow_hyphen_values = true, value_name = "PATH")]
-    pub audit: Option<PathBuf>,
-    /// Wall-clock limit (250ms, 2s, 1.5, 1m, 1h, 1d; 0 = none).
-    #[arg(long, allow_hyphen_values = true, value_name = "DUR")]
-    pub timeout: Option<String>,
-    /// Signal sent when the time limit expires.
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        value_name = "SIG",
-        default_value = "TERM"
-    )]
-    pub signal: String,
-    /// Grace period after that signal before KILL.
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        value_name = "DUR",
-        default_value = "2s"
-    )]
-    pub kill_after: String,
-    /// Pipe, collect, then print stdout and stderr.
-    #[arg(long)]
-    pub collect: bool,
-    /// Cap per stream for --collect (64KiB, 16MiB).
-    #[arg(long, allow_hyphen_values = true, value_name = "SIZE")]
-    pub max_output: Option<String>,
-    /// stdin: inherit, null, pipe or file:PATH.
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        value_name = "SPEC",
-        default_value = "inherit"
-    )]
-    pub stdin: String,
-    /// stdout: inherit, null, pipe or file:PATH.
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        value_name = "SPEC",
-        default_value = "inherit"
-    )]
-    pub stdout: String,
-    /// stderr: inherit, null, pipe or file:PATH.
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        value_name = "SPEC",
-        default_value = "inherit"
-    )]
-    pub stderr: String,
-    /// Working directory.
-    #[arg(long, allow_hyphen_values = true, value_name = "DIR")]
-    pub cwd: Option<PathBuf>,
-    /// Set a variable (repeatable).
-    #[arg(long, allow_hyphen_values = true, value_name = "KEY=VALUE")]
-    pub env: Vec<OsString>,
-    /// Start from an empty environment.
-    #[arg(long)]
-    pub env_clear: bool,
-    /// Keep the child in our process group.
-    #[arg(long)]
-    pub no_new_group: bool,
-    /// Hand our descriptor SRC to the child as DST (repeatable).
-    #[arg(long, allow_hyphen_values = true, value_name = "SRC:DST")]
-    pub pass_fd: Vec<String>,
-    /// Print one JSON object instead of passing output through.
-    #[arg(long)]
-    pub json: bool,
-    /// The program and its arguments (after `--`, or after the program, every word belongs
-    /// to the command).
-    // No `allow_hyphen_values` here: an unknown option before the program (`run --bogus -- x`)
-    // is a bad option (125), not a program named `--bogus` (127).
-    #[arg(required = true, trailing_var_arg = true, value_name = "PROGRAM")]
-    pub command: Vec<OsString>,
-}
-
-/// Options of `describe`.
-#[derive(Args, Debug)]
-pub struct DescribeArgs {
-    /// Policy to describe the capability with; repeatable: each further file narrows the
-    /// ones before.
-    #[arg(long, value_name = "FILE")]
-    pub policy: Vec<PathBuf>,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// Prints `reml-process: MESSAGE` on standard error: always one line (`docs/command.md`).
-///
-/// Control characters in the message — a program name or a path with a newline or an escape
-/// sequence in it — are escaped here ([`escape_controls`]), so no caller can forget it.
-/// Bytes that are not UTF-8 must be made visible when the message is built
-/// ([`reml_process::error::os_text`]; the library's messages do so). Written through
-/// [`output`](crate::output) like everything else: a full or closed stderr is no panic.
-pub fn error_line(message: impl std::fmt::Display) {
-    let line = format!(
-        "reml-process: {}
-",
-        escape_controls(&message.to_string())
-    );
-    crate::output::stderr(line.as_bytes());
 }
 
 /// The one-line form of a command-line error: clap's first paragraph joined on one line,
@@ -233,60 +114,27 @@ fn print_help(e: &clap::Error) {
     crate::output::stdout(text.as_bytes());
 }
 
-/// Parses the command line and runs the subcommand; returns the exit status, 125 when the
-/// output could not be written ([`crate::output::finish`]).
-pub fn main() -> i32 {
-    // A write past our file-size limit is an error we report (125), never a SIGXFSZ that
-    // would end us silently; the job's own dispositions are its caller's (see signals.rs).
-    reml_process::supervise::ignore_file_size_signal();
-    let status = dispatch();
-    crate::output::finish(status)
-}
-
-fn dispatch() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            return match e.kind() {
-                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-                    print_help(&e);
-                    0
-                }
-                // Every failure is one line on standard error (`docs/command.md`), not clap's
-                // multi-line usage block.
-                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-                    error_line(missing_subcommand_line(&e));
-                    EXIT_OWN_FAILURE
-                }
-                _ => {
-                    error_line(clap_error_line(e));
-                    EXIT_OWN_FAILURE
-                }
-            };
-        }
-    };
-    match cli.command {
-        Cmd::Run(args) => crate::run::main(*args),
-        Cmd::Verify(args) => crate::verify::main(args),
-        Cmd::Check(args) => crate::check::main(args),
-        Cmd::Describe(args) => crate::describe::main(args),
-        Cmd::Serve(args) => crate::serve::main(args),
-        Cmd::Audit { command } => crate::audit_cmd::main(command),
-        Cmd::Completions { shell } => {
-            let mut out = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "reml-process", &mut out);
-            crate::output::stdout(&out);
-            0
-        }
-        Cmd::Man => match crate::generate::man_page(Cli::command()) {
-            Ok(page) => {
-                crate::output::stdout(&page);
+/// Parses the command line: the subcommand to run, or `Err` with the exit status when there
+/// is nothing to run: 0 after `--help` or `--version`, 125 after the one line that says what
+/// is wrong with the command line (`docs/command.md`).
+pub fn parse() -> Result<Cli, i32> {
+    match Cli::try_parse() {
+        Ok(cli) => Ok(cli),
+        Err(e) => Err(match e.kind() {
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                print_help(&e);
                 0
             }
-            Err(e) => {
-                error_line(format_args!("cannot render the man page: {e}"));
+            // Every failure is one line on standard error (`docs/command.md`), not clap's
+            // multi-line usage block.
+            ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                error_line(missing_subcommand_line(&e));
                 EXIT_OWN_FAILURE
             }
-        },
+            _ => {
+                error_line(clap_error_line(e));
+                EXIT_OWN_FAILURE
+            }
+        }),
     }
 }

@@ -4,11 +4,24 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use clap::Args;
 use reml_process::policy::Policy;
 use reml_process::registry::{CapabilityHandle, CapabilityRegistry, Manifest, Registration};
 use reml_process::NativeProcessCapability;
 
-use crate::cli::{error_line, DescribeArgs, EXIT_OWN_FAILURE};
+use crate::exit::{error_line, EXIT_OWN_FAILURE};
+
+/// Options of `describe`.
+#[derive(Args, Debug)]
+pub struct DescribeArgs {
+    /// Policy to describe the capability with; repeatable: each further file narrows the
+    /// ones before.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Vec<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// Runs `describe`; returns the exit status: 0, 1 when the policy fails installation (the
 /// security review or the effect-scope check), 125 when it cannot be read or parsed (or,

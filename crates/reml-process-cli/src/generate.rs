@@ -164,9 +164,14 @@ mod tests {
     /// A positional taking one value is shown without `...`; one taking several with it.
     #[test]
     fn usage_lines_mark_only_repeated_positionals() {
-        let page = String::from_utf8(man_page(<crate::cli::Cli as clap::CommandFactory>::command()).unwrap()).unwrap();
+        let page = String::from_utf8(
+            man_page(<crate::cli::Cli as clap::CommandFactory>::command()).unwrap(),
+        )
+        .unwrap();
         let usage_after = |title: &str| {
-            let at = page.find(title).unwrap_or_else(|| panic!("{title} in {page}"));
+            let at = page
+                .find(title)
+                .unwrap_or_else(|| panic!("{title} in {page}"));
             page[at..].lines().nth(2).unwrap().to_owned()
         };
         assert!(usage_after(".SH \"REML\\-PROCESS COMPLETIONS\"").ends_with("\\fISHELL\\fR"));

@@ -10,7 +10,7 @@
 //! | `EINTR` | the write is retried |
 //! | `EAGAIN` (someone set `O_NONBLOCK` on the shared pipe or terminal) | poll(2) waits for room, then the write goes on: nothing is lost |
 //! | `EPIPE` (the reader went away: `reml-process … \| head`) | that stream is dropped quietly, and the exit status is the one the command would have had: the child's for `run`, 0 for `describe` or `--help`, 1 for `verify` with errors |
-//! | anything else (`ENOSPC`, `EIO`, …) | that stream is dropped, [`finish`] prints `reml-process: cannot write the output: STREAM: REASON` and the exit status is 125 |
+//! | anything else (`ENOSPC`, `EIO`, …) | that stream is dropped, [`crate::exit::finish`] prints `reml-process: cannot write the output: STREAM: REASON` and the exit status is 125 |
 //!
 //! `SIGPIPE` is ignored by the Rust runtime, so a closed pipe is an `EPIPE` answer here and
 //! never kills us.
@@ -20,8 +20,6 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use reml_process::supervise::write_all_waiting;
-
-use crate::cli::EXIT_OWN_FAILURE;
 
 /// One of our two output streams.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,7 +56,7 @@ const FAILED: u8 = 2;
 /// The state of stdout and stderr, by [`Stream::index`].
 static STATE: [AtomicU8; 2] = [AtomicU8::new(OPEN), AtomicU8::new(OPEN)];
 
-/// The first write error other than `EPIPE`, as [`finish`] reports it.
+/// The first write error other than `EPIPE`, as [`take_failure`] hands it over.
 static FAILURE: Mutex<Option<String>> = Mutex::new(None);
 
 /// Writes all of `bytes` to standard output (see the module doc for what a failure does).
@@ -104,21 +102,13 @@ fn write(stream: Stream, bytes: &[u8]) {
     }
 }
 
-/// The exit status of the command that would exit with `status`: 125 when a write failed
-/// with anything but `EPIPE`, after one line saying so on standard error (when standard
-/// error can still take it); `status` otherwise.
-pub fn finish(status: i32) -> i32 {
-    let failure = FAILURE
+/// The first write error other than `EPIPE` (`STREAM: REASON`), taken: the next call answers
+/// `None` unless another write fails. [`crate::exit::finish`] reports it.
+pub fn take_failure() -> Option<String> {
+    FAILURE
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .take();
-    match failure {
-        Some(reason) => {
-            stderr(format!("reml-process: cannot write the output: {reason}\n").as_bytes());
-            EXIT_OWN_FAILURE
-        }
-        None => status,
-    }
+        .take()
 }
 
 /// `s` with its control characters escaped, so that it stays on one line and cannot drive a

@@ -2,10 +2,12 @@
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 
 use reml_process::units::{parse_duration, parse_size};
 use std::sync::Arc;
 
+use clap::Args;
 use reml_process::audit::{AuditSink, JsonLinesSink, NullSink, Redactor, StderrSink};
 use reml_process::error::os_text;
 use reml_process::policy::Policy;
@@ -14,7 +16,95 @@ use reml_process::{
     ProcessOutcome, RunEvent, RunOptions, Signal, SignalForwarder, StdioSpec, FORWARDED_SIGNALS,
 };
 
-use crate::cli::{error_line, RunArgs, EXIT_OWN_FAILURE};
+use crate::exit::{error_line, EXIT_OWN_FAILURE};
+
+/// Options of `run` (`docs/command.md`).
+///
+/// Options that take a value accept one starting with `-`, so `--timeout -1` is reported as
+/// an invalid duration rather than as an unknown option `-1`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// TOML security policy (default: the built-in default policy); repeatable: each
+    /// further file narrows the ones before.
+    #[arg(long, allow_hyphen_values = true, value_name = "FILE")]
+    pub policy: Vec<PathBuf>,
+    /// Append the audit log to PATH (`-` = standard error).
+    #[arg(long, allow_hyphen_values = true, value_name = "PATH")]
+    pub audit: Option<PathBuf>,
+    /// Wall-clock limit (250ms, 2s, 1.5, 1m, 1h, 1d; 0 = none).
+    #[arg(long, allow_hyphen_values = true, value_name = "DUR")]
+    pub timeout: Option<String>,
+    /// Signal sent when the time limit expires.
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "SIG",
+        default_value = "TERM"
+    )]
+    pub signal: String,
+    /// Grace period after that signal before KILL.
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "DUR",
+        default_value = "2s"
+    )]
+    pub kill_after: String,
+    /// Pipe, collect, then print stdout and stderr.
+    #[arg(long)]
+    pub collect: bool,
+    /// Cap per stream for --collect (64KiB, 16MiB).
+    #[arg(long, allow_hyphen_values = true, value_name = "SIZE")]
+    pub max_output: Option<String>,
+    /// stdin: inherit, null, pipe or file:PATH.
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "SPEC",
+        default_value = "inherit"
+    )]
+    pub stdin: String,
+    /// stdout: inherit, null, pipe or file:PATH.
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "SPEC",
+        default_value = "inherit"
+    )]
+    pub stdout: String,
+    /// stderr: inherit, null, pipe or file:PATH.
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "SPEC",
+        default_value = "inherit"
+    )]
+    pub stderr: String,
+    /// Working directory.
+    #[arg(long, allow_hyphen_values = true, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+    /// Set a variable (repeatable).
+    #[arg(long, allow_hyphen_values = true, value_name = "KEY=VALUE")]
+    pub env: Vec<OsString>,
+    /// Start from an empty environment.
+    #[arg(long)]
+    pub env_clear: bool,
+    /// Keep the child in our process group.
+    #[arg(long)]
+    pub no_new_group: bool,
+    /// Hand our descriptor SRC to the child as DST (repeatable).
+    #[arg(long, allow_hyphen_values = true, value_name = "SRC:DST")]
+    pub pass_fd: Vec<String>,
+    /// Print one JSON object instead of passing output through.
+    #[arg(long)]
+    pub json: bool,
+    /// The program and its arguments (after `--`, or after the program, every word belongs
+    /// to the command).
+    // No `allow_hyphen_values` here: an unknown option before the program (`run --bogus -- x`)
+    // is a bad option (125), not a program named `--bogus` (127).
+    #[arg(required = true, trailing_var_arg = true, value_name = "PROGRAM")]
+    pub command: Vec<OsString>,
+}
 
 /// Runs `run`; returns the exit status.
 pub fn main(args: RunArgs) -> i32 {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 use reml_process::bridge::Bridge;
 
-use crate::cli::{error_line, EXIT_OWN_FAILURE};
+use crate::exit::{error_line, EXIT_OWN_FAILURE};
 
 /// Options of `serve`.
 #[derive(Args, Debug)]

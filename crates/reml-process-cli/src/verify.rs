@@ -69,8 +69,8 @@ pub fn main(args: VerifyArgs) -> i32 {
         Ok(p) => p,
         Err(e) => {
             // `PolicyError`'s Display starts with the path.
-            crate::cli::error_line(e);
-            return crate::cli::EXIT_OWN_FAILURE;
+            crate::exit::error_line(e);
+            return crate::exit::EXIT_OWN_FAILURE;
         }
     };
     let reviews: Vec<Review> = each.iter().map(verify_capability_security).collect();
@@ -103,8 +103,8 @@ pub fn main(args: VerifyArgs) -> i32 {
         match encoded {
             Ok(s) => s + "\n",
             Err(e) => {
-                crate::cli::error_line(format!("verify: cannot encode the report: {e}"));
-                return crate::cli::EXIT_OWN_FAILURE;
+                crate::exit::error_line(format!("verify: cannot encode the report: {e}"));
+                return crate::exit::EXIT_OWN_FAILURE;
             }
         }
     } else if let Some(c) = &combined {

@@ -173,7 +173,12 @@ fn unreadable_file_is_125() {
 fn non_regular_files_are_refused_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("log.fifo");
-    rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from_raw_mode(0o600)).unwrap();
+    rustix::fs::mkfifoat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+    )
+    .unwrap();
     for (path, what) in [
         (fifo.as_path(), "a FIFO"),
         (Path::new("/dev/zero"), "a character device"),

@@ -208,10 +208,7 @@ fn bidirectional_overrides_and_line_separators_are_escaped() {
 /// `\u{1b}`), on each of its lines.
 #[test]
 fn check_escapes_like_every_other_line() {
-    let out = reml()
-        .args(["check", "--", "a\x1b[31mb"])
-        .output()
-        .unwrap();
+    let out = reml().args(["check", "--", "a\x1b[31mb"]).output().unwrap();
     assert_eq!(code(&out), 127);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains(r"program:  a\x1b[31mb"), "{text}");

@@ -14,9 +14,9 @@ use super::json::{error_json, outcome_json};
 use crate::audit::{AuditSink, JsonLinesSink, NullSink, Redactor, StderrSink};
 use crate::registry::{CapabilityHandle, CapabilityRegistry, Manifest, Registration};
 use crate::{
-    verify_capability_security, Cause, Command, Environment, NativeProcessCapability,
-    Policy, ProcessCapability, ProcessError, ProcessErrorKind, ProcessHandle,
-    ProcessOutcome, Severity, Signal, StdStream, StdioSpec, Termination, WaitOptions,
+    verify_capability_security, Cause, Command, Environment, NativeProcessCapability, Policy,
+    ProcessCapability, ProcessError, ProcessErrorKind, ProcessHandle, ProcessOutcome, Severity,
+    Signal, StdStream, StdioSpec, Termination, WaitOptions,
 };
 
 /// The largest handle number: every JSON host (doubles included) keeps integers below 2^53

@@ -459,7 +459,11 @@ pub fn run_process_supervised(
     // (once, unless a failure was said already).
     if let Some(failure) = cap.audit_failure() {
         if failure.required {
-            if !outcome.error.as_ref().is_some_and(ProcessError::is_audit_failure) {
+            if !outcome
+                .error
+                .as_ref()
+                .is_some_and(ProcessError::is_audit_failure)
+            {
                 outcome.error = Some(ProcessError::audit_failed(failure.to_string()));
             }
         } else if !audit_reported {
