@@ -69,12 +69,10 @@ impl KernelSupport {
 /// What the running kernel provides (probed once, cached).
 ///
 /// # Platform-specific behavior
-/// Linux: the Landlock ABI from `landlock_create_ruleset(NULL, 0, VERSION)`. Elsewhere: 0.
+/// Linux: the Landlock ABI from `landlock_create_ruleset(NULL, 0, VERSION)`. Elsewhere (the
+/// `unsupported` backend): 0, and a confining level is refused with `PermissionDenied`.
 pub fn kernel_support() -> KernelSupport {
-    #[cfg(target_os = "linux")]
     let landlock_abi = crate::sys::imp::landlock::abi();
-    #[cfg(not(target_os = "linux"))]
-    let landlock_abi = 0;
     KernelSupport { landlock_abi }
 }
 
@@ -134,32 +132,22 @@ impl SandboxRules {
                 "{shown}: denied by the policy: the program lies outside `[sandbox] read`, so the sandbox would not let it execute"
             )));
         }
-        #[cfg(target_os = "linux")]
-        {
-            use crate::sys::imp::landlock::{build_ruleset, RulesetError};
-            let read: Vec<&Path> = self.read.iter().map(PathBuf::as_path).collect();
-            let write: Vec<&Path> = self.write.iter().map(PathBuf::as_path).collect();
-            build_ruleset(&read, &write, self.network).map_err(|e| match e {
-                RulesetError::Missing(m) => ProcessError::with_code(
-                    ProcessErrorKind::PermissionDenied,
-                    format!(
-                        "{shown}: not started: isolation `{}` is unavailable: {m}",
-                        self.level
-                    ),
-                    libc::EPERM,
+        use crate::sys::imp::landlock::{build_ruleset, RulesetError};
+        let read: Vec<&Path> = self.read.iter().map(PathBuf::as_path).collect();
+        let write: Vec<&Path> = self.write.iter().map(PathBuf::as_path).collect();
+        build_ruleset(&read, &write, self.network).map_err(|e| match e {
+            RulesetError::Missing(m) => ProcessError::with_code(
+                ProcessErrorKind::PermissionDenied,
+                format!(
+                    "{shown}: not started: isolation `{}` is unavailable: {m}",
+                    self.level
                 ),
-                RulesetError::Io(what, err) => ProcessError::from_errno(
-                    format!("{shown}: not started: cannot build the sandbox ({what}: {err})"),
-                    err.raw_os_error().unwrap_or(0),
-                ),
-            })
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            Err(ProcessError::unsupported(format!(
-                "{shown}: not started: isolation `{}` needs Linux Landlock",
-                self.level
-            )))
-        }
+                libc::EPERM,
+            ),
+            RulesetError::Io(what, err) => ProcessError::from_errno(
+                format!("{shown}: not started: cannot build the sandbox ({what}: {err})"),
+                err.raw_os_error().unwrap_or(0),
+            ),
+        })
     }
 }

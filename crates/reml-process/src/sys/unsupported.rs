@@ -8,6 +8,7 @@
 /// Whether this backend can create and control processes (it cannot).
 pub(crate) const SUPPORTED: bool = false;
 
+pub(crate) mod landlock;
 pub(crate) mod process;
 pub(crate) mod signals;
 pub(crate) mod terminal;
