@@ -40,21 +40,5 @@ fn c_program_runs_the_scenario() {
         .arg(&audit)
         .output()
         .expect("run scenario");
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(
-        run.status.success() && stdout.contains("ok"),
-        "scenario failed: {stdout}\n{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let leftover: i32 = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("leftover "))
-        .and_then(|p| p.trim().parse().ok())
-        .expect("leftover pid");
-    assert!(leftover > 0);
-    assert!(
-        !std::path::Path::new(&format!("/proc/{leftover}")).exists(),
-        "the held process outlived reml_process_bridge_free"
-    );
-    common::assert_scenario_audited(&audit);
+    common::assert_scenario_ran("scenario", &run, &audit);
 }

@@ -23,20 +23,5 @@ fn python_ctypes_runs_the_scenario() {
         .arg(&audit)
         .output()
         .expect("run python3");
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(
-        run.status.success() && stdout.contains("ok"),
-        "python scenario failed: {stdout}\n{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let leftover: i32 = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("leftover "))
-        .and_then(|p| p.trim().parse().ok())
-        .expect("leftover pid");
-    assert!(
-        !std::path::Path::new(&format!("/proc/{leftover}")).exists(),
-        "the held process outlived reml_process_bridge_free"
-    );
-    common::assert_scenario_audited(&audit);
+    common::assert_scenario_ran("python scenario", &run, &audit);
 }

@@ -68,3 +68,26 @@ pub fn assert_scenario_audited(path: &Path) {
         assert!(events.iter().any(|x| x == e), "{e} not in {events:?}");
     }
 }
+
+/// Asserts what both scenarios (C and Python) must show: `run` succeeded and printed `ok`,
+/// the process it left held (`leftover PID`) is gone after `reml_process_bridge_free`, and
+/// the audit log at `audit` records the scenario ([`assert_scenario_audited`]).
+pub fn assert_scenario_ran(what: &str, run: &std::process::Output, audit: &Path) {
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success() && stdout.contains("ok"),
+        "{what} failed: {stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let leftover: i32 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("leftover "))
+        .and_then(|p| p.trim().parse().ok())
+        .expect("leftover pid");
+    assert!(leftover > 0);
+    assert!(
+        !Path::new(&format!("/proc/{leftover}")).exists(),
+        "the held process outlived reml_process_bridge_free"
+    );
+    assert_scenario_audited(audit);
+}
