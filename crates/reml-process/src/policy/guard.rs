@@ -42,7 +42,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::capability::{ProcessCapability, ProcessHandle, ProcessInfo, RunPlan, StdStream};
+use crate::capability::{ProcessCapability, ProcessHandle, RunPlan};
 use crate::command::{Command, Environment, Resource, Rlimit};
 use crate::effect::{EffectSet, Operation};
 use crate::error::{ProcessError, ThreadError, ThreadErrorKind};
@@ -55,7 +55,7 @@ use crate::status::ExitStatus;
 use crate::thread::{
     CpuSet, ThreadCapability, ThreadHandle, ThreadInfo, ThreadOptions, ThreadResult, ThreadStart,
 };
-use crate::wait::{CollectedOutput, WaitEvent, WaitOptions};
+use crate::wait::{WaitEvent, WaitOptions};
 
 /// The security policy around an inner capability (see the module docs).
 pub struct PolicyLayer<C: ProcessCapability> {
@@ -481,7 +481,14 @@ fn merge_rlimits(
     out
 }
 
+/// Writes only what the policy checks; the rest (`process_info`, `process_tree`,
+/// `take_output`, `take_pipe`, `process_start_time`, `audit_failure`, `record_refusal`)
+/// passes to the inner capability unchanged.
 impl<C: ProcessCapability> ProcessCapability for PolicyLayer<C> {
+    fn inner(&self) -> Option<&dyn ProcessCapability> {
+        Some(&self.inner)
+    }
+
     fn spawn_process(
         &self,
         command: &Command,
@@ -568,14 +575,6 @@ impl<C: ProcessCapability> ProcessCapability for PolicyLayer<C> {
         )))
     }
 
-    fn audit_failure(&self) -> Option<crate::audit::AuditFailure> {
-        self.inner.audit_failure()
-    }
-
-    fn record_refusal(&self, refusal: &crate::capability::ScopedRefusal<'_>) {
-        self.inner.record_refusal(refusal)
-    }
-
     fn kill_process_tree(
         &self,
         handle: ProcessHandle,
@@ -583,30 +582,6 @@ impl<C: ProcessCapability> ProcessCapability for PolicyLayer<C> {
     ) -> Result<Vec<i32>, ProcessError> {
         self.check_signal(signal)?;
         self.inner.kill_process_tree(handle, signal)
-    }
-
-    fn process_tree(&self, handle: ProcessHandle) -> Result<Vec<i32>, ProcessError> {
-        self.inner.process_tree(handle)
-    }
-
-    fn take_output(&self, handle: ProcessHandle) -> Result<CollectedOutput, ProcessError> {
-        self.inner.take_output(handle)
-    }
-
-    fn take_pipe(
-        &self,
-        handle: ProcessHandle,
-        stream: StdStream,
-    ) -> Result<Option<File>, ProcessError> {
-        self.inner.take_pipe(handle, stream)
-    }
-
-    fn process_info(&self, handle: ProcessHandle) -> Result<ProcessInfo, ProcessError> {
-        self.inner.process_info(handle)
-    }
-
-    fn process_start_time(&self, handle: ProcessHandle) -> Result<Option<u64>, ProcessError> {
-        self.inner.process_start_time(handle)
     }
 
     fn threads(&self) -> Option<&dyn ThreadCapability> {

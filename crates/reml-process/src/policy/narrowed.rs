@@ -20,6 +20,7 @@ use crate::capability::{
     ProcessCapability, ProcessHandle, ProcessInfo, RunPlan, ScopedRefusal, StdStream,
 };
 use crate::command::{Command, Environment};
+use crate::effect::Operation;
 use crate::error::{ProcessError, ThreadError, ThreadErrorKind};
 use crate::policy::Policy;
 use crate::prepare::PreparedCommand;
@@ -312,7 +313,7 @@ impl NarrowedCapability {
     /// Hands a refusal of the further policy to the parent's audit.
     fn refused(
         &self,
-        operation: &'static str,
+        operation: Operation,
         program: String,
         command: Vec<String>,
         error: &ProcessError,
@@ -353,7 +354,9 @@ impl NarrowedCapability {
             Ok(p) => p,
             Err(e) => {
                 self.refused(
-                    "spawn_process",
+                    Operation::SpawnProcess {
+                        passes_fds: !command.fd_mappings.is_empty(),
+                    },
                     command.program.to_string_lossy().into_owned(),
                     command.command_line(),
                     &e,
@@ -377,7 +380,7 @@ impl NarrowedCapability {
                 Ok(i) => (i.program.to_string_lossy().into_owned(), i.command_line),
                 Err(_) => (String::new(), Vec::new()),
             };
-            self.refused(operation, program, command, &e);
+            self.refused(Operation::KillProcess, program, command, &e);
             return Err(e);
         }
         Ok(())
@@ -389,7 +392,14 @@ impl NarrowedCapability {
     }
 }
 
+/// Every call on a handle is gated (not revoked, spawned through this capability), so those
+/// are all written; `audit_failure` and `record_refusal` pass to its [`PolicyLayer`] (and so
+/// to the parent) unchanged.
 impl ProcessCapability for NarrowedCapability {
+    fn inner(&self) -> Option<&dyn ProcessCapability> {
+        Some(&self.layer)
+    }
+
     fn spawn_process(
         &self,
         command: &Command,
@@ -451,14 +461,6 @@ impl ProcessCapability for NarrowedCapability {
         self.layer.check_run(command, plan)
     }
 
-    fn audit_failure(&self) -> Option<crate::audit::AuditFailure> {
-        self.layer.audit_failure()
-    }
-
-    fn record_refusal(&self, refusal: &ScopedRefusal<'_>) {
-        self.layer.record_refusal(refusal)
-    }
-
     fn process_tree(&self, handle: ProcessHandle) -> Result<Vec<i32>, ProcessError> {
         self.gate("process_tree", handle)?;
         self.layer.process_tree(handle)
@@ -499,6 +501,12 @@ impl ProcessCapability for NarrowedCapability {
     fn process_info(&self, handle: ProcessHandle) -> Result<ProcessInfo, ProcessError> {
         self.gate("process_info", handle)?;
         self.layer.process_info(handle)
+    }
+
+    /// Gated, and then `None`, as before the pass-through contract: the start time is not
+    /// asked of the parent (the parent's audit layer asks its own inner capability).
+    fn process_start_time(&self, handle: ProcessHandle) -> Result<Option<u64>, ProcessError> {
+        self.process_info(handle).map(|_| None)
     }
 
     fn threads(&self) -> Option<&dyn ThreadCapability> {
