@@ -8,7 +8,8 @@
 //!                    the parent: AuditLayer ─▶ PolicyLayer ─▶ native
 //! ```
 //!
-//! See [`NarrowedCapability`].
+//! Both halves are built by [`crate::stack`]: the parent by [`crate::stack::build`], the
+//! narrowing by [`crate::stack::narrow`]. See [`NarrowedCapability`].
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -77,19 +78,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// keys: spawns, and signals refused by `allowed_signals`.
 ///
 /// # Examples
-/// See `examples/narrow_and_revoke.rs`:
+/// See `examples/narrow_and_revoke.rs`; the host's stack and the narrowing are built by
+/// [`crate::stack`]:
 /// ```no_run
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use reml_process::layer::NarrowedCapability;
 /// use reml_process::policy::Policy;
 /// use reml_process::*;
 ///
-/// let host: Arc<dyn ProcessCapability> = Arc::new(PolicyLayer::new(
-///     NativeProcessCapability::new(),
-///     Arc::new(Policy::from_toml_str("[commands]\nallow = [\"/bin/sleep\", \"/bin/echo\"]\n").unwrap()),
-/// ));
-/// let job = NarrowedCapability::new(
+/// let host: Arc<dyn ProcessCapability> = Arc::new(stack::guard(Arc::new(
+///     Policy::from_toml_str("[commands]\nallow = [\"/bin/sleep\", \"/bin/echo\"]\n").unwrap(),
+/// )));
+/// let job = stack::narrow(
 ///     host.clone(),
 ///     Policy::from_toml_str("[commands]\nallow = []\n[[commands.rule]]\nprogram = \"/bin/sleep\"\nargs = [[\"*\"]]\n").unwrap(),
 ///     "job-7",
@@ -186,7 +186,7 @@ impl NarrowedCapability {
         ancestors: Vec<Arc<AtomicBool>>,
     ) -> NarrowedCapability {
         let scope: Arc<str> = scope.into();
-        let mut layer = PolicyLayer::new(parent, Arc::new(policy));
+        let mut layer = crate::stack::guard_over(parent, Arc::new(policy));
         layer.set_capability_scope(scope.clone());
         NarrowedCapability {
             layer,
