@@ -16,6 +16,9 @@ use crate::thread::{
 };
 use crate::wait::{CollectedOutput, WaitEvent, WaitOptions};
 
+#[cfg(test)]
+pub(crate) mod mock;
+
 /// A handle to a spawned process (spec §1 `ProcessHandle`).
 ///
 /// A small `Copy` id into the table of the capability that spawned it: slot, generation and
