@@ -58,6 +58,8 @@ use crate::status::{ExitStatus, Termination};
 use crate::thread::{ThreadCapability, ThreadHandle};
 use crate::wait::{WaitEvent, WaitOptions};
 
+#[cfg(test)]
+mod tests;
 mod thread;
 
 #[derive(Clone, Debug)]

@@ -59,6 +59,8 @@ use crate::wait::{WaitEvent, WaitOptions};
 use rlimits::merge_rlimits;
 
 mod rlimits;
+#[cfg(test)]
+mod tests;
 
 /// The security policy around an inner capability (see the module docs).
 pub struct PolicyLayer<C: ProcessCapability> {
