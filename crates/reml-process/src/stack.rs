@@ -99,7 +99,7 @@ pub fn build(policy: Option<Arc<Policy>>, settings: &AuditSettings) -> Stack {
 
 /// A capability narrowed from `parent` (usually a host's [`build`] stack) for one job, with
 /// the further `policy`, named `name` (its scope is `core.process/NAME`): a policy guard
-/// ([`guard_over`]) of its own over `parent`, revocable
+/// ([`PolicyLayer`]) of its own over `parent`, revocable
 /// ([`NarrowedCapability::new`]; see [`NarrowedCapability`] for what it allows). Narrow a
 /// narrowed capability again with [`NarrowedCapability::narrow`].
 ///
