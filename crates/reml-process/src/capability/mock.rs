@@ -7,7 +7,8 @@
 //! ```
 //!
 //! A layer's refusal "before anything happens" is then simply a test that the mock saw no
-//! call.
+//! call. Its thread half ([`MockThreads`]) runs no thread either: it records the calls and
+//! counts the threads created and not yet joined.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ffi::OsString;
@@ -23,6 +24,9 @@ use crate::error::{ProcessError, ProcessErrorKind};
 use crate::prepare::PreparedCommand;
 use crate::signal::Signal;
 use crate::status::{ExitStatus, Termination};
+use crate::thread::{
+    CpuSet, ThreadCapability, ThreadHandle, ThreadInfo, ThreadOptions, ThreadResult, ThreadStart,
+};
 use crate::wait::{CollectedOutput, WaitEvent, WaitOptions};
 
 /// The owner id of the mock's handles (no native capability numbers itself so).
@@ -82,6 +86,116 @@ struct State {
 #[derive(Default)]
 pub(crate) struct MockCapability {
     state: Mutex<State>,
+    threads: MockThreads,
+}
+
+/// One thread call that reached the mock's thread half.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum ThreadCall {
+    Create { name: Option<String> },
+    Join,
+    SetAffinity { cpus: Vec<usize> },
+    GetAffinity,
+    Release,
+}
+
+/// The mock's thread half: creates no thread, records every call, counts the threads
+/// created and not yet joined (`running_threads`).
+#[derive(Default)]
+pub(crate) struct MockThreads {
+    state: Mutex<(Vec<ThreadCall>, Vec<ThreadHandle>, u32)>,
+}
+
+impl MockThreads {
+    /// Every thread call that reached the mock, in order.
+    pub(crate) fn calls(&self) -> Vec<ThreadCall> {
+        lock(&self.state).0.clone()
+    }
+
+    fn record(&self, call: ThreadCall) {
+        lock(&self.state).0.push(call);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl ThreadCapability for MockThreads {
+    fn create_thread(
+        &self,
+        _start: ThreadStart,
+        options: ThreadOptions,
+    ) -> Result<ThreadHandle, crate::error::ThreadError> {
+        let mut st = lock(&self.state);
+        st.0.push(ThreadCall::Create { name: options.name });
+        st.2 += 1;
+        let h = ThreadHandle::from_raw_parts(u64::MAX, st.2, 1);
+        st.1.push(h);
+        Ok(h)
+    }
+
+    fn join_thread(
+        &self,
+        handle: ThreadHandle,
+        _timeout: Option<Duration>,
+    ) -> Result<ThreadResult, crate::error::ThreadError> {
+        let mut st = lock(&self.state);
+        st.0.push(ThreadCall::Join);
+        st.1.retain(|h| *h != handle);
+        Ok(ThreadResult {
+            handle,
+            tid: 0,
+            name: None,
+            result: Ok(()),
+        })
+    }
+
+    fn set_thread_affinity(
+        &self,
+        _handle: ThreadHandle,
+        cpus: &CpuSet,
+    ) -> Result<(), crate::error::ThreadError> {
+        self.record(ThreadCall::SetAffinity {
+            cpus: cpus.to_vec(),
+        });
+        Ok(())
+    }
+
+    fn get_thread_affinity(
+        &self,
+        _handle: ThreadHandle,
+    ) -> Result<CpuSet, crate::error::ThreadError> {
+        self.record(ThreadCall::GetAffinity);
+        Ok(CpuSet::new())
+    }
+
+    fn release_thread(&self, _handle: ThreadHandle) -> Result<(), crate::error::ThreadError> {
+        self.record(ThreadCall::Release);
+        Ok(())
+    }
+
+    fn thread_info(&self, handle: ThreadHandle) -> Result<ThreadInfo, crate::error::ThreadError> {
+        Ok(ThreadInfo {
+            handle,
+            tid: 0,
+            name: None,
+            os_name: None,
+            detached: false,
+            finished: false,
+            joined: false,
+            priority: None,
+            stack_size: None,
+        })
+    }
+
+    fn running_threads(&self) -> usize {
+        lock(&self.state).1.len()
+    }
+
+    fn outstanding_threads(&self) -> Vec<ThreadHandle> {
+        lock(&self.state).1.clone()
+    }
 }
 
 impl MockCapability {
@@ -90,7 +204,12 @@ impl MockCapability {
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.state)
+    }
+
+    /// The thread half (what `threads()` returns).
+    pub(crate) fn thread_half(&self) -> &MockThreads {
+        &self.threads
     }
 
     /// Every call that reached the mock, in order.
@@ -357,6 +476,10 @@ impl ProcessCapability for MockCapability {
         self.state().processes.remove(&handle);
         Ok(())
     }
+
+    fn threads(&self) -> Option<&dyn ThreadCapability> {
+        Some(&self.threads)
+    }
 }
 
 #[cfg(test)]
@@ -400,7 +523,14 @@ mod tests {
         assert_eq!(layer.process_start_time(h).unwrap(), Some(MOCK_START_TIME));
         layer.take_output(h).unwrap();
         assert_eq!(layer.wait_process(h, None).unwrap().code(), 0);
-        assert!(layer.threads().is_none());
+        let t = layer
+            .create_thread(ThreadStart::new(|_| Ok(())), ThreadOptions::default())
+            .unwrap();
+        layer.join_thread(t, None).unwrap();
+        assert_eq!(
+            mock.thread_half().calls(),
+            [ThreadCall::Create { name: None }, ThreadCall::Join]
+        );
         layer.release_process(h).unwrap();
         let pid = h.pid();
         let calls = mock.calls();

@@ -369,3 +369,48 @@ fn a_refused_run_check_is_recorded_as_process_denied() {
     assert_eq!(m["process.reason"], json!("TERM is not allowed"));
     assert_eq!(mock.calls().len(), 2);
 }
+
+#[test]
+fn thread_calls_are_recorded_and_a_thread_still_held_at_drop_is_leaked() {
+    // Through the process capability's thread calls (its `threads()`, the audit layer's).
+    let (mock, sink) = (MockCapability::new(), Arc::new(MemorySink::new()));
+    let layer = audited(&mock, &sink, false);
+    let options = crate::ThreadOptions {
+        name: Some("worker".into()),
+        ..crate::ThreadOptions::default()
+    };
+    let t = layer
+        .create_thread(crate::ThreadStart::new(|_| Ok(())), options)
+        .unwrap();
+    layer
+        .set_thread_affinity(t, &crate::CpuSet::from_cpus(&[0]))
+        .unwrap();
+    layer.join_thread(t, None).unwrap();
+    // A joined handle is still held until it is released (spec §1: release is explicit).
+    crate::ThreadCapability::release_thread(&layer, t).unwrap();
+    let kept = layer
+        .create_thread(
+            crate::ThreadStart::new(|_| Ok(())),
+            crate::ThreadOptions::default(),
+        )
+        .unwrap();
+    drop(layer);
+    assert_eq!(
+        sink.events(),
+        [
+            "thread.created",
+            "thread.affinity_set",
+            "thread.joined",
+            "thread.created",
+            "thread.leaked"
+        ]
+    );
+    let created = &sink.records()[0];
+    assert_eq!(created.subject, "worker");
+    assert_eq!(created.metadata["thread.name"], json!("worker"));
+    assert_eq!(sink.records()[1].metadata["thread.affinity"], json!([0]));
+    assert_eq!(
+        sink.records()[4].metadata["thread.id"],
+        json!(kept.to_string())
+    );
+}

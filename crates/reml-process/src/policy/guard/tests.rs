@@ -353,3 +353,54 @@ fn what_the_guard_does_not_check_passes_through_unchanged() {
         ]
     );
 }
+
+fn no_op() -> crate::ThreadStart {
+    crate::ThreadStart::new(|_| Ok(()))
+}
+
+#[test]
+fn a_thread_call_outside_the_effect_scope_is_refused_before_the_inner_is_called() {
+    let mock = MockCapability::new();
+    let g = guard(&mock, "[capability]\neffect_scope = [\"process\"]\n");
+    let e = g
+        .create_thread(no_op(), crate::ThreadOptions::default())
+        .unwrap_err();
+    assert!(e.message.contains("{thread}"), "{}", e.message);
+    assert!(mock.thread_half().calls().is_empty());
+}
+
+#[test]
+fn max_threads_priority_and_allowed_cpus_are_held_before_the_inner_is_called() {
+    use crate::capability::mock::ThreadCall;
+    let mock = MockCapability::new();
+    let g = guard(
+        &mock,
+        "[limits]\nmax_threads = 1\nmax_thread_priority = \"normal\"\nallowed_cpus = \"0\"\n",
+    );
+    let high = crate::ThreadOptions {
+        priority: Some(crate::ThreadPriority::High),
+        ..crate::ThreadOptions::default()
+    };
+    let e = g.create_thread(no_op(), high).unwrap_err();
+    assert!(e.message.contains("max_thread_priority"), "{}", e.message);
+    let t = g
+        .create_thread(no_op(), crate::ThreadOptions::default())
+        .unwrap();
+    let e = g
+        .create_thread(no_op(), crate::ThreadOptions::default())
+        .unwrap_err();
+    assert!(e.message.contains("max_threads"), "{}", e.message);
+    let e = g
+        .set_thread_affinity(t, &crate::CpuSet::from_cpus(&[0, 1]))
+        .unwrap_err();
+    assert!(e.message.contains("CPU 1"), "{}", e.message);
+    g.set_thread_affinity(t, &crate::CpuSet::from_cpus(&[0]))
+        .unwrap();
+    assert_eq!(
+        mock.thread_half().calls(),
+        [
+            ThreadCall::Create { name: None },
+            ThreadCall::SetAffinity { cpus: vec![0] }
+        ]
+    );
+}
