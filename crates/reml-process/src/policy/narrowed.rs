@@ -503,8 +503,8 @@ impl ProcessCapability for NarrowedCapability {
         self.layer.process_info(handle)
     }
 
-    /// Gated, and then `None`, as before the pass-through contract: the start time is not
-    /// asked of the parent (the parent's audit layer asks its own inner capability).
+    /// Gated, then `None`: a narrowed capability does not pass the start time on (the
+    /// parent's audit layer, which records `process.id`, asks its own inner capability).
     fn process_start_time(&self, handle: ProcessHandle) -> Result<Option<u64>, ProcessError> {
         self.process_info(handle).map(|_| None)
     }
