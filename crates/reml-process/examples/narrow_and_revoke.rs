@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reml_process::audit::{MemorySink, Redactor};
-use reml_process::layer::NarrowedCapability;
 use reml_process::policy::Policy;
 use reml_process::*;
 
@@ -27,12 +26,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         sh.display().to_string()
     ))?;
     let sink = Arc::new(MemorySink::new());
-    let host: Arc<dyn ProcessCapability> = Arc::new(AuditLayer::new(
-        PolicyLayer::new(NativeProcessCapability::new(), Arc::new(host_policy)),
-        sink.clone(),
-        Redactor::default(),
-        false,
-    ));
+    let settings = AuditSettings {
+        sink: sink.clone(),
+        redactor: Redactor::default(),
+        required: false,
+    };
+    let host: Arc<dyn ProcessCapability> =
+        Arc::new(stack::build(Some(Arc::new(host_policy)), &settings));
 
     // The job's policy only narrows: whatever the host refuses stays refused.
     let job_policy = Policy::from_toml_str(&format!(
@@ -41,7 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
          [limits]\nmax_processes = 2\n",
         sleep.display().to_string()
     ))?;
-    let job = NarrowedCapability::new(host.clone(), job_policy, "job-42")?;
+    let job = stack::narrow(host.clone(), job_policy, "job-42")?;
 
     let mut long = Command::new(&sleep);
     long.arg("300");

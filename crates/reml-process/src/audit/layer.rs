@@ -42,23 +42,25 @@
 //!   125).
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::{json, Value};
 
 use crate::audit::{domains, events, keys, AuditError, AuditEvent, AuditSink, Redactor};
-use crate::capability::{ProcessCapability, ProcessHandle, ProcessInfo, RunPlan, StdStream};
+use crate::capability::{ProcessCapability, ProcessHandle, RunPlan, StdStream};
 use crate::command::{Command, Environment};
+use crate::effect::Operation;
 use crate::error::{ProcessError, ProcessErrorKind, Severity, ThreadError, ThreadErrorKind};
 use crate::prepare::PreparedCommand;
 use crate::signal::Signal;
 use crate::status::{ExitStatus, Termination};
-use crate::thread::{
-    CpuSet, ThreadCapability, ThreadHandle, ThreadInfo, ThreadOptions, ThreadResult, ThreadStart,
-};
-use crate::wait::{CollectedOutput, WaitEvent, WaitOptions};
+use crate::thread::{ThreadCapability, ThreadHandle};
+use crate::wait::{WaitEvent, WaitOptions};
+
+#[cfg(test)]
+mod tests;
+mod thread;
 
 #[derive(Clone, Debug)]
 struct Tracked {
@@ -129,10 +131,10 @@ impl<C: ProcessCapability> AuditLayer<C> {
         }
     }
 
-    /// The gate of every operation that **starts** something (a spawn, a thread): with
-    /// `required`, the sink is proven writable first (a `capability.verified` record, once),
-    /// and nothing starts once a record has failed.
-    fn gate_start(&self, what: &str) -> Result<(), String> {
+    /// The gate of every operation that **starts** something ([`Operation::SpawnProcess`],
+    /// [`Operation::CreateThread`]): with `required`, the sink is proven writable first (a
+    /// `capability.verified` record, once), and nothing starts once a record has failed.
+    fn gate_start(&self, op: Operation) -> Result<(), String> {
         if !self.required {
             return Ok(());
         }
@@ -159,7 +161,8 @@ impl<C: ProcessCapability> AuditLayer<C> {
         match problem {
             None => Ok(()),
             Some(e) => Err(format!(
-                "{what} refused: the audit log is required (audit_required = true) but cannot be written: {}",
+                "{} refused: the audit log is required (audit_required = true) but cannot be written: {}",
+                started(op),
                 e.message
             )),
         }
@@ -346,12 +349,8 @@ impl<C: ProcessCapability> AuditLayer<C> {
         lock(&self.processes).insert(handle, t);
     }
 
-    /// The inner thread half; `create_thread` passes [`gate_start`](Self::gate_start) first.
-    fn thread_gate(&self, what: &str) -> Result<&dyn ThreadCapability, ThreadError> {
-        if what == "create_thread" {
-            self.gate_start(what)
-                .map_err(|m| ThreadError::new(ThreadErrorKind::CreationFailed, m))?;
-        }
+    /// The inner thread half.
+    fn inner_threads(&self) -> Result<&dyn ThreadCapability, ThreadError> {
         self.inner.threads().ok_or_else(|| {
             ThreadError::new(
                 ThreadErrorKind::Unsupported,
@@ -370,13 +369,22 @@ impl<C: ProcessCapability> AuditLayer<C> {
     }
 }
 
+/// Writes only what is recorded; the rest (`process_info`, `process_tree`, `take_output`,
+/// `take_pipe`, `process_start_time`) passes to the inner capability unchanged.
 impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
+    fn inner(&self) -> Option<&dyn ProcessCapability> {
+        Some(&self.inner)
+    }
+
     fn spawn_process(
         &self,
         command: &Command,
         env: &Environment,
     ) -> Result<ProcessHandle, ProcessError> {
-        if let Err(m) = self.gate_start("spawn") {
+        let op = Operation::SpawnProcess {
+            passes_fds: !command.fd_mappings.is_empty(),
+        };
+        if let Err(m) = self.gate_start(op) {
             return Err(ProcessError::audit_failed(m));
         }
         match self.inner.spawn_process(command, env) {
@@ -396,7 +404,10 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
     }
 
     fn spawn_prepared(&self, prepared: PreparedCommand) -> Result<ProcessHandle, ProcessError> {
-        if let Err(m) = self.gate_start("spawn") {
+        let op = Operation::SpawnProcess {
+            passes_fds: !prepared.command.fd_mappings.is_empty(),
+        };
+        if let Err(m) = self.gate_start(op) {
             return Err(ProcessError::audit_failed(m));
         }
         let command = prepared.command.clone();
@@ -494,7 +505,7 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
     }
 
     fn record_refusal(&self, refusal: &crate::capability::ScopedRefusal<'_>) {
-        let ev = if refusal.operation == "spawn_process" {
+        let ev = if matches!(refusal.operation, Operation::SpawnProcess { .. }) {
             self.spawn_failed_in(
                 refusal.program.clone(),
                 refusal.command.clone(),
@@ -510,7 +521,7 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
             )
             .with_severity(Severity::Warning)
             .with_metadata(keys::PROCESS_COMMAND, json!(refusal.command))
-            .with_metadata("process.operation", refusal.operation)
+            .with_metadata("process.operation", refusal.operation.name())
             .with_metadata(keys::PROCESS_REASON, refusal.error.message.clone())
             .with_metadata(keys::ERROR_KIND, refusal.error.kind.as_str())
         };
@@ -525,30 +536,6 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
             }),
             None => self.inner.audit_failure(),
         }
-    }
-
-    fn process_tree(&self, handle: ProcessHandle) -> Result<Vec<i32>, ProcessError> {
-        self.inner.process_tree(handle)
-    }
-
-    fn take_output(&self, handle: ProcessHandle) -> Result<CollectedOutput, ProcessError> {
-        self.inner.take_output(handle)
-    }
-
-    fn take_pipe(
-        &self,
-        handle: ProcessHandle,
-        stream: StdStream,
-    ) -> Result<Option<File>, ProcessError> {
-        self.inner.take_pipe(handle, stream)
-    }
-
-    fn process_info(&self, handle: ProcessHandle) -> Result<ProcessInfo, ProcessError> {
-        self.inner.process_info(handle)
-    }
-
-    fn process_start_time(&self, handle: ProcessHandle) -> Result<Option<u64>, ProcessError> {
-        self.inner.process_start_time(handle)
     }
 
     fn threads(&self) -> Option<&dyn ThreadCapability> {
@@ -639,84 +626,6 @@ impl<C: ProcessCapability> AuditLayer<C> {
     }
 }
 
-impl<C: ProcessCapability> ThreadCapability for AuditLayer<C> {
-    fn create_thread(
-        &self,
-        start: ThreadStart,
-        options: ThreadOptions,
-    ) -> Result<ThreadHandle, ThreadError> {
-        let inner = self.thread_gate("create_thread")?;
-        let name = options.name.clone();
-        let h = inner.create_thread(start, options)?;
-        let subject = name.clone().unwrap_or_else(|| h.to_string());
-        lock(&self.threads).insert(h, subject);
-        let mut ev = self.thread_event(h, events::THREAD_CREATED);
-        if let Some(n) = name {
-            ev = ev.with_metadata(keys::THREAD_NAME, n);
-        }
-        if let Ok(info) = inner.thread_info(h) {
-            ev = ev.with_metadata("thread.tid", info.tid);
-        }
-        self.emit(ev);
-        Ok(h)
-    }
-
-    fn join_thread(
-        &self,
-        handle: ThreadHandle,
-        timeout: Option<Duration>,
-    ) -> Result<ThreadResult, ThreadError> {
-        let inner = self.thread_gate("join_thread")?;
-        let r = inner.join_thread(handle, timeout);
-        if let Ok(res) = &r {
-            let mut ev = self.thread_event(handle, events::THREAD_JOINED);
-            ev = ev.with_metadata("thread.ok", res.result.is_ok());
-            self.emit(ev);
-        }
-        r
-    }
-
-    fn set_thread_affinity(&self, handle: ThreadHandle, cpus: &CpuSet) -> Result<(), ThreadError> {
-        let inner = self.thread_gate("set_thread_affinity")?;
-        let r = inner.set_thread_affinity(handle, cpus);
-        if r.is_ok() {
-            let ev = self
-                .thread_event(handle, events::THREAD_AFFINITY_SET)
-                .with_metadata(keys::THREAD_AFFINITY, json!(cpus.to_vec()));
-            self.emit(ev);
-        }
-        r
-    }
-
-    fn get_thread_affinity(&self, handle: ThreadHandle) -> Result<CpuSet, ThreadError> {
-        self.thread_gate("get_thread_affinity")?
-            .get_thread_affinity(handle)
-    }
-
-    fn release_thread(&self, handle: ThreadHandle) -> Result<(), ThreadError> {
-        let inner = self.thread_gate("release_thread")?;
-        let r = inner.release_thread(handle);
-        if r.is_ok() {
-            lock(&self.threads).remove(&handle);
-        }
-        r
-    }
-
-    fn thread_info(&self, handle: ThreadHandle) -> Result<ThreadInfo, ThreadError> {
-        self.thread_gate("thread_info")?.thread_info(handle)
-    }
-
-    fn running_threads(&self) -> usize {
-        self.inner.threads().map_or(0, |t| t.running_threads())
-    }
-
-    fn outstanding_threads(&self) -> Vec<ThreadHandle> {
-        self.inner
-            .threads()
-            .map_or_else(Vec::new, |t| t.outstanding_threads())
-    }
-}
-
 impl<C: ProcessCapability> Drop for AuditLayer<C> {
     /// Shutdown: every handle still held is reported (`process.leaked`, `thread.leaked`).
     /// The documented choice is "leave and reap": nothing is killed; the native capability
@@ -739,6 +648,15 @@ impl<C: ProcessCapability> Drop for AuditLayer<C> {
     }
 }
 
+/// How a refusal by [`AuditLayer::gate_start`] names what it refused (`spawn refused: …`,
+/// `create_thread refused: …`).
+fn started(op: Operation) -> &'static str {
+    match op {
+        Operation::SpawnProcess { .. } => "spawn",
+        other => other.name(),
+    }
+}
+
 /// The `process.id` of a process ([`keys::PROCESS_ID`]): `PID:START:BOOT` when its start
 /// time and the boot id are known, else `PID:UUID` with a fresh random UUID.
 fn lifecycle_key(pid: i32, start_time: Option<u64>) -> String {
@@ -748,7 +666,6 @@ fn lifecycle_key(pid: i32, start_time: Option<u64>) -> String {
     }
 }
 
-/// `signal`'s bit in [`Tracked::sent`]; 0 for a number outside 1..=64.
 /// `event` with `capability.scope` (the narrowed capability, `core.process/job-7`) and
 /// `capability.parent` (the one it was narrowed from) when it went through one.
 fn with_scope(event: AuditEvent, scope: Option<&str>) -> AuditEvent {
@@ -763,6 +680,7 @@ fn with_scope(event: AuditEvent, scope: Option<&str>) -> AuditEvent {
     }
 }
 
+/// `signal`'s bit in [`Tracked::sent`]; 0 for a number outside 1..=64.
 fn signal_bit(signal: Signal) -> u64 {
     match signal.number() {
         n @ 1..=64 => 1 << (n - 1),

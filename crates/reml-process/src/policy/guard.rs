@@ -42,8 +42,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::capability::{ProcessCapability, ProcessHandle, ProcessInfo, RunPlan, StdStream};
-use crate::command::{Command, Environment, Resource, Rlimit};
+use crate::capability::{ProcessCapability, ProcessHandle, RunPlan};
+use crate::command::{Command, Environment};
 use crate::effect::{EffectSet, Operation};
 use crate::error::{ProcessError, ThreadError, ThreadErrorKind};
 use crate::policy::{DigestCache, FileId, OutputCapAction, Policy, ResolvedPrograms};
@@ -55,7 +55,12 @@ use crate::status::ExitStatus;
 use crate::thread::{
     CpuSet, ThreadCapability, ThreadHandle, ThreadInfo, ThreadOptions, ThreadResult, ThreadStart,
 };
-use crate::wait::{CollectedOutput, WaitEvent, WaitOptions};
+use crate::wait::{WaitEvent, WaitOptions};
+use rlimits::merge_rlimits;
+
+mod rlimits;
+#[cfg(test)]
+mod tests;
 
 /// The security policy around an inner capability (see the module docs).
 pub struct PolicyLayer<C: ProcessCapability> {
@@ -434,54 +439,14 @@ impl<C: ProcessCapability> PolicyLayer<C> {
     }
 }
 
-/// The limits a child gets: per resource, the stricter of the command's and the policy's
-/// (`None` = unlimited), where a value the **policy** chose is a ceiling and never more than
-/// `host_hard` of that resource (the hard limit the child inherits, `None` = unlimited).
-///
-/// So a policy limit the host cannot grant (`open_files = 100000` under a hard limit of
-/// 4096, or above the kernel's `nr_open`) gives the host's limit instead of a spawn that
-/// fails at `setrlimit`, and a policy never raises a limit, for root neither. A value the
-/// **command** asked for itself (and that is stricter than the policy's) is applied as
-/// asked: when the OS refuses it, the spawn fails naming the limit — the caller asked
-/// explicitly.
-fn merge_rlimits(
-    command: &[Rlimit],
-    policy: &[Rlimit],
-    host_hard: impl Fn(Resource) -> Option<u64>,
-) -> Vec<Rlimit> {
-    // `a` stricter than or as strict as `b` (`None` is unlimited).
-    let le = |a: Option<u64>, b: Option<u64>| match (a, b) {
-        (_, None) => true,
-        (None, Some(_)) => false,
-        (Some(x), Some(y)) => x <= y,
-    };
-    let min = |a: Option<u64>, b: Option<u64>| if le(a, b) { a } else { b };
-    let mut out: Vec<Rlimit> = command.to_vec();
-    for p in policy {
-        let host = host_hard(p.resource);
-        let ceiling_hard = min(p.hard, host);
-        let ceiling_soft = min(p.soft, ceiling_hard);
-        match out.iter_mut().find(|r| r.resource == p.resource) {
-            Some(r) => {
-                if !le(r.hard, p.hard) {
-                    r.hard = ceiling_hard;
-                }
-                if !le(r.soft, p.soft) {
-                    r.soft = ceiling_soft;
-                }
-                r.soft = min(r.soft, r.hard);
-            }
-            None => out.push(Rlimit {
-                resource: p.resource,
-                soft: ceiling_soft,
-                hard: ceiling_hard,
-            }),
-        }
-    }
-    out
-}
-
+/// Writes only what the policy checks; the rest (`process_info`, `process_tree`,
+/// `take_output`, `take_pipe`, `process_start_time`, `audit_failure`, `record_refusal`)
+/// passes to the inner capability unchanged.
 impl<C: ProcessCapability> ProcessCapability for PolicyLayer<C> {
+    fn inner(&self) -> Option<&dyn ProcessCapability> {
+        Some(&self.inner)
+    }
+
     fn spawn_process(
         &self,
         command: &Command,
@@ -568,14 +533,6 @@ impl<C: ProcessCapability> ProcessCapability for PolicyLayer<C> {
         )))
     }
 
-    fn audit_failure(&self) -> Option<crate::audit::AuditFailure> {
-        self.inner.audit_failure()
-    }
-
-    fn record_refusal(&self, refusal: &crate::capability::ScopedRefusal<'_>) {
-        self.inner.record_refusal(refusal)
-    }
-
     fn kill_process_tree(
         &self,
         handle: ProcessHandle,
@@ -583,30 +540,6 @@ impl<C: ProcessCapability> ProcessCapability for PolicyLayer<C> {
     ) -> Result<Vec<i32>, ProcessError> {
         self.check_signal(signal)?;
         self.inner.kill_process_tree(handle, signal)
-    }
-
-    fn process_tree(&self, handle: ProcessHandle) -> Result<Vec<i32>, ProcessError> {
-        self.inner.process_tree(handle)
-    }
-
-    fn take_output(&self, handle: ProcessHandle) -> Result<CollectedOutput, ProcessError> {
-        self.inner.take_output(handle)
-    }
-
-    fn take_pipe(
-        &self,
-        handle: ProcessHandle,
-        stream: StdStream,
-    ) -> Result<Option<File>, ProcessError> {
-        self.inner.take_pipe(handle, stream)
-    }
-
-    fn process_info(&self, handle: ProcessHandle) -> Result<ProcessInfo, ProcessError> {
-        self.inner.process_info(handle)
-    }
-
-    fn process_start_time(&self, handle: ProcessHandle) -> Result<Option<u64>, ProcessError> {
-        self.inner.process_start_time(handle)
     }
 
     fn threads(&self) -> Option<&dyn ThreadCapability> {
@@ -724,69 +657,5 @@ impl<C: ProcessCapability> ThreadCapability for PolicyLayer<C> {
         self.inner
             .threads()
             .map_or_else(Vec::new, |t| t.outstanding_threads())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn lim(resource: Resource, soft: Option<u64>, hard: Option<u64>) -> Rlimit {
-        Rlimit {
-            resource,
-            soft,
-            hard,
-        }
-    }
-
-    /// A host whose hard RLIMIT_NOFILE is 4096 and every other limit unlimited.
-    fn host(r: Resource) -> Option<u64> {
-        (r == Resource::OpenFiles).then_some(4096)
-    }
-
-    #[test]
-    fn a_policy_limit_above_the_host_gives_the_host_limit() {
-        let policy = [
-            lim(Resource::OpenFiles, Some(100_000), Some(100_000)),
-            lim(Resource::CpuTime, Some(60), Some(61)),
-        ];
-        assert_eq!(
-            merge_rlimits(&[], &policy, host),
-            [
-                lim(Resource::OpenFiles, Some(4096), Some(4096)),
-                lim(Resource::CpuTime, Some(60), Some(61)),
-            ]
-        );
-        // Below the host: exactly the policy's.
-        let below = [lim(Resource::OpenFiles, Some(100), Some(100))];
-        assert_eq!(merge_rlimits(&[], &below, host), below);
-    }
-
-    #[test]
-    fn the_command_and_the_policy_give_the_stricter() {
-        let policy = [lim(Resource::OpenFiles, Some(100_000), Some(100_000))];
-        // The command stricter than the host: its own values.
-        let cmd = [lim(Resource::OpenFiles, Some(10), Some(20))];
-        assert_eq!(merge_rlimits(&cmd, &policy, host), cmd);
-        // The command unlimited: the policy's ceiling, within the host.
-        let cmd = [lim(Resource::OpenFiles, None, None)];
-        assert_eq!(
-            merge_rlimits(&cmd, &policy, host),
-            [lim(Resource::OpenFiles, Some(4096), Some(4096))]
-        );
-        // The command above the host but below the policy: what the caller asked for
-        // (the OS may refuse it; the caller asked explicitly).
-        let cmd = [lim(Resource::OpenFiles, Some(50_000), Some(50_000))];
-        assert_eq!(merge_rlimits(&cmd, &policy, host), cmd);
-        // The command's soft above the policy's clamped hard: lowered to it.
-        let policy = [lim(Resource::OpenFiles, Some(8), Some(8))];
-        let cmd = [lim(Resource::OpenFiles, Some(10), None)];
-        assert_eq!(
-            merge_rlimits(&cmd, &policy, host),
-            [lim(Resource::OpenFiles, Some(8), Some(8))]
-        );
-        // Limits of other resources pass through.
-        let cmd = [lim(Resource::FileSize, Some(1), Some(2))];
-        assert_eq!(merge_rlimits(&cmd, &[], host), cmd);
     }
 }

@@ -8,7 +8,8 @@
 //!                    the parent: AuditLayer ─▶ PolicyLayer ─▶ native
 //! ```
 //!
-//! See [`NarrowedCapability`].
+//! Both halves are built by [`crate::stack`]: the parent by [`crate::stack::build`], the
+//! narrowing by [`crate::stack::narrow`]. See [`NarrowedCapability`].
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -20,6 +21,7 @@ use crate::capability::{
     ProcessCapability, ProcessHandle, ProcessInfo, RunPlan, ScopedRefusal, StdStream,
 };
 use crate::command::{Command, Environment};
+use crate::effect::Operation;
 use crate::error::{ProcessError, ThreadError, ThreadErrorKind};
 use crate::policy::Policy;
 use crate::prepare::PreparedCommand;
@@ -76,19 +78,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// keys: spawns, and signals refused by `allowed_signals`.
 ///
 /// # Examples
-/// See `examples/narrow_and_revoke.rs`:
+/// See `examples/narrow_and_revoke.rs`; the host's stack and the narrowing are built by
+/// [`crate::stack`]:
 /// ```no_run
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use reml_process::layer::NarrowedCapability;
 /// use reml_process::policy::Policy;
 /// use reml_process::*;
 ///
-/// let host: Arc<dyn ProcessCapability> = Arc::new(PolicyLayer::new(
-///     NativeProcessCapability::new(),
-///     Arc::new(Policy::from_toml_str("[commands]\nallow = [\"/bin/sleep\", \"/bin/echo\"]\n").unwrap()),
-/// ));
-/// let job = NarrowedCapability::new(
+/// let host: Arc<dyn ProcessCapability> = Arc::new(stack::guard(Arc::new(
+///     Policy::from_toml_str("[commands]\nallow = [\"/bin/sleep\", \"/bin/echo\"]\n").unwrap(),
+/// )));
+/// let job = stack::narrow(
 ///     host.clone(),
 ///     Policy::from_toml_str("[commands]\nallow = []\n[[commands.rule]]\nprogram = \"/bin/sleep\"\nargs = [[\"*\"]]\n").unwrap(),
 ///     "job-7",
@@ -185,7 +186,7 @@ impl NarrowedCapability {
         ancestors: Vec<Arc<AtomicBool>>,
     ) -> NarrowedCapability {
         let scope: Arc<str> = scope.into();
-        let mut layer = PolicyLayer::new(parent, Arc::new(policy));
+        let mut layer = crate::stack::guard_over(parent, Arc::new(policy));
         layer.set_capability_scope(scope.clone());
         NarrowedCapability {
             layer,
@@ -312,7 +313,7 @@ impl NarrowedCapability {
     /// Hands a refusal of the further policy to the parent's audit.
     fn refused(
         &self,
-        operation: &'static str,
+        operation: Operation,
         program: String,
         command: Vec<String>,
         error: &ProcessError,
@@ -353,7 +354,9 @@ impl NarrowedCapability {
             Ok(p) => p,
             Err(e) => {
                 self.refused(
-                    "spawn_process",
+                    Operation::SpawnProcess {
+                        passes_fds: !command.fd_mappings.is_empty(),
+                    },
                     command.program.to_string_lossy().into_owned(),
                     command.command_line(),
                     &e,
@@ -377,7 +380,7 @@ impl NarrowedCapability {
                 Ok(i) => (i.program.to_string_lossy().into_owned(), i.command_line),
                 Err(_) => (String::new(), Vec::new()),
             };
-            self.refused(operation, program, command, &e);
+            self.refused(Operation::KillProcess, program, command, &e);
             return Err(e);
         }
         Ok(())
@@ -389,7 +392,14 @@ impl NarrowedCapability {
     }
 }
 
+/// Every call on a handle is gated (not revoked, spawned through this capability), so those
+/// are all written; `audit_failure` and `record_refusal` pass to its [`PolicyLayer`] (and so
+/// to the parent) unchanged.
 impl ProcessCapability for NarrowedCapability {
+    fn inner(&self) -> Option<&dyn ProcessCapability> {
+        Some(&self.layer)
+    }
+
     fn spawn_process(
         &self,
         command: &Command,
@@ -451,14 +461,6 @@ impl ProcessCapability for NarrowedCapability {
         self.layer.check_run(command, plan)
     }
 
-    fn audit_failure(&self) -> Option<crate::audit::AuditFailure> {
-        self.layer.audit_failure()
-    }
-
-    fn record_refusal(&self, refusal: &ScopedRefusal<'_>) {
-        self.layer.record_refusal(refusal)
-    }
-
     fn process_tree(&self, handle: ProcessHandle) -> Result<Vec<i32>, ProcessError> {
         self.gate("process_tree", handle)?;
         self.layer.process_tree(handle)
@@ -499,6 +501,12 @@ impl ProcessCapability for NarrowedCapability {
     fn process_info(&self, handle: ProcessHandle) -> Result<ProcessInfo, ProcessError> {
         self.gate("process_info", handle)?;
         self.layer.process_info(handle)
+    }
+
+    /// Gated, then `None`: a narrowed capability does not pass the start time on (the
+    /// parent's audit layer, which records `process.id`, asks its own inner capability).
+    fn process_start_time(&self, handle: ProcessHandle) -> Result<Option<u64>, ProcessError> {
+        self.process_info(handle).map(|_| None)
     }
 
     fn threads(&self) -> Option<&dyn ThreadCapability> {

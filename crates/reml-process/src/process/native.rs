@@ -335,6 +335,11 @@ fn raw_dispositions(d: &SignalDispositions) -> sys::RawDispositions {
 }
 
 impl ProcessCapability for NativeProcessCapability {
+    /// `None`: the native backend is the ground floor, it writes the whole core itself.
+    fn inner(&self) -> Option<&dyn ProcessCapability> {
+        None
+    }
+
     fn spawn_prepared(&self, prepared: PreparedCommand) -> Result<ProcessHandle, ProcessError> {
         if !crate::sys::imp::SUPPORTED {
             // Before anything is opened or created (stdio files, pipes).

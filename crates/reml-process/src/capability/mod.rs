@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::command::{Command, Environment};
+use crate::effect::Operation;
 use crate::error::ProcessError;
 use crate::error::{ThreadError, ThreadErrorKind};
 use crate::prepare::PreparedCommand;
@@ -14,6 +15,10 @@ use crate::thread::{
     CpuSet, ThreadCapability, ThreadHandle, ThreadOptions, ThreadResult, ThreadStart,
 };
 use crate::wait::{CollectedOutput, WaitEvent, WaitOptions};
+
+#[cfg(test)]
+pub(crate) mod mock;
+mod pointer;
 
 /// A handle to a spawned process (spec §1 `ProcessHandle`).
 ///
@@ -97,8 +102,11 @@ pub struct ScopedRefusal<'a> {
     /// The narrowed capability's scope (`core.process/job-7`): its parent's scope, `/`, its
     /// own name.
     pub scope: &'a str,
-    /// What was refused: `spawn_process`, `kill_process`, …
-    pub operation: &'static str,
+    /// What was refused, as the guard checks it: [`Operation::SpawnProcess`] for a spawn,
+    /// [`Operation::KillProcess`] for a signal (`kill_process`, `kill_process_group`,
+    /// `kill_process_tree`). The audit record names it by [`Operation::name`]
+    /// (`process.operation`).
+    pub operation: Operation,
     /// The program as the caller named it (for a spawn), else the process's.
     pub program: String,
     /// The command line (before redaction; the audit layer masks it).
@@ -118,11 +126,50 @@ impl ScopedRefusal<'_> {
 /// The process half of the plugin's capability (spec §1, §3, §7).
 ///
 /// Implemented by the native backend ([`crate::NativeProcessCapability`]) and by the layers
-/// wrapped around it (security policy, then audit), each taking an inner capability; callers
-/// hold the outermost one. Every method has the effects of its [`crate::Operation`].
+/// wrapped around it (security policy, then audit; [`crate::stack`]), each taking an inner
+/// capability; callers hold the outermost one. Every method has the effects of its
+/// [`crate::Operation`].
 ///
 /// All methods take `&self` and are safe to call from several threads at once.
+///
+/// # Implementing it: a small core, everything else passes through
+/// The one **required** method is [`inner`](Self::inner): it says whether the implementor
+/// wraps another capability (a *layer*: `Some(inner)`) or is a *backend* (`None`). It is
+/// required, not defaulted, so that a layer cannot forget it and silently turn into a
+/// backend that answers every call it did not write with `Unsupported`.
+///
+/// Every other method is provided:
+///
+/// - **In a layer**, each provided method passes the call to [`inner`](Self::inner)
+///   unchanged, so a layer writes only the methods it changes (the policy guard writes its
+///   checks, the audit layer its records). A layer that checks or records a family of calls
+///   overrides every member it cares about: the spawns (`spawn_process` *and*
+///   `spawn_prepared`), the signals (`kill_process`, `kill_process_group`,
+///   `kill_process_tree`, `enforce_limit`), the waits (`wait_with_options` *and*
+///   `wait_event`), and `threads` when it has a thread half of its own.
+/// - **In a backend**, the *core* — [`spawn_prepared`](Self::spawn_prepared),
+///   [`kill_process`](Self::kill_process), [`kill_process_group`](Self::kill_process_group),
+///   [`wait_with_options`](Self::wait_with_options), [`take_output`](Self::take_output),
+///   [`take_pipe`](Self::take_pipe), [`process_info`](Self::process_info) and
+///   [`release_process`](Self::release_process) — must be written: these are the calls that
+///   reach the OS, and with nothing to pass them to, the provided ones answer
+///   `Unsupported` naming the method. The rest have a fallback built on the core (a tree
+///   signalled as its group or its process, a stop-blind `wait_event`, no start time, no
+///   thread half, every plan accepted, no audit failure, refusals not recorded).
+/// - A few methods are **derived** in every implementor, layer or not, because they are
+///   only another shape of a core call and must pass the same checks:
+///   [`wait_process`](Self::wait_process) is [`wait_with_options`](Self::wait_with_options)
+///   of the same capability, and [`create_thread`](Self::create_thread),
+///   [`join_thread`](Self::join_thread) and [`set_thread_affinity`](Self::set_thread_affinity)
+///   go through its own [`threads`](Self::threads).
+///
+/// `&T`, `Box<T>` and `Arc<T>` forward every method, derived ones included, to `T`.
 pub trait ProcessCapability: Send + Sync {
+    /// The capability this one wraps, when it is a layer (`Some`), or `None` for a backend
+    /// that does the work itself (see [Implementing it](ProcessCapability#implementing-it-a-small-core-everything-else-passes-through)).
+    /// Every provided method of a layer passes its call to it.
+    fn inner(&self) -> Option<&dyn ProcessCapability>;
+
     /// Spawns `command` with base environment `env` (spec §2 `spawn_process`,
     /// `effect {process}`).
     ///
@@ -135,11 +182,17 @@ pub trait ProcessCapability: Send + Sync {
     /// an OS refusal to create or exec is `SpawnFailed` (or `PermissionDenied` for
     /// `EACCES`/`EPERM`) with the errno in `code` — reported by this call, never as a child
     /// exiting 127.
+    ///
+    /// Provided: a layer passes it inward; a backend prepares the command and spawns it with
+    /// [`spawn_prepared`](Self::spawn_prepared).
     fn spawn_process(
         &self,
         command: &Command,
         env: &Environment,
     ) -> Result<ProcessHandle, ProcessError> {
+        if let Some(inner) = self.inner() {
+            return inner.spawn_process(command, env);
+        }
         let final_env = env.resolve(&command.env);
         let prepared = PreparedCommand::new(command, final_env)?;
         self.spawn_prepared(prepared)
@@ -148,9 +201,17 @@ pub trait ProcessCapability: Send + Sync {
     /// Spawns an already prepared command (the layers' entry point: each may inspect and
     /// restrict the prepared command before passing it inward).
     ///
+    /// Core: a backend writes it; a layer passes it inward unless it overrides it.
+    ///
     /// # Errors
-    /// As [`spawn_process`](Self::spawn_process), minus the preparation errors.
-    fn spawn_prepared(&self, prepared: PreparedCommand) -> Result<ProcessHandle, ProcessError>;
+    /// As [`spawn_process`](Self::spawn_process), minus the preparation errors;
+    /// `Unsupported` from a backend that does not implement it.
+    fn spawn_prepared(&self, prepared: PreparedCommand) -> Result<ProcessHandle, ProcessError> {
+        match self.inner() {
+            Some(inner) => inner.spawn_prepared(prepared),
+            None => Err(not_implemented("spawn_prepared")),
+        }
+    }
 
     /// Sends `signal` to the process (spec §1 `kill_process`, `effect {process, signal}`).
     ///
@@ -160,17 +221,32 @@ pub trait ProcessCapability: Send + Sync {
     ///
     /// # Errors
     /// `InvalidCommand` for a stale, released or foreign handle; `PermissionDenied` when the
-    /// OS refuses (`EPERM`); the security layer may refuse signals outside its allow-list.
-    fn kill_process(&self, handle: ProcessHandle, signal: Signal) -> Result<(), ProcessError>;
+    /// OS refuses (`EPERM`); the security layer may refuse signals outside its allow-list;
+    /// `Unsupported` from a backend that does not implement it (core).
+    fn kill_process(&self, handle: ProcessHandle, signal: Signal) -> Result<(), ProcessError> {
+        match self.inner() {
+            Some(inner) => inner.kill_process(handle, signal),
+            None => Err(not_implemented("kill_process")),
+        }
+    }
 
     /// Sends `signal` to the process group the child leads or joined (spec §7, `killpg`).
     ///
     /// # Errors
     /// `InvalidCommand` when the child was spawned in our own process group (`Inherit`, or
-    /// `Join` of our own group: signalling it would hit the caller) or for a stale handle; an OS refusal as in `kill_process`. A
-    /// group with no member left is `Ok(())`.
-    fn kill_process_group(&self, handle: ProcessHandle, signal: Signal)
-        -> Result<(), ProcessError>;
+    /// `Join` of our own group: signalling it would hit the caller) or for a stale handle; an
+    /// OS refusal as in `kill_process`. A group with no member left is `Ok(())`.
+    /// `Unsupported` from a backend that does not implement it (core).
+    fn kill_process_group(
+        &self,
+        handle: ProcessHandle,
+        signal: Signal,
+    ) -> Result<(), ProcessError> {
+        match self.inner() {
+            Some(inner) => inner.kill_process_group(handle, signal),
+            None => Err(not_implemented("kill_process_group")),
+        }
+    }
 
     /// Sends `signal` to the process **and every descendant** (spec §7, whole-tree
     /// termination; `effect {process, signal}`): the processes of its group, the tree found
@@ -185,8 +261,8 @@ pub trait ProcessCapability: Send + Sync {
     /// process had before the spawn are never touched. Signalling a tree that has ended
     /// returns an empty list.
     ///
-    /// The default implementation (for layers that do not override it) signals the group
-    /// when the child leads or joined one, else the process.
+    /// Provided: a layer passes it inward; a backend that does not write it signals the
+    /// group when the child leads or joined one, else the process.
     ///
     /// # Errors
     /// `InvalidCommand` for a stale handle; an OS refusal to signal the process itself as in
@@ -199,7 +275,10 @@ pub trait ProcessCapability: Send + Sync {
         handle: ProcessHandle,
         signal: Signal,
     ) -> Result<Vec<i32>, ProcessError> {
-        signal_group_or_process(self, handle, signal)
+        match self.inner() {
+            Some(inner) => inner.kill_process_tree(handle, signal),
+            None => signal_group_or_process(self, handle, signal),
+        }
     }
 
     /// Ends the process's tree as the **capability's own limit enforcement**: the time-limit
@@ -213,7 +292,9 @@ pub trait ProcessCapability: Send + Sync {
     /// before the child starts). An audit layer records it like any signal and never
     /// refuses it, even when its log cannot be written (ending a job must always be possible).
     ///
-    /// The default implementation is [`kill_process_tree`](Self::kill_process_tree).
+    /// Provided: a layer passes it inward (so an inner policy's `allowed_signals` never
+    /// applies to it); a backend that does not write it calls
+    /// [`kill_process_tree`](Self::kill_process_tree).
     ///
     /// # Errors
     /// As [`kill_process_tree`](Self::kill_process_tree); `PermissionDenied` from a policy
@@ -223,7 +304,10 @@ pub trait ProcessCapability: Send + Sync {
         handle: ProcessHandle,
         signal: Signal,
     ) -> Result<Vec<i32>, ProcessError> {
-        self.kill_process_tree(handle, signal)
+        match self.inner() {
+            Some(inner) => inner.enforce_limit(handle, signal),
+            None => self.kill_process_tree(handle, signal),
+        }
     }
 
     /// Checks, **before** `command` is spawned, that a supervised run of it as `plan` says
@@ -233,7 +317,8 @@ pub trait ProcessCapability: Send + Sync {
     /// `reml-process run`). So nothing starts that the supervisor would then have to end
     /// for a reason known beforehand.
     ///
-    /// The default implementation accepts every plan. The security layer refuses a wait
+    /// Provided: a layer passes it inward; a backend accepts every plan. The security layer
+    /// refuses a wait
     /// effect outside its `effect_scope`, and a time-limit signal outside `allowed_signals`
     /// (`KILL` always passes) when a limit applies: the caller's (`plan.caller_limit`) or
     /// its own (`max_wall_time`, `output_cap_action = "kill"`). The audit layer records a
@@ -242,8 +327,10 @@ pub trait ProcessCapability: Send + Sync {
     /// # Errors
     /// `PermissionDenied` (a policy denial) naming the effect or the signal.
     fn check_run(&self, command: &Command, plan: &RunPlan) -> Result<(), ProcessError> {
-        let _ = (command, plan);
-        Ok(())
+        match self.inner() {
+            Some(inner) => inner.check_run(command, plan),
+            None => Ok(()),
+        }
     }
 
     /// The first audit record this capability (or a layer inside it) could not write, if any: what
@@ -252,9 +339,9 @@ pub trait ProcessCapability: Send + Sync {
     /// cannot be written": a record that cannot be written after the child started ends the job);
     /// without, it reports the failure once and goes on.
     ///
-    /// The default implementation reports none.
+    /// Provided: a layer asks its inner capability; a backend reports none.
     fn audit_failure(&self) -> Option<crate::audit::AuditFailure> {
-        None
+        self.inner().and_then(|inner| inner.audit_failure())
     }
 
     /// Records a refusal by a narrowed capability's own policy
@@ -263,10 +350,12 @@ pub trait ProcessCapability: Send + Sync {
     /// layer there to write (`process.denied`, or `process.spawn_failed` for an error that
     /// is not a policy denial, with `capability.scope` and `capability.parent`).
     ///
-    /// The default implementation records nothing; layers pass it inward, the audit layer
+    /// Provided: a layer passes it inward, a backend records nothing; the audit layer
     /// writes it.
     fn record_refusal(&self, refusal: &ScopedRefusal<'_>) {
-        let _ = refusal;
+        if let Some(inner) = self.inner() {
+            inner.record_refusal(refusal);
+        }
     }
 
     /// The pids of the process's tree that are still running or stopped (not ended): the
@@ -274,12 +363,16 @@ pub trait ProcessCapability: Send + Sync {
     /// [`kill_process_tree`](Self::kill_process_tree), without signalling anything. Adopted
     /// orphans of the tree that have ended are reaped by this call.
     ///
-    /// The default implementation reports the process alone, while no wait has seen it end.
+    /// Provided: a layer passes it inward; a backend that does not write it reports the
+    /// process alone, while no wait has seen it end.
     ///
     /// # Errors
     /// `InvalidCommand` for a stale handle.
     fn process_tree(&self, handle: ProcessHandle) -> Result<Vec<i32>, ProcessError> {
-        process_alone(self, handle)
+        match self.inner() {
+            Some(inner) => inner.process_tree(handle),
+            None => process_alone(self, handle),
+        }
     }
 
     /// Waits like [`wait_with_options`](Self::wait_with_options) but also returns when the
@@ -291,8 +384,8 @@ pub trait ProcessCapability: Send + Sync {
     /// `waitid(WSTOPPED | WCONTINUED | WNOHANG)` (which never reaps) every
     /// `options.check_interval`. Each stop is reported once. The timeout covers one call.
     ///
-    /// The default implementation (for layers that do not override it) reports only the
-    /// end, through `wait_with_options`.
+    /// Provided: a layer passes it inward; a backend that does not write it reports only
+    /// the end, through `wait_with_options`.
     ///
     /// # Errors
     /// `TimedOut` when `timeout` expired (the process keeps running); `InvalidCommand` for a
@@ -302,6 +395,9 @@ pub trait ProcessCapability: Send + Sync {
         handle: ProcessHandle,
         options: &WaitOptions,
     ) -> Result<WaitEvent, ProcessError> {
+        if let Some(inner) = self.inner() {
+            return inner.wait_event(handle, options);
+        }
         match self.wait_with_options(handle, options) {
             Ok(status) => Ok(WaitEvent::Ended(Termination::Exited(status))),
             Err(e) if e.kind == crate::ProcessErrorKind::TerminatedBySignal => {
@@ -316,7 +412,9 @@ pub trait ProcessCapability: Send + Sync {
 
     /// Waits for the process to end (spec §1 `wait_process`, `effect {process, io.blocking}`).
     ///
-    /// Equivalent to [`wait_with_options`](Self::wait_with_options) with only `timeout` set.
+    /// Equivalent to [`wait_with_options`](Self::wait_with_options) with only `timeout` set,
+    /// of this same capability in a layer too (derived, never passed inward by itself: so it
+    /// passes the layer's wait checks).
     ///
     /// # Errors
     /// `TerminatedBySignal` (signal number in `code`) when a signal ended it; `TimedOut` when
@@ -346,35 +444,59 @@ pub trait ProcessCapability: Send + Sync {
     /// [`take_output`](Self::take_output), also after a `TimedOut`.
     ///
     /// # Errors
-    /// As [`wait_process`](Self::wait_process).
+    /// As [`wait_process`](Self::wait_process); `Unsupported` from a backend that does not
+    /// implement it (core).
     fn wait_with_options(
         &self,
         handle: ProcessHandle,
         options: &WaitOptions,
-    ) -> Result<ExitStatus, ProcessError>;
+    ) -> Result<ExitStatus, ProcessError> {
+        match self.inner() {
+            Some(inner) => inner.wait_with_options(handle, options),
+            None => Err(not_implemented("wait_with_options")),
+        }
+    }
 
     /// Takes the output collected so far (leaving an empty one).
     ///
     /// # Errors
-    /// `InvalidCommand` for a stale handle.
-    fn take_output(&self, handle: ProcessHandle) -> Result<CollectedOutput, ProcessError>;
+    /// `InvalidCommand` for a stale handle; `Unsupported` from a backend that does not
+    /// implement it (core).
+    fn take_output(&self, handle: ProcessHandle) -> Result<CollectedOutput, ProcessError> {
+        match self.inner() {
+            Some(inner) => inner.take_output(handle),
+            None => Err(not_implemented("take_output")),
+        }
+    }
 
     /// Takes our end of a stream set to `StdioSpec::Pipe`, for callers who stream
     /// themselves. `Ok(None)` when the stream is not a pipe or was taken already.
     ///
     /// # Errors
-    /// `InvalidCommand` for a stale handle.
+    /// `InvalidCommand` for a stale handle; `Unsupported` from a backend that does not
+    /// implement it (core).
     fn take_pipe(
         &self,
         handle: ProcessHandle,
         stream: StdStream,
-    ) -> Result<Option<File>, ProcessError>;
+    ) -> Result<Option<File>, ProcessError> {
+        match self.inner() {
+            Some(inner) => inner.take_pipe(handle, stream),
+            None => Err(not_implemented("take_pipe")),
+        }
+    }
 
     /// What the capability knows about the process.
     ///
     /// # Errors
-    /// `InvalidCommand` for a stale handle.
-    fn process_info(&self, handle: ProcessHandle) -> Result<ProcessInfo, ProcessError>;
+    /// `InvalidCommand` for a stale handle; `Unsupported` from a backend that does not
+    /// implement it (core).
+    fn process_info(&self, handle: ProcessHandle) -> Result<ProcessInfo, ProcessError> {
+        match self.inner() {
+            Some(inner) => inner.process_info(handle),
+            None => Err(not_implemented("process_info")),
+        }
+    }
 
     /// When the process started, as the kernel counts it: clock ticks after boot
     /// (`starttime`, field 22 of `proc_pid_stat(5)`; `sysconf(_SC_CLK_TCK)` ticks a second).
@@ -384,7 +506,8 @@ pub trait ProcessCapability: Send + Sync {
     /// Read from `/proc` when asked (not at spawn), and answered only when the read is known
     /// to be of this process: `None` when the process may have been reaped by then (its pid
     /// could be another process's), when `/proc` cannot be read, or when the capability does
-    /// not know (the default implementation).
+    /// not know (provided: a layer passes it inward; a backend that does not write it knows
+    /// nothing).
     ///
     /// # Errors
     /// `InvalidCommand` for a stale handle.
@@ -392,13 +515,22 @@ pub trait ProcessCapability: Send + Sync {
     /// # Platform-specific behavior
     /// Linux only; elsewhere `Ok(None)`.
     fn process_start_time(&self, handle: ProcessHandle) -> Result<Option<u64>, ProcessError> {
-        self.process_info(handle).map(|_| None)
+        match self.inner() {
+            Some(inner) => inner.process_start_time(handle),
+            None => self.process_info(handle).map(|_| None),
+        }
     }
 
     /// The thread half of the capability (spec §1's `create_thread`, `join_thread`,
     /// `set_thread_affinity`), when this capability carries one. The native capability
-    /// carries a [`crate::NativeThreadCapability`]; each layer returns its own wrapped view.
-    fn threads(&self) -> Option<&dyn ThreadCapability>;
+    /// carries a [`crate::NativeThreadCapability`]; each layer that checks or records
+    /// thread calls returns its own wrapped view.
+    ///
+    /// Provided: a layer passes it inward (its thread calls then bypass it); a backend has
+    /// none.
+    fn threads(&self) -> Option<&dyn ThreadCapability> {
+        self.inner().and_then(|inner| inner.threads())
+    }
 
     /// Spec §1 `create_thread` (`effect {thread}`), through [`threads`](Self::threads).
     ///
@@ -446,8 +578,21 @@ pub trait ProcessCapability: Send + Sync {
     /// process still running keeps running and is reaped by the library when it ends.
     ///
     /// # Errors
-    /// `InvalidCommand` for a stale, foreign or already released handle.
-    fn release_process(&self, handle: ProcessHandle) -> Result<(), ProcessError>;
+    /// `InvalidCommand` for a stale, foreign or already released handle; `Unsupported` from a
+    /// backend that does not implement it (core).
+    fn release_process(&self, handle: ProcessHandle) -> Result<(), ProcessError> {
+        match self.inner() {
+            Some(inner) => inner.release_process(handle),
+            None => Err(not_implemented("release_process")),
+        }
+    }
+}
+
+/// What a backend's unwritten core method answers (see [`ProcessCapability`]).
+fn not_implemented(method: &str) -> ProcessError {
+    ProcessError::unsupported(format!(
+        "{method} is not implemented by this process capability, which wraps no other"
+    ))
 }
 
 fn no_threads() -> ThreadError {
@@ -456,83 +601,6 @@ fn no_threads() -> ThreadError {
         "this process capability carries no thread capability",
     )
 }
-
-/// Forwards every method to the capability behind a pointer, so layers can wrap a borrowed,
-/// boxed or shared capability (`AuditLayer<&dyn ProcessCapability>`, `Arc<…>`).
-macro_rules! forward_process_capability {
-    ($($ty:ty),*) => {$(
-        impl<T: ProcessCapability + ?Sized> ProcessCapability for $ty {
-            fn spawn_process(&self, command: &Command, env: &Environment) -> Result<ProcessHandle, ProcessError> {
-                (**self).spawn_process(command, env)
-            }
-            fn spawn_prepared(&self, prepared: PreparedCommand) -> Result<ProcessHandle, ProcessError> {
-                (**self).spawn_prepared(prepared)
-            }
-            fn kill_process(&self, handle: ProcessHandle, signal: Signal) -> Result<(), ProcessError> {
-                (**self).kill_process(handle, signal)
-            }
-            fn kill_process_group(&self, handle: ProcessHandle, signal: Signal) -> Result<(), ProcessError> {
-                (**self).kill_process_group(handle, signal)
-            }
-            fn wait_process(&self, handle: ProcessHandle, timeout: Option<Duration>) -> Result<ExitStatus, ProcessError> {
-                (**self).wait_process(handle, timeout)
-            }
-            fn kill_process_tree(&self, handle: ProcessHandle, signal: Signal) -> Result<Vec<i32>, ProcessError> {
-                (**self).kill_process_tree(handle, signal)
-            }
-            fn process_tree(&self, handle: ProcessHandle) -> Result<Vec<i32>, ProcessError> {
-                (**self).process_tree(handle)
-            }
-            fn enforce_limit(&self, handle: ProcessHandle, signal: Signal) -> Result<Vec<i32>, ProcessError> {
-                (**self).enforce_limit(handle, signal)
-            }
-            fn check_run(&self, command: &Command, plan: &RunPlan) -> Result<(), ProcessError> {
-                (**self).check_run(command, plan)
-            }
-            fn audit_failure(&self) -> Option<crate::audit::AuditFailure> {
-                (**self).audit_failure()
-            }
-            fn record_refusal(&self, refusal: &ScopedRefusal<'_>) {
-                (**self).record_refusal(refusal)
-            }
-            fn wait_event(&self, handle: ProcessHandle, options: &WaitOptions) -> Result<WaitEvent, ProcessError> {
-                (**self).wait_event(handle, options)
-            }
-            fn wait_with_options(&self, handle: ProcessHandle, options: &WaitOptions) -> Result<ExitStatus, ProcessError> {
-                (**self).wait_with_options(handle, options)
-            }
-            fn take_output(&self, handle: ProcessHandle) -> Result<CollectedOutput, ProcessError> {
-                (**self).take_output(handle)
-            }
-            fn take_pipe(&self, handle: ProcessHandle, stream: StdStream) -> Result<Option<File>, ProcessError> {
-                (**self).take_pipe(handle, stream)
-            }
-            fn process_info(&self, handle: ProcessHandle) -> Result<ProcessInfo, ProcessError> {
-                (**self).process_info(handle)
-            }
-            fn process_start_time(&self, handle: ProcessHandle) -> Result<Option<u64>, ProcessError> {
-                (**self).process_start_time(handle)
-            }
-            fn threads(&self) -> Option<&dyn ThreadCapability> {
-                (**self).threads()
-            }
-            fn create_thread(&self, start: ThreadStart, options: ThreadOptions) -> Result<ThreadHandle, ThreadError> {
-                (**self).create_thread(start, options)
-            }
-            fn join_thread(&self, handle: ThreadHandle, timeout: Option<Duration>) -> Result<ThreadResult, ThreadError> {
-                (**self).join_thread(handle, timeout)
-            }
-            fn set_thread_affinity(&self, handle: ThreadHandle, cpus: &CpuSet) -> Result<(), ThreadError> {
-                (**self).set_thread_affinity(handle, cpus)
-            }
-            fn release_process(&self, handle: ProcessHandle) -> Result<(), ProcessError> {
-                (**self).release_process(handle)
-            }
-        }
-    )*};
-}
-
-forward_process_capability!(&T, Box<T>, std::sync::Arc<T>);
 
 /// The default [`ProcessCapability::kill_process_tree`], also the native backend's where it
 /// cannot walk a tree (no pidfd): nothing when the end was seen, else `signal` to the group
