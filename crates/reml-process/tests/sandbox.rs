@@ -464,3 +464,28 @@ fn the_audit_record_and_process_info_carry_the_level() {
     assert_eq!(iso["level"], "sandboxed");
     assert_eq!(iso["landlock_abi"], kernel_support().landlock_abi);
 }
+
+#[test]
+fn full_isolation_refuses_to_join_a_host_process_group() {
+    if !namespaces() {
+        return;
+    }
+    let cap = isolated(&format!("read = [{ISOLATED_SYSTEM}]"));
+    let mut c = Command::new("/bin/sh");
+    c.args(["-c", "exit 0"])
+        .process_group(ProcessGroup::Join(common::own_pgrp()));
+    let e = cap.spawn_process(&c, &Environment::default()).unwrap_err();
+    assert_eq!(e.kind, ProcessErrorKind::InvalidCommand, "{e}");
+    assert!(e.message.contains("cannot join process group"), "{e}");
+    // A group of its own works, led by the child (its host pid).
+    let mut c = Command::new("/bin/sh");
+    c.args(["-c", "exit 0"]).process_group(ProcessGroup::New);
+    let h = cap.spawn_process(&c, &Environment::default()).unwrap();
+    assert_eq!(
+        cap.wait_process(h, Some(Duration::from_secs(10)))
+            .unwrap()
+            .code(),
+        0
+    );
+    cap.release_process(h).unwrap();
+}

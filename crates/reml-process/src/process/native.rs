@@ -16,6 +16,7 @@ use crate::command::{ProcessGroup, SignalDispositions, StdioSpec};
 use crate::error::{ProcessError, ProcessErrorKind};
 use crate::handle_table::HandleTable;
 use crate::prepare::PreparedCommand;
+use crate::sandbox::Confinement;
 use crate::signal::Signal;
 use crate::status::{ExitStatus, Termination};
 use crate::sys::imp::process as sys;
@@ -402,6 +403,19 @@ impl ProcessCapability for NativeProcessCapability {
             Some(rules) => Some(rules.build(&prepared.program)?),
             None => None,
         };
+        if let (
+            Some(Confinement {
+                namespaces: Some(_),
+                ..
+            }),
+            ProcessGroup::Join(id),
+        ) = (&confinement, cmd.process_group)
+        {
+            return Err(ProcessError::invalid(format!(
+                "{}: not started: a child under `full_isolation` cannot join process group {id}: its own PID namespace cannot see any group of ours",
+                crate::error::os_text(&prepared.program)
+            )));
+        }
         let spec = sys::SpawnSpec {
             foreground: cmd.foreground && in_group,
             program: &prepared.program_c,
