@@ -267,3 +267,49 @@ pub(crate) fn current_children() -> Vec<(i32, u64)> {
         .filter_map(|c| super::tree::stat(c).map(|s| (c, s.starttime)))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{decode_wait_status, Termination};
+
+    /// Every status word `wait(2)` can report for an ended child, checked against the C
+    /// library's own macros (`WIFEXITED`, `WEXITSTATUS`, `WTERMSIG`, `WCOREDUMP`).
+    #[test]
+    fn decode_wait_status_agrees_with_the_c_library_macros() {
+        let exited = (0..=255).map(|code| code << 8);
+        let signaled = (1..=64).flat_map(|sig| [sig, sig | 0x80]);
+        for status in exited.chain(signaled).filter(|s| s & 0x7f != 0x7f) {
+            let expected = if libc::WIFEXITED(status) {
+                Termination::Exited(libc::WEXITSTATUS(status))
+            } else {
+                assert!(libc::WIFSIGNALED(status), "status {status:#x}");
+                Termination::Signaled {
+                    signal: libc::WTERMSIG(status),
+                    core_dumped: libc::WCOREDUMP(status),
+                }
+            };
+            assert_eq!(decode_wait_status(status), expected, "status {status:#x}");
+        }
+    }
+
+    #[test]
+    fn decode_wait_status_examples() {
+        assert_eq!(decode_wait_status(0), Termination::Exited(0));
+        assert_eq!(decode_wait_status(3 << 8), Termination::Exited(3));
+        assert_eq!(decode_wait_status(255 << 8), Termination::Exited(255));
+        assert_eq!(
+            decode_wait_status(libc::SIGKILL),
+            Termination::Signaled {
+                signal: 9,
+                core_dumped: false
+            }
+        );
+        assert_eq!(
+            decode_wait_status(libc::SIGSEGV | 0x80),
+            Termination::Signaled {
+                signal: 11,
+                core_dumped: true
+            }
+        );
+    }
+}
