@@ -258,3 +258,86 @@ fn host_exiting_without_release_ends_held_processes() {
     );
     assert!(events.iter().any(|e| e == "process.killed"), "{events:?}");
 }
+
+/// Spawns `sh -c script` through the protocol and waits; returns the wait answer's `ok`.
+fn spawn_and_wait(s: &mut Serve, id: u64, script: &str) -> Value {
+    let a = s.call(
+        id,
+        "process.spawn",
+        json!({"program": "/bin/sh", "args": ["-c", script], "stdout": "pipe", "stderr": "pipe"}),
+    );
+    let h = a["ok"]["handle"].as_u64().unwrap_or_else(|| panic!("{a}"));
+    let w = s.call(
+        id + 1,
+        "process.wait",
+        json!({"handle": h, "collect_output": true, "timeout_ms": 20000}),
+    );
+    assert_eq!(
+        s.call(id + 2, "process.release", json!({"handle": h}))["ok"],
+        json!({})
+    );
+    w["ok"].clone()
+}
+
+#[test]
+fn the_isolation_levels_hold_through_the_protocol() {
+    let kernel = reml_process::sandbox::kernel_support();
+    use reml_process::policy::IsolationLevel;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "s3cret").expect("write secret");
+    let policy_at = |level: &str| {
+        let p = dir.path().join(format!("{level}.toml"));
+        std::fs::write(
+            &p,
+            format!(
+                "[capability]\nisolation_level = \"{level}\"\n[commands]\nallow = [\"/bin/sh\"]\n\
+                 [sandbox]\nread = [\"/usr\", \"/bin\", \"/lib\", \"/lib64\", \"/etc\", \"/proc\"]\n"
+            ),
+        )
+        .expect("write policy");
+        p.display().to_string()
+    };
+    let script = format!("echo $$; cat {}", secret.display());
+    // At `none` the script reads the file: the checks below can fail.
+    let mut s = Serve::start(&["--policy", &policy_at("none")]);
+    let ok = spawn_and_wait(&mut s, 1, &script);
+    assert!(ok["stdout"].as_str().unwrap().ends_with("s3cret"), "{ok}");
+    assert_eq!(ok["process.isolation"]["level"], "none");
+    assert!(s.finish().success());
+
+    if kernel
+        .missing_for(IsolationLevel::Sandboxed, false)
+        .is_some()
+    {
+        eprintln!("SKIP: the_isolation_levels_hold_through_the_protocol: no Landlock ABI 4 here");
+        return;
+    }
+    let mut s = Serve::start(&["--policy", &policy_at("sandboxed")]);
+    let ok = spawn_and_wait(&mut s, 1, &script);
+    assert_ne!(ok["exit_code"], 0, "{ok}");
+    assert!(!ok["stdout"].as_str().unwrap().contains("s3cret"), "{ok}");
+    assert!(
+        ok["stderr"].as_str().unwrap().contains("Permission denied"),
+        "{ok}"
+    );
+    assert_eq!(ok["process.isolation"]["level"], "sandboxed");
+    assert!(s.finish().success());
+
+    if let Some(why) = kernel.missing_for(IsolationLevel::FullIsolation, false) {
+        eprintln!("SKIP: the_isolation_levels_hold_through_the_protocol (full_isolation): {why}");
+        return;
+    }
+    let mut s = Serve::start(&["--policy", &policy_at("full_isolation")]);
+    let ok = spawn_and_wait(&mut s, 1, &script);
+    assert_eq!(
+        ok["stdout"], "1\n",
+        "PID 1 of its namespace, the file unreadable: {ok}"
+    );
+    assert!(
+        ok["stderr"].as_str().unwrap().contains("Permission denied"),
+        "{ok}"
+    );
+    assert_eq!(ok["process.isolation"]["level"], "full_isolation");
+    assert!(s.finish().success());
+}

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{ProcessError, ProcessErrorKind};
 use crate::policy::IsolationLevel;
+use crate::sys::spawn_types::RawIsolation;
 
 /// The confinement of one child: the level and the paths and network it may use.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,10 +31,13 @@ pub struct SandboxRules {
 }
 
 /// What the running kernel provides for the isolation levels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KernelSupport {
     /// The Landlock ABI version, 0 when Landlock is missing or disabled.
     pub landlock_abi: i32,
+    /// Why the namespaces of `full_isolation` (user, PID, mount, IPC, UTS, network) cannot be
+    /// created by this caller, or `None` when they can.
+    pub namespaces_missing: Option<String>,
 }
 
 impl KernelSupport {
@@ -54,26 +58,34 @@ impl KernelSupport {
                     None
                 }
             }
-            IsolationLevel::FullIsolation => Some(
-                "`full_isolation` (user, PID, mount, IPC, UTS and network namespaces) is not implemented by this version of core.process".to_owned(),
-            ),
+            IsolationLevel::FullIsolation => self
+                .missing_for(IsolationLevel::Sandboxed, network)
+                .or_else(|| self.namespaces_missing.clone()),
         }
     }
 
-    /// `{"landlock_abi": N}` for `describe`.
+    /// `{"landlock_abi": N, "namespaces": true|false}` for `describe` (`namespaces`: whether
+    /// `full_isolation`'s namespaces are available to this caller).
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({ "landlock_abi": self.landlock_abi })
+        serde_json::json!({
+            "landlock_abi": self.landlock_abi,
+            "namespaces": self.namespaces_missing.is_none(),
+        })
     }
 }
 
 /// What the running kernel provides (probed once, cached).
 ///
 /// # Platform-specific behavior
-/// Linux: the Landlock ABI from `landlock_create_ruleset(NULL, 0, VERSION)`. Elsewhere (the
-/// `unsupported` backend): 0, and a confining level is refused with `PermissionDenied`.
+/// Linux: the Landlock ABI from `landlock_create_ruleset(NULL, 0, VERSION)`; the namespaces
+/// from `/proc/self/ns`, the limits in `/proc/sys/user` and, for a caller other than root, the
+/// switches that forbid unprivileged user namespaces. Elsewhere (the `unsupported` backend):
+/// ABI 0 and no namespaces, and a confining level is refused with `PermissionDenied`.
 pub fn kernel_support() -> KernelSupport {
-    let landlock_abi = crate::sys::imp::landlock::abi();
-    KernelSupport { landlock_abi }
+    KernelSupport {
+        landlock_abi: crate::sys::imp::landlock::abi(),
+        namespaces_missing: crate::sys::imp::namespace::missing(),
+    }
 }
 
 impl SandboxRules {
@@ -103,12 +115,14 @@ impl SandboxRules {
     }
 
     /// Checks the kernel and that `program` lies under `read`, then builds the ruleset in
-    /// the parent and returns its descriptor, for the child to apply before exec.
+    /// the parent and, for `full_isolation`, what the child needs to enter its namespaces.
     ///
     /// # Errors
     /// `PermissionDenied` naming the missing kernel feature, or the program outside
-    /// `[sandbox] read`; `SpawnFailed` when a Landlock call fails otherwise.
-    pub(crate) fn build(&self, program: &Path) -> Result<OwnedFd, ProcessError> {
+    /// `[sandbox] read`; `PolicyViolation` for a `full_isolation` sandbox path below `/proc`
+    /// (the child's `/proc` is its own: only `/proc` itself can be granted); `SpawnFailed`
+    /// when a Landlock call fails otherwise.
+    pub(crate) fn build(&self, program: &Path) -> Result<Confinement, ProcessError> {
         let shown = crate::error::os_text(program).to_string();
         if let Some(missing) = kernel_support().missing_for(self.level, self.network) {
             return Err(ProcessError::with_code(
@@ -132,10 +146,25 @@ impl SandboxRules {
                 "{shown}: denied by the policy: the program lies outside `[sandbox] read`, so the sandbox would not let it execute"
             )));
         }
-        use crate::sys::imp::landlock::{build_ruleset, RulesetError};
+        let proc_dir = Path::new("/proc");
+        let full = self.level == IsolationLevel::FullIsolation;
+        if full {
+            if let Some(p) = self
+                .read
+                .iter()
+                .chain(&self.write)
+                .find(|p| p.starts_with(proc_dir) && p.as_path() != proc_dir)
+            {
+                return Err(ProcessError::denied_by_policy(format!(
+                    "{shown}: denied by the policy: `[sandbox]` grants {}, below /proc; under `full_isolation` the child has its own /proc, so only `/proc` itself can be granted",
+                    crate::error::os_text(p)
+                )));
+            }
+        }
+        use crate::sys::imp::landlock::{build_ruleset, directory_rights, RulesetError};
         let read: Vec<&Path> = self.read.iter().map(PathBuf::as_path).collect();
         let write: Vec<&Path> = self.write.iter().map(PathBuf::as_path).collect();
-        build_ruleset(&read, &write, self.network).map_err(|e| match e {
+        let ruleset = build_ruleset(&read, &write, self.network).map_err(|e| match e {
             RulesetError::Missing(m) => ProcessError::with_code(
                 ProcessErrorKind::PermissionDenied,
                 format!(
@@ -148,6 +177,30 @@ impl SandboxRules {
                 format!("{shown}: not started: cannot build the sandbox ({what}: {err})"),
                 err.raw_os_error().unwrap_or(0),
             ),
+        })?;
+        let namespaces = full.then(|| {
+            let grants = |roots: &[PathBuf]| roots.iter().any(|p| p.as_path() == proc_dir);
+            let proc_rights = if grants(&self.write) {
+                directory_rights(true)
+            } else if grants(&self.read) {
+                directory_rights(false)
+            } else {
+                0
+            };
+            RawIsolation::for_caller(proc_rights)
+        });
+        Ok(Confinement {
+            ruleset,
+            namespaces,
         })
     }
+}
+
+/// A built confinement for one spawn: the Landlock ruleset, and with `full_isolation` the
+/// namespaces' set-up.
+pub(crate) struct Confinement {
+    /// The ruleset the child applies before exec.
+    pub(crate) ruleset: OwnedFd,
+    /// `full_isolation`: the child's uid/gid maps and its `/proc` rights.
+    pub(crate) namespaces: Option<RawIsolation>,
 }

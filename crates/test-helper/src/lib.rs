@@ -107,6 +107,30 @@ pub fn pids(text: impl AsRef<[u8]>) -> Vec<i32> {
         .collect()
 }
 
+/// The pids (as this process sees them) of every live, non-zombie process with an argument
+/// equal to `marker`: a way to find, from the host, processes started inside a PID namespace.
+pub fn processes_with_arg(marker: &str) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| {
+            alive(pid)
+                && std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .map(|c| c.split(|&b| b == 0).any(|a| a == marker.as_bytes()))
+                    .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// A `sleep` duration in seconds unique to this call (this process's pid and a counter in
+/// the fraction), so that [`processes_with_arg`] finds exactly the sleeps one test started.
+pub fn unique_sleep_marker(seconds: u32) -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{seconds}.{}{n:03}", std::process::id())
+}
+
 /// Waits until none of `pids` is alive (a zombie left to its parent counts as ended),
 /// 10 s at most each.
 pub fn assert_gone(pids: &[i32]) {

@@ -24,6 +24,8 @@
 //! | `read-fd N LEN` | prints LEN bytes read at offset 0 of descriptor N (`pread`) |
 //! | `pidns -- PROG ARGS…` | runs PROG as pid 2 of a new pid namespace with its own /proc, so its process group and session (ours) have no number there: `getpgrp()` and `getsid(0)` return 0, as under a CI runner's or a container's pid namespace. Without the privilege for a pid namespace it makes a user namespace too; when neither can be made but our own group is already invisible, PROG runs directly; otherwise it exits 97. Exits with PROG's code, or 128+N when PROG died of signal N |
 //! | `with-rlimits NAME=SOFT:HARD,… -- PROG ARGS…` | sets its own limits (`cpu`, `as`, `nofile`, `core`; a number or `unlimited`) with `setrlimit`, then execs PROG, which inherits them: a host with lower limits |
+//! | `no-userns -- PROG ARGS…` | enters a new user namespace (our uid and gid mapped to 0 inside) whose limit of further user namespaces is 0 (`/proc/sys/user/max_user_namespaces`), then execs PROG: a host where user namespaces are switched off. Exits 97 when the namespace cannot be made |
+//! | `hidden-proc -- PROG ARGS…` | enters a new mount namespace (with a user namespace when not root) and mounts an empty tmpfs over `/proc/sys`, then execs PROG: a host whose `/proc` is partly hidden, as in many containers, where a new user namespace may not mount a procfs. Exits 97 when that cannot be set up |
 //! | `with-signals IGN BLOCK -- PROG ARGS…` | sets the comma-separated signal numbers IGN to "ignore" and blocks BLOCK (`-` for none), then execs PROG |
 
 use std::io::{Read, Write};
@@ -322,6 +324,69 @@ fn main() {
                     .status(),
             );
         }
+        "no-userns" => {
+            assert_eq!(a(1), "--", "usage: no-userns -- PROG ARGS");
+            // SAFETY: unshare(2) takes flags only; this helper is single-threaded, as
+            // CLONE_NEWUSER requires.
+            let (uid, gid, made) = unsafe {
+                let (uid, gid) = (libc::getuid(), libc::getgid());
+                (uid, gid, libc::unshare(libc::CLONE_NEWUSER) == 0)
+            };
+            let ready = made
+                && std::fs::write("/proc/self/setgroups", "deny").is_ok()
+                && std::fs::write("/proc/self/uid_map", format!("0 {uid} 1")).is_ok()
+                && std::fs::write("/proc/self/gid_map", format!("0 {gid} 1")).is_ok()
+                && std::fs::write("/proc/sys/user/max_user_namespaces", "0").is_ok();
+            if !ready {
+                eprintln!("rp-helper: no-userns: {}", std::io::Error::last_os_error());
+                std::process::exit(97);
+            }
+            exec(&args[2..]);
+        }
+        "hidden-proc" => {
+            assert_eq!(a(1), "--", "usage: hidden-proc -- PROG ARGS");
+            // SAFETY: unshare(2) takes flags only (single-threaded helper); mount(2) with
+            // NUL-terminated literals, after making our copy of the mounts private so
+            // nothing reaches the host.
+            let ready = unsafe {
+                let root = libc::getuid() == 0;
+                let (uid, gid) = (libc::getuid(), libc::getgid());
+                let flags = if root {
+                    libc::CLONE_NEWNS
+                } else {
+                    libc::CLONE_NEWNS | libc::CLONE_NEWUSER
+                };
+                libc::unshare(flags) == 0
+                    && (root
+                        || (std::fs::write("/proc/self/setgroups", "deny").is_ok()
+                            && std::fs::write("/proc/self/uid_map", format!("{uid} {uid} 1"))
+                                .is_ok()
+                            && std::fs::write("/proc/self/gid_map", format!("{gid} {gid} 1"))
+                                .is_ok()))
+                    && libc::mount(
+                        std::ptr::null(),
+                        c"/".as_ptr(),
+                        std::ptr::null(),
+                        libc::MS_REC | libc::MS_PRIVATE,
+                        std::ptr::null(),
+                    ) == 0
+                    && libc::mount(
+                        c"none".as_ptr(),
+                        c"/proc/sys".as_ptr(),
+                        c"tmpfs".as_ptr(),
+                        0,
+                        std::ptr::null(),
+                    ) == 0
+            };
+            if !ready {
+                eprintln!(
+                    "rp-helper: hidden-proc: {}",
+                    std::io::Error::last_os_error()
+                );
+                std::process::exit(97);
+            }
+            exec(&args[2..]);
+        }
         "pidns-init" => {
             // SAFETY: mount(2) with NUL-terminated literals; the namespace's mounts are made
             // private first so the new /proc does not propagate to the host's.
@@ -394,6 +459,14 @@ fn unshare_in_user_namespace() -> bool {
     made && std::fs::write("/proc/self/setgroups", "deny").is_ok()
         && std::fs::write("/proc/self/uid_map", format!("0 {uid} 1")).is_ok()
         && std::fs::write("/proc/self/gid_map", format!("0 {gid} 1")).is_ok()
+}
+
+/// Replaces this process with `argv[0]` and its arguments; exits 97 when exec fails.
+fn exec(argv: &[String]) -> ! {
+    use std::os::unix::process::CommandExt;
+    let err = std::process::Command::new(&argv[0]).args(&argv[1..]).exec();
+    eprintln!("rp-helper: exec {}: {err}", argv[0]);
+    std::process::exit(97)
 }
 
 /// Exits the way a finished child did: its code, or 128+N for death by signal N.

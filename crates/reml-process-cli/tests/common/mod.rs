@@ -6,7 +6,8 @@
 #[allow(unused_imports)]
 pub use test_helper::{
     alive, assert_gone, eventually, have, helper, no_pid_namespace_here, own_group_and_session,
-    own_pgrp, pgid_of, pids, proc_state, rerun_under, under_pty,
+    own_pgrp, pgid_of, pids, proc_state, processes_with_arg, rerun_under, under_pty,
+    unique_sleep_marker,
 };
 
 use std::path::{Path, PathBuf};

@@ -35,7 +35,7 @@
 //! | `policy.cpus.unchecked` | info | `limits.allowed_cpus` | the CPUs of the machine could not be read |
 //! | `policy.signals.time_limit` | warning | `commands.allowed_signals` | `allowed_signals` lacks `TERM`, `reml-process run`'s default time-limit and parent-death signal: a run is refused before it starts unless `--signal` names an allowed signal or `KILL`. A time limit itself always holds: its `KILL` escalation is never subject to `allowed_signals` |
 //! | `policy.priority.realtime` | warning | `limits.max_thread_priority` | `realtime` is allowed: a runaway real-time thread can starve the machine |
-//! | `policy.isolation.unavailable` | error | `capability.isolation_level` | the level cannot be provided by the running kernel (Landlock missing, ABI below 4 with `network = false`) or by this version (`full_isolation`); the Landlock ABI is named |
+//! | `policy.isolation.unavailable` | error | `capability.isolation_level` | the level cannot be provided by the running kernel (Landlock missing, ABI below 4 with `network = false`) or namespaces unavailable to this caller (`full_isolation`); the Landlock ABI and the missing switch are named |
 //! | `policy.sandbox.no_read` | warning | `sandbox.read` | a confining level with no `read` paths: nothing can execute |
 //! | `policy.env.loader_not_denied` | warning | `env.deny` | a program is allowed and `LD_PRELOAD`, `LD_AUDIT` or `LD_LIBRARY_PATH` can reach a child: each makes an allowed program run other code |
 //! | `policy.cwd.not_found` | warning | the root | an `allowed_cwd` root does not exist or is not a directory |

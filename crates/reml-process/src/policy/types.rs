@@ -71,9 +71,10 @@ impl FromStr for StageId {
 /// `CapabilitySecurity.isolation_level`; `docs/policy.md` `[capability] isolation_level`).
 ///
 /// Enforced on every child the capability starts (`docs/sandbox.md`): `sandboxed` applies
-/// `no_new_privs` and a Landlock ruleset built from `[sandbox]`; `full_isolation` is not
-/// provided yet and refuses the spawn (`PermissionDenied`), never a silent downgrade. A
-/// policy that declares no level gets `none`.
+/// `no_new_privs` and a Landlock ruleset built from `[sandbox]`; `full_isolation` adds new
+/// user, PID, mount, IPC, UTS and network namespaces. A level the host cannot provide refuses
+/// the spawn (`PermissionDenied`), never a silent downgrade. A policy that declares no level
+/// gets `none`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IsolationLevel {
@@ -83,7 +84,8 @@ pub enum IsolationLevel {
     /// `no_new_privs` plus Landlock: files only under `[sandbox] read`/`write`, TCP only
     /// with `network = true`.
     Sandboxed,
-    /// `sandboxed` plus new namespaces (refused by this version: not implemented).
+    /// `sandboxed` plus new user, PID, mount, IPC, UTS and network namespaces: the child is
+    /// PID 1 of its own, with its own `/proc` and only `lo`.
     FullIsolation,
 }
 

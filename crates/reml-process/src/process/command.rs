@@ -499,7 +499,11 @@ impl Command {
     ///   program, or one with file capabilities; and it is not inherited by the child's own
     ///   children (it is cleared in the child of a `fork`).
     /// - A child that ignores or handles `signal` runs on after it; what the child started in
-    ///   the background is not signalled at all. Only whole-job isolation covers those.
+    ///   the background is not signalled at all. Only whole-job isolation covers those: under
+    ///   a policy with `isolation_level = "full_isolation"` the child is PID 1 of its own PID
+    ///   namespace, the kernel would drop any other signal it does not handle, so the
+    ///   parent-death signal is `KILL` whatever `signal` says, and the whole namespace ends
+    ///   with the child (`docs/sandbox.md`).
     ///
     /// # Platform-specific behavior
     /// Linux only (other platforms do not spawn at all).

@@ -16,6 +16,7 @@ use crate::command::{ProcessGroup, SignalDispositions, StdioSpec};
 use crate::error::{ProcessError, ProcessErrorKind};
 use crate::handle_table::HandleTable;
 use crate::prepare::PreparedCommand;
+use crate::sandbox::Confinement;
 use crate::signal::Signal;
 use crate::status::{ExitStatus, Termination};
 use crate::sys::imp::process as sys;
@@ -292,6 +293,16 @@ fn spawn_error(prepared: &PreparedCommand, e: sys::SpawnError) -> ProcessError {
                 errno,
             )
         }
+        sys::Stage::Namespace(step) => {
+            return ProcessError::with_code(
+                ProcessErrorKind::PermissionDenied,
+                format!(
+                    "{program}: not started: isolation `full_isolation` is unavailable: the child could not {}",
+                    crate::sys::imp::namespace::step_text(step)
+                ),
+                errno,
+            )
+        }
         sys::Stage::Identity => {
             return ProcessError::denied(format!(
                 "{program}: denied: the file at this path changed after the policy checked it"
@@ -393,10 +404,23 @@ impl ProcessCapability for NativeProcessCapability {
         };
         let in_group = cmd.process_group != ProcessGroup::Inherit;
         // Sandbox hook (`crate::sandbox`): build the Landlock ruleset before the spawn.
-        let ruleset = match &prepared.sandbox {
+        let confinement = match &prepared.sandbox {
             Some(rules) => Some(rules.build(&prepared.program)?),
             None => None,
         };
+        if let (
+            Some(Confinement {
+                namespaces: Some(_),
+                ..
+            }),
+            ProcessGroup::Join(id),
+        ) = (&confinement, cmd.process_group)
+        {
+            return Err(ProcessError::invalid(format!(
+                "{}: not started: a child under `full_isolation` cannot join process group {id}: its own PID namespace cannot see any group of ours",
+                crate::error::os_text(&prepared.program)
+            )));
+        }
         let spec = sys::SpawnSpec {
             foreground: cmd.foreground && in_group,
             program: &prepared.program_c,
@@ -411,7 +435,8 @@ impl ProcessCapability for NativeProcessCapability {
             dispositions: raw_dispositions(&cmd.signal_dispositions),
             parent_death_signal: cmd.parent_death_signal.map_or(0, |s| s.number()),
             // Sandbox hook: the ruleset is built here, in the parent (`crate::sandbox`).
-            landlock_fd: ruleset.as_ref().map_or(-1, |fd| fd.as_raw_fd()),
+            landlock_fd: confinement.as_ref().map_or(-1, |c| c.ruleset.as_raw_fd()),
+            isolation: confinement.as_ref().and_then(|c| c.namespaces.as_ref()),
         };
         // Our children just before the spawn (when we are a child subreaper): never
         // attributed to this child's tree.

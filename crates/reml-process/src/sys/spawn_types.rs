@@ -25,6 +25,9 @@ pub(crate) enum Stage {
     ParentDeathSignal,
     /// `prctl(PR_SET_NO_NEW_PRIVS)` or `landlock_restrict_self` in the child (sandbox hook).
     Sandbox,
+    /// Full isolation: creating or entering the namespaces; the payload is the backend's
+    /// step number (`sys::imp::namespace::step_text` says it in words).
+    Namespace(c_int),
 }
 
 /// A spawn failure: the stage and the errno.
@@ -87,6 +90,33 @@ pub(crate) struct SpawnSpec<'a> {
     /// Sandbox hook: a Landlock ruleset descriptor the child applies (with `no_new_privs`)
     /// before exec; -1 for none.
     pub landlock_fd: c_int,
+    /// Full isolation: new namespaces for the child (`None`: the caller's).
+    pub isolation: Option<&'a RawIsolation>,
+}
+
+/// What a fully isolated child needs, prepared in the parent (`docs/sandbox.md`).
+#[derive(Clone, Debug)]
+pub(crate) struct RawIsolation {
+    /// The child's `uid_map`: the caller's effective uid mapped onto itself (`"U U 1"`).
+    pub uid_map: CString,
+    /// The child's `gid_map`: the caller's effective gid mapped onto itself.
+    pub gid_map: CString,
+    /// Landlock rights for the child's own `/proc` (0: none).
+    pub proc_rights: u64,
+}
+
+impl RawIsolation {
+    /// Maps for the calling process's effective uid and gid, and `proc_rights` for the
+    /// child's `/proc`.
+    pub(crate) fn for_caller(proc_rights: u64) -> RawIsolation {
+        let line =
+            |id: u32| CString::new(format!("{id} {id} 1")).expect("digits and spaces hold no NUL");
+        RawIsolation {
+            uid_map: line(rustix::process::geteuid().as_raw()),
+            gid_map: line(rustix::process::getegid().as_raw()),
+            proc_rights,
+        }
+    }
 }
 
 /// How a child ended.

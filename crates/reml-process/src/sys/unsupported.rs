@@ -9,6 +9,7 @@
 pub(crate) const SUPPORTED: bool = false;
 
 pub(crate) mod landlock;
+pub(crate) mod namespace;
 pub(crate) mod process;
 pub(crate) mod signals;
 pub(crate) mod terminal;

@@ -6,7 +6,8 @@
 #[allow(unused_imports)]
 pub use test_helper::{
     alive, assert_gone, eventually, helper, no_pid_namespace_here, own_group_and_session, own_pgrp,
-    pgid_of, pids, proc_state, rerun_under, rerun_with_signals, under_pty, zombie_children,
+    pgid_of, pids, proc_state, processes_with_arg, rerun_under, rerun_with_signals, under_pty,
+    unique_sleep_marker, zombie_children,
 };
 
 use std::time::Duration;

@@ -211,6 +211,56 @@ fn add_path_rule(ruleset: &OwnedFd, path: &Path, rights: u64) -> Result<(), Rule
     Ok(())
 }
 
+/// The rights a directory given in `[sandbox] read` (`write == false`) or `write` gets from
+/// [`build_ruleset`] on this kernel, for a rule the child adds itself
+/// ([`add_rule_in_child`]).
+pub(crate) fn directory_rights(write: bool) -> u64 {
+    let handled = fs_rights(abi());
+    if write {
+        handled
+    } else {
+        (FS_EXECUTE | FS_READ_FILE | FS_READ_DIR) & handled
+    }
+}
+
+/// In the child: adds to `ruleset` a rule granting `rights` beneath the directory at `path`
+/// (opened `O_PATH`, closed again). Returns 0, or -1 with errno set.
+///
+/// # Safety
+/// Async-signal-safe (open, one raw system call, close); `path` is NUL-terminated and
+/// `ruleset` a ruleset descriptor.
+pub(crate) unsafe fn add_rule_in_child(
+    ruleset: c_int,
+    path: *const libc::c_char,
+    rights: u64,
+) -> c_int {
+    // SAFETY: raw system calls on a NUL-terminated path and a packed attribute on this stack.
+    unsafe {
+        let dir = libc::open(path, libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC);
+        if dir < 0 {
+            return -1;
+        }
+        let attr = PathBeneathAttr {
+            allowed_access: rights,
+            parent_fd: dir,
+        };
+        let r = libc::syscall(
+            SYS_LANDLOCK_ADD_RULE,
+            ruleset,
+            RULE_PATH_BENEATH,
+            &attr as *const PathBeneathAttr,
+            0u32,
+        );
+        let saved = *libc::__errno_location();
+        libc::close(dir);
+        *libc::__errno_location() = saved;
+        if r != 0 {
+            return -1;
+        }
+    }
+    0
+}
+
 /// In the child, before exec: `prctl(PR_SET_NO_NEW_PRIVS, 1)` then
 /// `landlock_restrict_self(fd, 0)`. Returns 0, or -1 with errno set.
 ///

@@ -2,11 +2,14 @@
 
 #[cfg(feature = "tokio")]
 pub(crate) mod async_fd;
+mod child;
 pub(crate) mod landlock;
+pub(crate) mod namespace;
 pub(crate) mod process;
 pub(crate) mod signals;
 pub(crate) mod terminal;
 pub(crate) mod tree;
+mod wait;
 
 pub(crate) use process::arg_max;
 pub(crate) mod thread;

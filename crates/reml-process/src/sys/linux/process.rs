@@ -30,13 +30,18 @@
 //! setpgid(2), setrlimit(2), sigaction(2), sigprocmask(2), prctl(2) (`PR_SET_PDEATHSIG`).
 
 use std::collections::BTreeMap;
-use std::ffi::{c_char, c_int, c_void, CStr};
+use std::ffi::{c_char, c_int, c_void};
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock};
 
+use super::child::{child_main, errno, ChildArgs, CHILD_STACK};
+pub(crate) use super::wait::{
+    current_children, pidfd_exit_info_supported, reap_blocking, reap_orphans, try_reap,
+    try_wait_job_state,
+};
 pub(crate) use crate::sys::spawn_types::{
     Pgroup, RawDispositions, RawRlimit, SpawnError, SpawnSpec, Stage, Termination, WaitEvent,
 };
@@ -73,7 +78,7 @@ pub(crate) struct Spawned {
 static LIBRARY_CHILDREN: Mutex<BTreeMap<i32, usize>> = Mutex::new(BTreeMap::new());
 
 /// Orders spawns against orphan sweeps (see [`LIBRARY_CHILDREN`]).
-static SPAWN_GATE: RwLock<()> = RwLock::new(());
+pub(super) static SPAWN_GATE: RwLock<()> = RwLock::new(());
 
 fn library_children() -> MutexGuard<'static, BTreeMap<i32, usize>> {
     LIBRARY_CHILDREN.lock().unwrap_or_else(|p| p.into_inner())
@@ -98,7 +103,7 @@ impl Spawned {
     /// Takes `pid` out of [`LIBRARY_CHILDREN`] once: when the child has been reaped (so the
     /// pid is free for the kernel to reuse, perhaps for an orphan the sweep should reap), or
     /// when this value goes.
-    fn unregister(&self) {
+    pub(super) fn unregister(&self) {
         if self.registered.swap(false, Ordering::AcqRel) {
             let mut set = library_children();
             if let Some(n) = set.get_mut(&self.pid) {
@@ -117,9 +122,9 @@ impl Drop for Spawned {
     }
 }
 
-const PIDFD_UNKNOWN: u8 = 0;
-const PIDFD_YES: u8 = 1;
-const PIDFD_NO: u8 = 2;
+pub(super) const PIDFD_UNKNOWN: u8 = 0;
+pub(super) const PIDFD_YES: u8 = 1;
+pub(super) const PIDFD_NO: u8 = 2;
 static CLONE_PIDFD_STATE: AtomicU8 = AtomicU8::new(PIDFD_UNKNOWN);
 
 /// Forces the no-pidfd fallback for this process (tests of the fallback path).
@@ -132,57 +137,6 @@ pub(crate) fn pidfd_supported() -> bool {
     CLONE_PIDFD_STATE.load(Ordering::Relaxed) != PIDFD_NO
 }
 
-/// The block shared between parent and child (the child writes only `err_*`).
-#[repr(C)]
-struct ChildArgs {
-    program: *const c_char,
-    exec_fd: c_int,
-    check_identity: c_int,
-    check_dev: u64,
-    check_ino: u64,
-    argv: *const *const c_char,
-    envp: *const *const c_char,
-    cwd: *const c_char,
-    fd_map: *const (RawFd, RawFd),
-    fd_map_len: usize,
-    /// Lowest descriptor number for temporary copies (above every target).
-    temp_base: c_int,
-    pgroup_kind: c_int,
-    pgroup_id: c_int,
-    rlimits: *const RawRlimit,
-    rlimits_len: usize,
-    foreground: c_int,
-    /// `DISP_*`, with `ignore_mask` for `DISP_IGNORE`.
-    disp_mode: c_int,
-    ignore_mask: u64,
-    /// `PR_SET_PDEATHSIG` signal, 0 for none, and our pid to check the parent against.
-    pdeathsig: c_int,
-    parent_pid: c_int,
-    /// Landlock ruleset descriptor to apply before exec, -1 for none (sandbox hook).
-    landlock_fd: c_int,
-    err_stage: c_int,
-    err_arg: c_int,
-    err_errno: c_int,
-}
-
-const STAGE_NONE: c_int = 0;
-const STAGE_SETPGID: c_int = 1;
-const STAGE_RLIMIT: c_int = 2;
-const STAGE_CHDIR: c_int = 3;
-const STAGE_FD: c_int = 4;
-const STAGE_EXEC: c_int = 5;
-const STAGE_IDENTITY: c_int = 6;
-const STAGE_PDEATHSIG: c_int = 7;
-const STAGE_SANDBOX: c_int = 8;
-
-const DISP_KEEP_IGNORED_EXCEPT_PIPE: c_int = 0;
-const DISP_RESET_ALL: c_int = 1;
-const DISP_IGNORE: c_int = 2;
-
-/// Size of the child's stack. The child function only makes system calls with a few words of
-/// locals; 64 KiB leaves a wide margin even in debug builds.
-const CHILD_STACK: usize = 64 * 1024;
-
 /// Spawns a child as described in the module docs.
 ///
 /// All signals are blocked in the calling thread around `clone`, so no handler of ours can run
@@ -194,46 +148,27 @@ pub(crate) fn spawn(spec: &SpawnSpec<'_>) -> Result<Spawned, SpawnError> {
     argv_ptrs.push(ptr::null());
     let mut envp_ptrs: Vec<*const c_char> = spec.envp.ptrs().collect();
     envp_ptrs.push(ptr::null());
-    let max_target = spec.fd_map.iter().map(|&(_, t)| t).max().unwrap_or(2);
-    let (pgroup_kind, pgroup_id) = match spec.pgroup {
-        Pgroup::Inherit => (0, 0),
-        Pgroup::New => (1, 0),
-        Pgroup::Join(id) => (1, id),
+    // A child in a new PID namespace cannot compare `getppid` with our pid (it reads 0): it
+    // watches a pidfd of ours instead (see `child`).
+    let parent_pidfd = match (&spec.isolation, spec.parent_death_signal) {
+        (Some(_), s) if s != 0 => Some(
+            rustix::process::pidfd_open(
+                rustix::process::getpid(),
+                rustix::process::PidfdFlags::empty(),
+            )
+            .map_err(|e| SpawnError {
+                stage: Stage::Namespace(super::namespace::STEP_PARENT_PIDFD),
+                errno: e.raw_os_error(),
+            })?,
+        ),
+        _ => None,
     };
-    let mut args = ChildArgs {
-        program: spec.program.as_ptr(),
-        exec_fd: spec.exec_fd.map_or(-1, |fd| fd.as_raw_fd()),
-        check_identity: spec.exec_identity.is_some() as c_int,
-        check_dev: spec.exec_identity.map_or(0, |i| i.0),
-        check_ino: spec.exec_identity.map_or(0, |i| i.1),
-        argv: argv_ptrs.as_ptr(),
-        envp: envp_ptrs.as_ptr(),
-        cwd: spec.cwd.map_or(ptr::null(), CStr::as_ptr),
-        fd_map: spec.fd_map.as_ptr(),
-        fd_map_len: spec.fd_map.len(),
-        temp_base: max_target.max(2) + 1,
-        pgroup_kind,
-        pgroup_id,
-        rlimits: spec.rlimits.as_ptr(),
-        rlimits_len: spec.rlimits.len(),
-        foreground: c_int::from(spec.foreground),
-        disp_mode: match spec.dispositions {
-            RawDispositions::KeepIgnoredExceptPipe => DISP_KEEP_IGNORED_EXCEPT_PIPE,
-            RawDispositions::ResetAll => DISP_RESET_ALL,
-            RawDispositions::Ignore(_) => DISP_IGNORE,
-        },
-        ignore_mask: match spec.dispositions {
-            RawDispositions::Ignore(mask) => mask,
-            _ => 0,
-        },
-        pdeathsig: spec.parent_death_signal,
-        // SAFETY: getpid(2) has no preconditions and cannot fail.
-        parent_pid: unsafe { libc::getpid() },
-        landlock_fd: spec.landlock_fd,
-        err_stage: STAGE_NONE,
-        err_arg: 0,
-        err_errno: 0,
-    };
+    let mut args = ChildArgs::new(
+        spec,
+        &argv_ptrs,
+        &envp_ptrs,
+        parent_pidfd.as_ref().map(|fd| fd.as_raw_fd()),
+    );
     let mut stack: Vec<u8> = Vec::with_capacity(CHILD_STACK);
     // The stack grows down on every Linux architecture Rust supports; align the top to 16.
     let stack_top = ((stack.as_mut_ptr() as usize + CHILD_STACK) & !15) as *mut c_void;
@@ -252,27 +187,15 @@ pub(crate) fn spawn(spec: &SpawnSpec<'_>) -> Result<Spawned, SpawnError> {
     restore_signals(&old_mask);
     drop(gate);
     drop(stack);
+    drop(parent_pidfd);
     let spawned = result?;
     if spawned.pidfd.is_some() {
         CLONE_PIDFD_STATE.store(PIDFD_YES, Ordering::Relaxed);
     }
-    if args.err_stage != STAGE_NONE {
+    if let Some(failure) = args.failure() {
         // The child failed before or at exec and has exited (127); reap it so no zombie stays.
         let _ = reap_blocking(&spawned);
-        let stage = match args.err_stage {
-            STAGE_SETPGID => Stage::SetPgid,
-            STAGE_RLIMIT => Stage::Rlimit(args.err_arg as usize),
-            STAGE_CHDIR => Stage::Chdir,
-            STAGE_FD => Stage::Fd(args.err_arg),
-            STAGE_IDENTITY => Stage::Identity,
-            STAGE_PDEATHSIG => Stage::ParentDeathSignal,
-            STAGE_SANDBOX => Stage::Sandbox,
-            _ => Stage::Exec,
-        };
-        return Err(SpawnError {
-            stage,
-            errno: args.err_errno,
-        });
+        return Err(failure);
     }
     Ok(spawned)
 }
@@ -283,7 +206,8 @@ fn clone_child(
     with_pidfd: bool,
 ) -> Result<Spawned, SpawnError> {
     let mut pidfd: c_int = -1;
-    let mut flags = libc::CLONE_VM | libc::CLONE_VFORK;
+    let namespaces = args.namespace_flags();
+    let mut flags = libc::CLONE_VM | libc::CLONE_VFORK | namespaces;
     if with_pidfd {
         flags |= libc::CLONE_PIDFD;
     }
@@ -304,7 +228,11 @@ fn clone_child(
     };
     if pid < 0 {
         return Err(SpawnError {
-            stage: Stage::Clone,
+            stage: if namespaces != 0 {
+                Stage::Namespace(super::namespace::STEP_CLONE)
+            } else {
+                Stage::Clone
+            },
             errno: errno(),
         });
     }
@@ -316,316 +244,6 @@ fn clone_child(
         None
     };
     Ok(Spawned::register(pid, pidfd))
-}
-
-/// The child side. Runs on its own stack in the parent's memory; only raw system calls.
-extern "C" fn child_main(arg: *mut c_void) -> c_int {
-    // SAFETY: `arg` is the `ChildArgs` the parent passed to clone; the parent is suspended
-    // (CLONE_VFORK) so nothing else touches it while we run.
-    let a = unsafe { &mut *(arg as *mut ChildArgs) };
-    // SAFETY: every call below is a raw system call (or `sigaction`, the C library's bare
-    // wrapper of one) on values prepared by the parent:
-    // NUL-terminated strings (CStrings, and the environment block whose strings each end at
-    // their only NUL: `CStrBlock`'s invariant) and NULL-terminated pointer arrays that stay
-    // alive while the parent is suspended. Nothing allocates or locks. On failure we record the stage and
-    // errno in `a` and `_exit` without running any destructor or atexit handler.
-    unsafe {
-        // 1. Dispositions. Every handled signal goes back to its default: no handler of the
-        //    parent may run here, and a handler's address means nothing after exec. Ignored
-        //    signals stay ignored or go back to their default as `disp_mode` says
-        //    (`crate::command::SignalDispositions`), and `DISP_IGNORE` ignores exactly the
-        //    signals of `ignore_mask`. The query reads only the handler, the first word of
-        //    the kernel's `struct sigaction` on every architecture but MIPS; an all-zero
-        //    action is SIG_DFL with no flags and an empty mask. The buffer is larger than
-        //    the kernel's struct. Ignoring goes through the C library's `sigaction`, a bare
-        //    system call wrapper (async-signal-safe, as glibc's own `posix_spawn` child uses
-        //    it), so the kernel's struct layout stays the C library's business.
-        for sig in 1..=64 {
-            if sig == libc::SIGKILL || sig == libc::SIGSTOP {
-                continue;
-            }
-            let mut old = [0usize; 8];
-            if libc::syscall(
-                libc::SYS_rt_sigaction,
-                sig,
-                ptr::null::<usize>(),
-                old.as_mut_ptr(),
-                8usize,
-            ) != 0
-            {
-                continue;
-            }
-            let ignored = old[0] == libc::SIG_IGN;
-            let ignore = match a.disp_mode {
-                DISP_KEEP_IGNORED_EXCEPT_PIPE => ignored && sig != libc::SIGPIPE,
-                DISP_IGNORE => a.ignore_mask & (1u64 << (sig - 1)) != 0,
-                _ => false,
-            };
-            if ignore {
-                if !ignored {
-                    let mut act: libc::sigaction = std::mem::zeroed();
-                    act.sa_sigaction = libc::SIG_IGN;
-                    libc::sigaction(sig, &act, ptr::null_mut());
-                }
-            } else if old[0] != libc::SIG_DFL {
-                let dfl = [0usize; 8];
-                libc::syscall(
-                    libc::SYS_rt_sigaction,
-                    sig,
-                    dfl.as_ptr(),
-                    ptr::null_mut::<usize>(),
-                    8usize,
-                );
-            }
-        }
-        // 1b. Parent-death signal, then the race it leaves: if our parent ended before the
-        //     prctl, the kernel will never send the signal (we were already reparented), so
-        //     the program must not start unsupervised. The signal is blocked here (the whole
-        //     mask still is), so a death after the prctl leaves it pending until step 6,
-        //     where the emptied mask delivers it before exec.
-        if a.pdeathsig != 0 {
-            if libc::syscall(
-                libc::SYS_prctl,
-                libc::PR_SET_PDEATHSIG,
-                a.pdeathsig as libc::c_ulong,
-                0 as libc::c_ulong,
-                0 as libc::c_ulong,
-                0 as libc::c_ulong,
-            ) != 0
-            {
-                return child_fail(a, STAGE_PDEATHSIG, 0);
-            }
-            if libc::syscall(libc::SYS_getppid) as c_int != a.parent_pid {
-                end_as_by_signal(a.pdeathsig);
-            }
-        }
-        // 2. Process group.
-        if a.pgroup_kind != 0 && libc::setpgid(0, a.pgroup_id) != 0 {
-            return child_fail(a, STAGE_SETPGID, 0);
-        }
-        // 3. Resource limits.
-        for i in 0..a.rlimits_len {
-            let r = &*a.rlimits.add(i);
-            let lim = libc::rlimit64 {
-                rlim_cur: r.soft,
-                rlim_max: r.hard,
-            };
-            if libc::syscall(
-                libc::SYS_prlimit64,
-                0,
-                r.resource,
-                &lim as *const libc::rlimit64,
-                ptr::null_mut::<libc::rlimit64>(),
-            ) != 0
-            {
-                return child_fail(a, STAGE_RLIMIT, i as c_int);
-            }
-        }
-        // 4. Working directory.
-        if !a.cwd.is_null() && libc::chdir(a.cwd) != 0 {
-            return child_fail(a, STAGE_CHDIR, 0);
-        }
-        // 4b. Sandbox hook: no_new_privs + landlock_restrict_self (before the descriptors
-        //     are rearranged and closed, while the ruleset descriptor is still open).
-        if a.landlock_fd >= 0 && super::landlock::restrict_self(a.landlock_fd) != 0 {
-            return child_fail(a, STAGE_SANDBOX, 0);
-        }
-        // 5. Descriptors: first copy every source above all targets (close-on-exec), then
-        //    dup2 each copy onto its target (dup2 clears close-on-exec on the target). Two
-        //    phases, so a source that is also another pair's target is never clobbered.
-        let map = std::slice::from_raw_parts(a.fd_map, a.fd_map_len);
-        let mut temps = [0 as c_int; 64]; // 3 stdio + MAX_PASSED_FDS (60) < 64
-        if map.len() > temps.len() {
-            a.err_errno = libc::EMFILE;
-            return child_fail_errno(a, STAGE_FD, -1);
-        }
-        for (i, &(src, dst)) in map.iter().enumerate() {
-            let t = libc::fcntl(src, libc::F_DUPFD_CLOEXEC, a.temp_base);
-            if t < 0 {
-                return child_fail(a, STAGE_FD, dst);
-            }
-            temps[i] = t;
-        }
-        // The descriptor we exec moves above every target too, so no mapping can replace it
-        // (a passed descriptor whose target number equals it would otherwise be exec'd).
-        if a.exec_fd >= 0 {
-            let t = libc::fcntl(a.exec_fd, libc::F_DUPFD_CLOEXEC, a.temp_base);
-            if t < 0 {
-                return child_fail(a, STAGE_EXEC, 0);
-            }
-            a.exec_fd = t;
-        }
-        for (i, &(_, dst)) in map.iter().enumerate() {
-            if libc::dup2(temps[i], dst) < 0 {
-                return child_fail(a, STAGE_FD, dst);
-            }
-        }
-        // Everything else at 3 and above is closed now, whoever opened it: the child holds
-        // 0, 1, 2, the targets and the descriptor it execs. Closing (not only marking
-        // close-on-exec) matters: a descriptor open for writing on the very file we exec —
-        // another thread of ours writing a fresh binary — would make our own exec fail with
-        // ETXTBSY. (`close_range` needs Linux 5.9; where it is missing, mark close-on-exec
-        // (5.11) instead; before that, this library's descriptors are close-on-exec from
-        // birth anyway.)
-        let mut keep = [0 as c_int; 65];
-        let mut n = 0;
-        for &(_, dst) in map {
-            if dst >= 3 {
-                keep[n] = dst;
-                n += 1;
-            }
-        }
-        if a.exec_fd >= 3 {
-            keep[n] = a.exec_fd;
-            n += 1;
-        }
-        let keep = &mut keep[..n];
-        keep.sort_unstable();
-        let close = |lo: u32, hi: u32| {
-            if libc::syscall(libc::SYS_close_range, lo, hi, 0u32) != 0 {
-                libc::syscall(libc::SYS_close_range, lo, hi, libc::CLOSE_RANGE_CLOEXEC);
-            }
-        };
-        let mut lo: u32 = 3;
-        for &k in keep.iter() {
-            let k = k as u32;
-            if k > lo {
-                close(lo, k - 1);
-            }
-            lo = lo.max(k + 1);
-        }
-        close(lo, u32::MAX);
-        // 5b. Job control: take the terminal's foreground for our group ourselves, as a
-        //     job-control shell's child does, so a program that reads the terminal at once
-        //     never meets SIGTTIN before the parent's own tcsetpgrp. SIGTTOU is blocked here
-        //     (the whole mask still is), so the kernel allows the call from the background.
-        if a.foreground != 0 {
-            let pgrp: libc::pid_t = libc::getpgrp();
-            libc::ioctl(0, libc::TIOCSPGRP, &pgrp as *const libc::pid_t);
-        }
-        // 6. Empty signal mask (the parent blocked everything around clone).
-        let empty: u64 = 0;
-        libc::syscall(
-            libc::SYS_rt_sigprocmask,
-            libc::SIG_SETMASK,
-            &empty as *const u64,
-            ptr::null_mut::<u64>(),
-            8usize,
-        );
-        // 7. Exec: the checked file by descriptor when we have one, else the resolved path.
-        //    ETXTBSY means someone still holds the file open for writing — typically a
-        //    sibling thread's child forked while that thread was writing this (freshly built
-        //    or copied) executable, which closes the descriptor at its own exec a moment
-        //    later. Retry for up to ~200 ms (1 ms apart) before reporting it.
-        if a.check_identity != 0 {
-            // The file at the path must still be the one the policy checked.
-            let fd = libc::open(a.program, libc::O_PATH | libc::O_CLOEXEC);
-            if fd < 0 {
-                return child_fail(a, STAGE_EXEC, 0);
-            }
-            let mut st: libc::stat = std::mem::zeroed();
-            let ok = libc::fstat(fd, &mut st) == 0
-                && st.st_dev == a.check_dev
-                && st.st_ino == a.check_ino;
-            libc::close(fd);
-            if !ok {
-                a.err_errno = libc::ESTALE;
-                return child_fail_errno(a, STAGE_IDENTITY, 0);
-            }
-        }
-        let pause = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 1_000_000,
-        };
-        for _ in 0..200 {
-            if a.exec_fd >= 0 {
-                libc::syscall(
-                    libc::SYS_execveat,
-                    a.exec_fd,
-                    c"".as_ptr(),
-                    a.argv,
-                    a.envp,
-                    libc::AT_EMPTY_PATH,
-                );
-            } else {
-                libc::execve(a.program, a.argv, a.envp);
-            }
-            if errno() != libc::ETXTBSY {
-                break;
-            }
-            libc::nanosleep(&pause, ptr::null_mut());
-        }
-        child_fail(a, STAGE_EXEC, 0)
-    }
-}
-
-/// Ends the child as `sig` would: with its default action when that ends a process, else
-/// (or if it somehow does not) by exiting with 128 + `sig`. The parent is gone: nobody reads
-/// the shared block any more.
-///
-/// # Safety
-/// Only to be called in the child created by `clone_child`.
-unsafe fn end_as_by_signal(sig: c_int) -> ! {
-    let ends_a_process = !matches!(
-        sig,
-        libc::SIGCHLD
-            | libc::SIGCONT
-            | libc::SIGURG
-            | libc::SIGWINCH
-            | libc::SIGSTOP
-            | libc::SIGTSTP
-            | libc::SIGTTIN
-            | libc::SIGTTOU
-    );
-    // SAFETY: raw system calls on plain values: the default action for `sig`, the signal to
-    // ourselves (pending, as everything is blocked), then unblocking it alone delivers it.
-    // `_exit` ends the child without touching the parent's shared state.
-    unsafe {
-        if ends_a_process {
-            let dfl = [0usize; 8];
-            libc::syscall(
-                libc::SYS_rt_sigaction,
-                sig,
-                dfl.as_ptr(),
-                ptr::null_mut::<usize>(),
-                8usize,
-            );
-            libc::syscall(libc::SYS_kill, libc::syscall(libc::SYS_getpid), sig);
-            let one: u64 = 1u64 << (sig - 1);
-            libc::syscall(
-                libc::SYS_rt_sigprocmask,
-                libc::SIG_UNBLOCK,
-                &one as *const u64,
-                ptr::null_mut::<u64>(),
-                8usize,
-            );
-        }
-        libc::_exit(128 + sig)
-    }
-}
-
-/// Records the current errno and the stage, then exits the child with 127.
-///
-/// # Safety
-/// Only to be called in the child created by `clone_child`.
-unsafe fn child_fail(a: &mut ChildArgs, stage: c_int, arg: c_int) -> c_int {
-    a.err_errno = errno();
-    child_fail_errno(a, stage, arg)
-}
-
-/// # Safety
-/// Only to be called in the child created by `clone_child`.
-unsafe fn child_fail_errno(a: &mut ChildArgs, stage: c_int, arg: c_int) -> c_int {
-    a.err_stage = stage;
-    a.err_arg = arg;
-    // SAFETY: `_exit` ends the child at once without touching the parent's shared state.
-    unsafe { libc::_exit(127) }
-}
-
-fn errno() -> i32 {
-    io::Error::last_os_error()
-        .raw_os_error()
-        .unwrap_or(libc::EIO)
 }
 
 fn block_all_signals() -> u64 {
@@ -656,263 +274,6 @@ fn restore_signals(old: &u64) {
             8usize,
         );
     }
-}
-
-/// `waitid` for one of our children, by pidfd when we have one, else by pid; always with
-/// `__WALL` (a child is created with exit signal 0; the flag costs nothing after exec resets
-/// it to `SIGCHLD`) and never for any other process.
-///
-/// `flags` are `WEXITED`, `WSTOPPED`, `WCONTINUED`, `WNOHANG`, `WNOWAIT` as needed. Returns
-/// `Ok(None)` with `WNOHANG` when nothing is ready.
-fn waitid(child: &Spawned, flags: c_int) -> io::Result<Option<WaitEvent>> {
-    // SAFETY: siginfo_t is plain data; zeroed is a valid value.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    let (idtype, id) = match &child.pidfd {
-        Some(fd) => (libc::P_PIDFD, fd.as_raw_fd() as libc::id_t),
-        None => (libc::P_PID, child.pid as libc::id_t),
-    };
-    loop {
-        // SAFETY: `info` is a valid, writable siginfo_t; idtype/id name only our own child.
-        let r = unsafe { libc::waitid(idtype, id, &mut info, flags | libc::__WALL) };
-        if r == 0 {
-            break;
-        }
-        let e = io::Error::last_os_error();
-        if e.raw_os_error() == Some(libc::EINTR) {
-            continue;
-        }
-        return Err(e);
-    }
-    // SAFETY: after a successful waitid the si_pid/si_status fields are initialised (or zero
-    // with WNOHANG when nothing was ready).
-    let (pid, status) = unsafe { (info.si_pid(), info.si_status()) };
-    if pid == 0 {
-        return Ok(None);
-    }
-    Ok(Some(match info.si_code {
-        libc::CLD_EXITED => WaitEvent::Ended(Termination::Exited(status)),
-        libc::CLD_KILLED => WaitEvent::Ended(Termination::Signaled {
-            signal: status,
-            core_dumped: false,
-        }),
-        libc::CLD_DUMPED => WaitEvent::Ended(Termination::Signaled {
-            signal: status,
-            core_dumped: true,
-        }),
-        libc::CLD_STOPPED | libc::CLD_TRAPPED => WaitEvent::Stopped(status),
-        _ => WaitEvent::Continued,
-    }))
-}
-
-/// A stop or a continue of the child not reported before (`WSTOPPED | WCONTINUED |
-/// WNOHANG`, never `WEXITED`: this never reaps). Each event is reported once: `waitid`
-/// consumes it. `Ok(None)`: nothing new, or the child has ended (or is already reaped).
-pub(crate) fn try_wait_job_state(child: &Spawned) -> io::Result<Option<WaitEvent>> {
-    match waitid(child, libc::WSTOPPED | libc::WCONTINUED | libc::WNOHANG) {
-        Err(e) if e.raw_os_error() == Some(libc::ECHILD) => Ok(None),
-        other => other,
-    }
-}
-
-/// Reaps the child if it has ended (`WNOHANG`). `Ok(None)`: still running.
-///
-/// When the kernel already released the child (`ECHILD`: the host ignores `SIGCHLD`, so the
-/// kernel auto-reaped it, or the host's own `waitpid(-1)` took it), the exit status is read
-/// back from the pidfd (`PIDFD_GET_INFO` with `PIDFD_INFO_EXIT`, Linux 6.15+). Where that is
-/// not available the `ECHILD` error is returned: never a made-up status.
-pub(crate) fn try_reap(child: &Spawned) -> io::Result<Option<Termination>> {
-    match waitid(child, libc::WEXITED | libc::WNOHANG) {
-        Ok(Some(WaitEvent::Ended(t))) => {
-            child.unregister();
-            Ok(Some(t))
-        }
-        Ok(_) => Ok(None),
-        Err(e) if e.raw_os_error() == Some(libc::ECHILD) => {
-            // No longer our child, whoever released it.
-            child.unregister();
-            match &child.pidfd {
-                Some(fd) => match pidfd_exit_status(fd.as_fd())? {
-                    Some(t) => Ok(Some(t)),
-                    None => Err(e),
-                },
-                None => Err(e),
-            }
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// `struct pidfd_info` (include/uapi/linux/pidfd.h), first version: 64 bytes.
-#[repr(C)]
-#[derive(Default)]
-struct PidfdInfo {
-    mask: u64,
-    cgroupid: u64,
-    pid: u32,
-    tgid: u32,
-    ppid: u32,
-    ruid: u32,
-    rgid: u32,
-    euid: u32,
-    egid: u32,
-    suid: u32,
-    sgid: u32,
-    fsuid: u32,
-    fsgid: u32,
-    exit_code: i32,
-}
-
-const PIDFD_INFO_EXIT: u64 = 1 << 3;
-/// `_IOWR(PIDFS_IOCTL_MAGIC = 0xFF, 11, struct pidfd_info)` with the 64-byte struct.
-const PIDFD_GET_INFO: u64 = (3 << 30) | (64 << 16) | (0xFF << 8) | 11;
-
-/// `ioctl(fd, PIDFD_GET_INFO)` asking for `PIDFD_INFO_EXIT`.
-fn pidfd_get_exit_info(fd: BorrowedFd<'_>) -> io::Result<PidfdInfo> {
-    let mut info = PidfdInfo {
-        mask: PIDFD_INFO_EXIT,
-        ..PidfdInfo::default()
-    };
-    // SAFETY: PIDFD_GET_INFO reads `mask` and writes at most size_of::<PidfdInfo>() = 64
-    // bytes (the size encoded in the request number) into `info`, a live, writable value.
-    let r = unsafe {
-        libc::ioctl(
-            fd.as_raw_fd(),
-            PIDFD_GET_INFO as _,
-            &mut info as *mut PidfdInfo,
-        )
-    };
-    if r == 0 {
-        Ok(info)
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-/// The exit status of a (possibly already reaped) child, from its pidfd. `Ok(None)` when the
-/// kernel does not offer `PIDFD_INFO_EXIT` or has no exit information (still running).
-fn pidfd_exit_status(fd: BorrowedFd<'_>) -> io::Result<Option<Termination>> {
-    match pidfd_get_exit_info(fd) {
-        Ok(info) if info.mask & PIDFD_INFO_EXIT != 0 => {
-            Ok(Some(decode_wait_status(info.exit_code)))
-        }
-        Ok(_) => Ok(None),
-        Err(e) => match e.raw_os_error() {
-            Some(libc::ENOTTY | libc::EINVAL | libc::ESRCH) => Ok(None),
-            _ => Err(e),
-        },
-    }
-}
-
-/// Decodes a `wait(2)` status word.
-fn decode_wait_status(status: i32) -> Termination {
-    if status & 0x7f == 0 {
-        Termination::Exited((status >> 8) & 0xff)
-    } else {
-        Termination::Signaled {
-            signal: status & 0x7f,
-            core_dumped: status & 0x80 != 0,
-        }
-    }
-}
-
-static EXIT_INFO_STATE: AtomicU8 = AtomicU8::new(PIDFD_UNKNOWN);
-
-/// Whether this kernel gives a reaped child's exit status through its pidfd
-/// (`PIDFD_INFO_EXIT`). Probed once on a pidfd of our own process.
-pub(crate) fn pidfd_exit_info_supported() -> bool {
-    match EXIT_INFO_STATE.load(Ordering::Relaxed) {
-        PIDFD_YES => return true,
-        PIDFD_NO => return false,
-        _ => {}
-    }
-    // SAFETY: pidfd_open on our own pid with no flags; the result is checked and owned.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0u32) };
-    if fd < 0 {
-        // A transient failure (EMFILE) is not cached.
-        if errno() != libc::EMFILE && errno() != libc::ENFILE {
-            EXIT_INFO_STATE.store(PIDFD_NO, Ordering::Relaxed);
-        }
-        return false;
-    }
-    // SAFETY: the kernel just gave us this descriptor.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
-    let r = pidfd_get_exit_info(fd.as_fd());
-    // A running process answers the ioctl (without the EXIT bit) on kernels that know it;
-    // older kernels answer ENOTTY. Kernels with PIDFD_GET_INFO but before PIDFD_INFO_EXIT
-    // (6.13, 6.14) cannot be told apart here; on them a lost status is still an error.
-    let ok = r.is_ok();
-    EXIT_INFO_STATE.store(if ok { PIDFD_YES } else { PIDFD_NO }, Ordering::Relaxed);
-    ok
-}
-
-/// Reaps the child, blocking until it ends.
-pub(crate) fn reap_blocking(child: &Spawned) -> io::Result<Termination> {
-    loop {
-        match waitid(child, libc::WEXITED) {
-            Ok(Some(WaitEvent::Ended(t))) => {
-                child.unregister();
-                return Ok(t);
-            }
-            Ok(_) => {}
-            Err(e) => {
-                if e.raw_os_error() == Some(libc::ECHILD) {
-                    child.unregister();
-                }
-                return Err(e);
-            }
-        }
-    }
-}
-
-/// Reaps every child of this process that has ended, except the children this library
-/// created and has not reaped yet ([`LIBRARY_CHILDREN`]) and those listed in `keep` by (pid,
-/// start time); returns how many it reaped. Never blocks (`waitid(P_PID, pid, WEXITED |
-/// WNOHANG)` per candidate; no `__WALL`: only ordinary `SIGCHLD` children, which every
-/// reparented orphan is).
-///
-/// Holds [`SPAWN_GATE`] exclusively, so no child of ours is between `clone` and
-/// registration meanwhile. A pid listed here and then reaped by someone else and reused is,
-/// if it is our child at all, a new child that is not the library's (none can be created
-/// during the sweep): reaping it is what the sweep is for.
-pub(crate) fn reap_orphans(keep: &[(i32, u64)]) -> usize {
-    let _gate = SPAWN_GATE.write().unwrap_or_else(|p| p.into_inner());
-    let me = super::tree::getpid();
-    let mut reaped = 0;
-    for pid in super::tree::children(me) {
-        if is_library_child(pid) {
-            continue;
-        }
-        if keep.iter().any(|&(p, _)| p == pid) {
-            // Still the child we had before (same start time), or gone: leave it alone.
-            match super::tree::stat(pid) {
-                Some(st) if keep.contains(&(pid, st.starttime)) => continue,
-                None => continue,
-                Some(_) => {}
-            }
-        }
-        let Some(p) = rustix::process::Pid::from_raw(pid) else {
-            continue;
-        };
-        let flags = rustix::process::WaitIdOptions::EXITED | rustix::process::WaitIdOptions::NOHANG;
-        loop {
-            match rustix::process::waitid(rustix::process::WaitId::Pid(p), flags) {
-                Ok(Some(_)) => reaped += 1,
-                Err(rustix::io::Errno::INTR) => continue,
-                // Still running, or not our child (any more).
-                Ok(None) | Err(_) => {}
-            }
-            break;
-        }
-    }
-    reaped
-}
-
-/// Our children now, with their start times (what [`reap_orphans`] is to leave alone).
-pub(crate) fn current_children() -> Vec<(i32, u64)> {
-    super::tree::children(super::tree::getpid())
-        .into_iter()
-        .filter_map(|c| super::tree::stat(c).map(|s| (c, s.starttime)))
-        .collect()
 }
 
 /// Sends `sig` to the child: through its pidfd (`pidfd_send_signal`), or by pid when there is

@@ -32,3 +32,8 @@ pub(crate) fn build_ruleset(
         std::env::consts::OS
     )))
 }
+
+/// The rights of a sandbox directory: none (no Landlock on this platform).
+pub(crate) fn directory_rights(_write: bool) -> u64 {
+    0
+}
