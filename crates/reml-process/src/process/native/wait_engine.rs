@@ -104,7 +104,6 @@ impl WaitTarget {
     }
 }
 
-
 /// What one wait saw (stops and caps only with `report`).
 pub(super) enum Waited {
     Ended(Termination),
@@ -115,7 +114,11 @@ pub(super) enum Waited {
 /// The wait loop: poll the pidfd (and the pipes when collecting) until the child ends, the
 /// pipes reach end-of-file or linger runs out, or the deadline passes; with `report`, also
 /// until the child stops or (with `report_output_cap`) a stream passes its cap.
-pub(super) fn wait_entry(entry: &Entry, options: &WaitOptions, report: bool) -> Result<Waited, ProcessError> {
+pub(super) fn wait_entry(
+    entry: &Entry,
+    options: &WaitOptions,
+    report: bool,
+) -> Result<Waited, ProcessError> {
     let deadline = Deadline::within(Instant::now(), options.timeout);
     // Close our end of stdin unless the caller took it: a child reading it sees end-of-file.
     let (mut out, mut err, mut output) = {
