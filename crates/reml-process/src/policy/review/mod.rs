@@ -52,7 +52,7 @@
 //! combined values; review each policy on its own too (`reml-process verify A B` does).
 //!
 //! ## Effects the policy enables
-//! Derived from [`Operation::effects`], so the review and the enforcement layer agree:
+//! Derived from [`Operation::effects`](crate::Operation::effects), so the review and the enforcement layer agree:
 //!
 //! | when | needs |
 //! | --- | --- |
