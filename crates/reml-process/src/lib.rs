@@ -83,7 +83,6 @@ pub use process::{
 
 mod files;
 mod handle_table;
-mod reaper;
 mod sys;
 
 #[cfg(feature = "tokio")]

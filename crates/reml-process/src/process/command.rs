@@ -230,6 +230,21 @@ impl Resource {
     }
 }
 
+/// The backends' raw name of each resource (they take no type of the shared code).
+impl From<Resource> for crate::sys::spawn_types::RawResource {
+    fn from(r: Resource) -> Self {
+        use crate::sys::spawn_types::RawResource as R;
+        match r {
+            Resource::CpuTime => R::Cpu,
+            Resource::AddressSpace => R::As,
+            Resource::OpenFiles => R::Nofile,
+            Resource::CoreDump => R::Core,
+            Resource::Processes => R::Nproc,
+            Resource::FileSize => R::Fsize,
+        }
+    }
+}
+
 /// One resource limit: soft (`cur`) and hard (`max`) values in the resource's unit; `None`
 /// is `RLIM_INFINITY`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -114,11 +114,8 @@ impl SignalForwarder {
         let reaping = reap.then(crate::sys::imp::process::current_children);
         let signalfd = crate::sys::imp::signals::block_and_open(&numbers)
             .map_err(|e| ProcessError::from_io("cannot receive signals (signalfd)", &e))?;
-        #[cfg(reml_linux)]
-        let pipe = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC);
-        // Not reached: the backend refused the signalfd above.
-        #[cfg(not(reml_linux))]
-        let pipe: rustix::io::Result<(OwnedFd, OwnedFd)> = Err(rustix::io::Errno::NOSYS);
+        // Without a backend not reached: it refused the signalfd above.
+        let pipe = crate::sys::imp::fs::pipe_cloexec();
         let (stop_read, stop_write) =
             pipe.map_err(|e| ProcessError::from_errno("cannot create a pipe", e.raw_os_error()))?;
         Ok(SignalForwarder {

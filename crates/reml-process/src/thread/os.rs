@@ -98,6 +98,7 @@ impl OsThreadState {
         let nice = sys::getpriority_thread(tid)
             .map_err(|e| fail(format!("getpriority(PRIO_PROCESS, {tid})"), e))?;
         let policy = sys::sched_getscheduler_thread(tid)
+            .map(SchedPolicy::from_raw)
             .map_err(|e| fail(format!("sched_getscheduler({tid})"), e))?;
         let rt_priority = sys::sched_getparam_thread(tid)
             .map_err(|e| fail(format!("sched_getparam({tid})"), e))?;

@@ -256,6 +256,35 @@ impl SchedPolicy {
         }
     }
 
+    /// The backend's policy number (`SCHED_*`); `Unknown(n)` is `n`.
+    pub(crate) fn to_raw(self) -> i32 {
+        use crate::sys::imp::thread as sys;
+        match self {
+            SchedPolicy::Other => sys::SCHED_OTHER,
+            SchedPolicy::Fifo => sys::SCHED_FIFO,
+            SchedPolicy::RoundRobin => sys::SCHED_RR,
+            SchedPolicy::Batch => sys::SCHED_BATCH,
+            SchedPolicy::Idle => sys::SCHED_IDLE,
+            SchedPolicy::Deadline => sys::SCHED_DEADLINE,
+            SchedPolicy::Unknown(n) => n,
+        }
+    }
+
+    /// The policy of a backend's number (`SCHED_*`, as `sched_getscheduler` returns it with
+    /// `SCHED_RESET_ON_FORK` masked); `Unknown(n)` for a number not named here.
+    pub(crate) fn from_raw(raw: i32) -> SchedPolicy {
+        use crate::sys::imp::thread as sys;
+        match raw {
+            sys::SCHED_OTHER => SchedPolicy::Other,
+            sys::SCHED_FIFO => SchedPolicy::Fifo,
+            sys::SCHED_RR => SchedPolicy::RoundRobin,
+            sys::SCHED_BATCH => SchedPolicy::Batch,
+            sys::SCHED_IDLE => SchedPolicy::Idle,
+            sys::SCHED_DEADLINE => SchedPolicy::Deadline,
+            n => SchedPolicy::Unknown(n),
+        }
+    }
+
     /// The C name, e.g. `"SCHED_RR"`, for messages.
     pub fn c_name(self) -> String {
         match self {

@@ -634,21 +634,13 @@ fn machine_cpus() -> Option<(CpuList, &'static str)> {
     machine_cpus_from_affinity()
 }
 
-#[cfg(reml_linux)]
+/// The CPUs this process may run on, from the scheduler. Without a backend the affinity
+/// cannot be read: unknown (the review says so).
 fn machine_cpus_from_affinity() -> Option<(CpuList, &'static str)> {
-    let set = rustix::thread::sched_getaffinity(None).ok()?;
-    let ids = (0..rustix::thread::CpuSet::MAX_CPU)
-        .filter(|&i| set.is_set(i))
-        .filter_map(|i| u32::try_from(i).ok());
-    CpuList::from_ids(ids)
+    let ids = crate::sys::imp::thread::sched_getaffinity_thread(None).ok()?;
+    CpuList::from_ids(ids.into_iter().filter_map(|i| u32::try_from(i).ok()))
         .ok()
         .map(|l| (l, "sched_getaffinity"))
-}
-
-/// Off Linux the CPUs are not read from the scheduler: unknown (the review says so).
-#[cfg(not(reml_linux))]
-fn machine_cpus_from_affinity() -> Option<(CpuList, &'static str)> {
-    None
 }
 
 fn read_nr_open() -> Option<u64> {

@@ -564,5 +564,5 @@ fn orphan(entry: Arc<Entry>) {
     if lock(&entry.end).is_some() {
         return;
     }
-    crate::reaper::adopt(entry.child.clone());
+    crate::sys::imp::reaper::adopt(entry.child.clone());
 }

@@ -29,11 +29,8 @@ pub(super) fn open_stdio(
             Ok((Some(fd), None))
         }
         StdioSpec::Pipe => {
-            #[cfg(reml_linux)]
-            let pipe = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC);
-            // Not reached: `spawn_prepared` refuses first where there is no backend.
-            #[cfg(not(reml_linux))]
-            let pipe: rustix::io::Result<(OwnedFd, OwnedFd)> = Err(rustix::io::Errno::NOSYS);
+            // Without a backend not reached: `spawn_prepared` refuses first.
+            let pipe = crate::sys::imp::fs::pipe_cloexec();
             let (r, w) = pipe.map_err(|e| os_err("cannot create a pipe".into(), e))?;
             Ok(if read {
                 (Some(r), Some(w))

@@ -2,8 +2,10 @@
 
 #[cfg(feature = "tokio")]
 pub(crate) mod async_fd;
+pub(crate) mod fs;
 pub(crate) mod landlock;
 pub(crate) mod process;
+pub(crate) mod reaper;
 pub(crate) mod signals;
 pub(crate) mod terminal;
 pub(crate) mod tree;

@@ -67,19 +67,22 @@ fn apply_priority(tid: u32, priority: ThreadPriority) -> Result<(), String> {
     match priority.nice() {
         Some(nice) => {
             let current = sys::sched_getscheduler_thread(tid)
+                .map(SchedPolicy::from_raw)
                 .map_err(|e| os_message(format!("sched_getscheduler({tid})"), &e))?;
             if current != SchedPolicy::Other {
-                sys::sched_setscheduler_thread(tid, SchedPolicy::Other, 0).map_err(|e| {
-                    os_message(
-                        format!("sched_setscheduler({tid}, SCHED_OTHER, 0) (from {current})"),
-                        &e,
-                    )
-                })?;
+                sys::sched_setscheduler_thread(tid, SchedPolicy::Other.to_raw(), 0).map_err(
+                    |e| {
+                        os_message(
+                            format!("sched_setscheduler({tid}, SCHED_OTHER, 0) (from {current})"),
+                            &e,
+                        )
+                    },
+                )?;
             }
             sys::setpriority_thread(tid, nice)
                 .map_err(|e| os_message(format!("setpriority(PRIO_PROCESS, {tid}, {nice})"), &e))
         }
-        None => sys::sched_setscheduler_thread(tid, policy, rt).map_err(|e| {
+        None => sys::sched_setscheduler_thread(tid, policy.to_raw(), rt).map_err(|e| {
             os_message(
                 format!("sched_setscheduler({tid}, {}, {rt})", policy.c_name()),
                 &e,
