@@ -293,17 +293,7 @@ fn open_audit(args: &RunArgs, policy: Option<&Policy>) -> Result<Option<AuditSet
                 .map_err(|e| format!("--audit {}: {}", os_text(path), e.message))?,
         )
     };
-    let redactor = Redactor::new(
-        policy
-            .map(|p| {
-                p.audit
-                    .redact
-                    .iter()
-                    .map(|r| r.as_str().to_owned())
-                    .collect::<Vec<String>>()
-            })
-            .unwrap_or_default(),
-    );
+    let redactor = policy.map(Policy::redactor).unwrap_or_default();
     Ok(Some(AuditSettings {
         sink,
         redactor,

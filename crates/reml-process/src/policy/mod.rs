@@ -6,7 +6,7 @@
 //! module only *describes* what is allowed: the enforcement layer, wrapped around the native
 //! backend, applies it on every call using the accessors below (programs by
 //! [`Policy::resolve_allowed`], environment by [`Policy::env_passes`], working directories by
-//! [`Policy::is_cwd_allowed`], signals by [`Policy::is_signal_allowed`], child rlimits by
+//! [`Policy::allowed_cwd_roots`], signals by [`Policy::is_signal_allowed`], child rlimits by
 //! [`Policy::child_rlimits`], effects by [`Policy::effect_scope`]).
 //!
 //! # Strict parsing
@@ -97,7 +97,6 @@ mod sandbox;
 pub mod supervisor;
 mod types;
 
-use std::borrow::Cow;
 use std::ffi::OsStr;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
@@ -328,25 +327,6 @@ impl Policy {
         })
     }
 
-    /// Whether `cwd` lies under (or is) one of the `allowed_cwd` roots, both compared
-    /// canonically and component by component (`/srv/jobs2` is not under `/srv/jobs`; a
-    /// symlink inside a root that points outside it is outside).
-    ///
-    /// `cwd` is canonicalised against the *current* process's working directory when
-    /// relative; callers resolve a child's relative cwd themselves before asking.
-    ///
-    /// # Errors
-    /// The `io::Error` of canonicalising `cwd` when there is a restriction (a missing
-    /// directory, permission denied); with no restriction this always returns `Ok(true)`
-    /// without touching the file system.
-    pub fn is_cwd_allowed(&self, cwd: &Path) -> std::io::Result<bool> {
-        let Some(roots) = self.allowed_cwd_roots() else {
-            return Ok(true);
-        };
-        let cwd = std::fs::canonicalize(cwd)?;
-        Ok(roots.iter().any(|r| cwd.starts_with(r)))
-    }
-
     /// Whether the policy lets a caller send `signal` (`allowed_signals`; any signal when the
     /// key is absent).
     pub fn is_signal_allowed(&self, signal: Signal) -> bool {
@@ -381,16 +361,6 @@ impl Policy {
                     .allow
                     .iter()
                     .any(|a| a.as_bytes() == name.as_bytes()))
-    }
-
-    /// The `[env] deny` names.
-    pub fn env_deny(&self) -> &[String] {
-        &self.env.deny
-    }
-
-    /// The `[env] allow` names (empty = no allow list).
-    pub fn env_allow(&self) -> &[String] {
-        &self.env.allow
     }
 
     /// The resource limits to set in each child before it execs (`setrlimit(2)`), from
@@ -439,30 +409,11 @@ impl Policy {
         out
     }
 
-    /// `arg` masked as `"***"` when an `[audit] redact` pattern matches it (whole-text
-    /// match), else unchanged.
-    pub fn redact_arg<'a>(&self, arg: &'a str) -> Cow<'a, str> {
-        if self.audit.redact.iter().any(|p| p.matches(arg)) {
-            Cow::Borrowed(REDACTED)
-        } else {
-            Cow::Borrowed(arg)
-        }
-    }
-
-    /// The value of environment variable `name` for an audit record: `"***"` when a redact
-    /// pattern matches the name, the value, or `NAME=VALUE`; else `value` unchanged.
-    pub fn redact_env<'a>(&self, name: &str, value: &'a str) -> Cow<'a, str> {
-        let pair = format!("{name}={value}");
-        if self
-            .audit
-            .redact
-            .iter()
-            .any(|p| p.matches(name) || p.matches(value) || p.matches(&pair))
-        {
-            Cow::Borrowed(REDACTED)
-        } else {
-            Cow::Borrowed(value)
-        }
+    /// The audit redaction of this policy: an [`audit::Redactor`](crate::audit::Redactor)
+    /// with the `[audit] redact` patterns, in order (the one rule of what a record masks,
+    /// `docs/audit-log.md`).
+    pub fn redactor(&self) -> crate::audit::Redactor {
+        crate::audit::Redactor::new(self.audit.redact.iter().map(|r| r.as_str().to_owned()))
     }
 }
 

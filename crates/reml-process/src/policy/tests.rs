@@ -192,10 +192,14 @@ fn env_rules() {
 #[test]
 fn redaction() {
     let p = Policy::from_toml_str(FULL).unwrap();
-    assert_eq!(p.redact_arg("--password=hunter2"), "***");
-    assert_eq!(p.redact_arg("--verbose"), "--verbose");
-    assert_eq!(p.redact_env("GITHUB_TOKEN", "abc"), "***");
-    assert_eq!(p.redact_env("HOME", "/root"), "/root");
+    let r = p.redactor();
+    assert_eq!(r.patterns(), ["--password=*", "*_TOKEN"]);
+    assert!(r.matches_arg("--password=hunter2"));
+    assert!(!r.matches_arg("--verbose"));
+    assert!(r.matches("GITHUB_TOKEN"));
+    assert!(!r.matches("HOME"));
+    let open = Policy::from_toml_str("[commands]\nallow = []\n").unwrap();
+    assert!(open.redactor().is_empty());
 }
 
 #[test]
@@ -218,10 +222,7 @@ fn default_policy() {
 fn cwd_roots_compare_canonically() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("jobs");
-    let outside = dir.path().join("jobs2");
     std::fs::create_dir_all(root.join("a")).unwrap();
-    std::fs::create_dir_all(&outside).unwrap();
-    std::os::unix::fs::symlink(&outside, root.join("escape")).unwrap();
     let text = format!(
         "[commands]\nallow = []\nallowed_cwd = [{:?}, \"/nonexistent/x\"]\n",
         root.display().to_string()
@@ -231,17 +232,4 @@ fn cwd_roots_compare_canonically() {
         p.allowed_cwd_roots().unwrap(),
         [std::fs::canonicalize(&root).unwrap()]
     );
-    assert!(p.is_cwd_allowed(&root).unwrap());
-    assert!(p.is_cwd_allowed(&root.join("a")).unwrap());
-    assert!(p.is_cwd_allowed(&root.join("a/..")).unwrap());
-    assert!(
-        !p.is_cwd_allowed(&outside).unwrap(),
-        "prefix is not ancestry"
-    );
-    assert!(
-        !p.is_cwd_allowed(&root.join("escape")).unwrap(),
-        "symlink out"
-    );
-    assert!(!p.is_cwd_allowed(&root.join("..")).unwrap());
-    assert!(p.is_cwd_allowed(&root.join("missing")).is_err());
 }

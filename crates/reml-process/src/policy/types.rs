@@ -480,8 +480,9 @@ impl fmt::Display for AllowEntry {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct RedactPattern(String);
 
-/// The text that replaces a redacted value (`docs/policy.md`: masked as `"***"`).
-pub const REDACTED: &str = "***";
+/// The text that replaces a redacted value (`docs/policy.md`: masked as `"***"`), the
+/// audit layer's [`Redactor::MASK`](crate::audit::Redactor::MASK).
+pub const REDACTED: &str = crate::audit::Redactor::MASK;
 
 impl RedactPattern {
     /// Parses a pattern.
@@ -506,7 +507,7 @@ impl RedactPattern {
     /// Greedy matching that backtracks to the last `*` only: time at worst proportional to
     /// pattern length × text length, so a hostile pattern cannot make it exponential.
     pub fn matches(&self, text: &str) -> bool {
-        glob_match(self.0.as_bytes(), text.as_bytes())
+        crate::audit::glob_match(&self.0, text)
     }
 
     /// `"***"` when the pattern matches `text`, else `text` unchanged (borrowed).
@@ -529,34 +530,6 @@ impl fmt::Debug for RedactPattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "RedactPattern({:?})", self.0)
     }
-}
-
-/// Glob matching on bytes where `*` matches any byte run. Working on UTF-8 bytes is exact
-/// for this syntax: a literal byte sequence matches only the same characters, and `*` may
-/// stop inside a multi-byte character only if the following literal bytes do, which UTF-8's
-/// self-synchronisation rules out.
-fn glob_match(pat: &[u8], text: &[u8]) -> bool {
-    let (mut p, mut t) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        if p < pat.len() && pat[p] == b'*' {
-            star = Some((p, t));
-            p += 1;
-        } else if p < pat.len() && pat[p] == text[t] {
-            p += 1;
-            t += 1;
-        } else if let Some((sp, st)) = star {
-            p = sp + 1;
-            t = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    while p < pat.len() && pat[p] == b'*' {
-        p += 1;
-    }
-    p == pat.len()
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Map, Value};
 
 use super::json::{error_json, outcome_json};
-use crate::audit::{AuditSink, JsonLinesSink, NullSink, Redactor, StderrSink};
+use crate::audit::{AuditSink, JsonLinesSink, NullSink, StderrSink};
 use crate::registry::{CapabilityHandle, CapabilityRegistry, Manifest, Registration};
 use crate::{
     verify_capability_security, Cause, Command, Environment, NativeProcessCapability, Policy,
@@ -179,14 +179,7 @@ impl Bridge {
                 "the policy requires an audit log (audit_required = true): give an audit path",
             ));
         }
-        let redactor = Redactor::new(
-            policy
-                .audit
-                .redact
-                .iter()
-                .map(|r| r.as_str().to_owned())
-                .collect::<Vec<String>>(),
-        );
+        let redactor = policy.redactor();
         let max_output_bytes = policy
             .limits
             .max_output_bytes
