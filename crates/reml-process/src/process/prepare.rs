@@ -7,11 +7,11 @@
 use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::command::{has_nul, Command, ProcessGroup, Rlimit, StdioSpec};
 use crate::error::ProcessError;
+use crate::files::is_executable;
 use crate::sys::spawn_types::CStrBlock;
 
 /// The `PATH` used to resolve a bare program name when the child's final environment has no
@@ -128,12 +128,6 @@ fn current_dir() -> Result<PathBuf, ProcessError> {
             e.raw_os_error().unwrap_or(libc::EIO),
         )
     })
-}
-
-fn is_executable(path: &Path, meta: &std::fs::Metadata) -> bool {
-    // Root passes access(X_OK) for any file with at least one x bit; others need their own.
-    meta.permissions().mode() & 0o111 != 0
-        && rustix::fs::access(path, rustix::fs::Access::EXEC_OK).is_ok()
 }
 
 fn check_executable(full: &Path, as_given: &Path) -> Result<(), ProcessError> {
