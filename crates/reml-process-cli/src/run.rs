@@ -150,7 +150,8 @@ fn build(args: &RunArgs) -> Result<(Command, RunOptions), String> {
         .parse()
         .map_err(|e: reml_process::ProcessError| format!("--signal: {e}"))?;
     let kill_after = parse_duration(&args.kill_after).map_err(|e| format!("--kill-after: {e}"))?;
-    let stdio = |name: &str, s: &str| StdioSpec::parse_cli(s).map_err(|e| format!("--{name}: {e}"));
+    let stdio =
+        |name: &str, s: &str| crate::values::parse_stdio(s).map_err(|e| format!("--{name}: {e}"));
     let stdin = stdio("stdin", &args.stdin)?;
     let mut stdout = stdio("stdout", &args.stdout)?;
     let mut stderr = stdio("stderr", &args.stderr)?;
@@ -355,7 +356,7 @@ fn execute(
         ));
     }
     report(args, &outcome);
-    outcome.exit_status()
+    crate::exit::exit_status(&outcome)
 }
 
 /// Prints the JSON object, or the collected output (stdout to stdout, stderr to stderr)

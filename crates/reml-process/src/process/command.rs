@@ -33,27 +33,6 @@ pub enum StdioSpec {
     File(PathBuf),
 }
 
-impl StdioSpec {
-    /// Parses the command-line form used by `reml-process run` (`docs/command.md`):
-    /// `inherit`, `null`, `pipe` or `file:PATH`.
-    ///
-    /// # Errors
-    /// A message naming the accepted forms when `s` is none of them or `file:` has no path.
-    pub fn parse_cli(s: &str) -> Result<StdioSpec, String> {
-        match s {
-            "inherit" => Ok(StdioSpec::Inherit),
-            "null" => Ok(StdioSpec::Null),
-            "pipe" => Ok(StdioSpec::Pipe),
-            _ => match s.strip_prefix("file:") {
-                Some(p) if !p.is_empty() => Ok(StdioSpec::File(PathBuf::from(p))),
-                _ => Err(format!(
-                    "invalid stdio spec `{s}` (expected inherit, null, pipe or file:PATH)"
-                )),
-            },
-        }
-    }
-}
-
 /// Environment variables (spec §2 `Environment`).
 ///
 /// Two roles, one type:
@@ -663,16 +642,5 @@ mod tests {
             got.get(OsStr::new("PATH")),
             std::env::var_os("PATH").as_ref()
         );
-    }
-
-    #[test]
-    fn stdio_cli_forms() {
-        assert_eq!(StdioSpec::parse_cli("null").unwrap(), StdioSpec::Null);
-        assert_eq!(
-            StdioSpec::parse_cli("file:/tmp/x").unwrap(),
-            StdioSpec::File("/tmp/x".into())
-        );
-        assert!(StdioSpec::parse_cli("file:").is_err());
-        assert!(StdioSpec::parse_cli("tty").is_err());
     }
 }

@@ -166,61 +166,6 @@ pub struct ProcessOutcome {
     pub isolation: crate::policy::IsolationLevel,
 }
 
-impl ProcessOutcome {
-    /// The exit status `reml-process run` uses (coreutils `timeout` conventions,
-    /// `docs/command.md`): 125 when a required audit log could not be written (whatever else
-    /// happened: the job was ended); the child's code; 124 when our limit expired (time
-    /// limit or output-cap kill); 128+N for a signal not ours; for a start failure 127 (not
-    /// found), 126 (cannot run or denied), 125 (ours), or as [`exit_status_for_error`] says
-    /// for a wait of the spawn that was cut short.
-    pub fn exit_status(&self) -> i32 {
-        if self
-            .error
-            .as_ref()
-            .is_some_and(ProcessError::is_audit_failure)
-        {
-            return 125;
-        }
-        if self.timed_out || self.cause == Cause::OutputCapped {
-            return 124;
-        }
-        if let Some(t) = self.termination {
-            return t.shell_code();
-        }
-        match &self.error {
-            Some(e) => exit_status_for_error(e),
-            None => 125,
-        }
-    }
-}
-
-/// The `run` exit status for an error that kept a program from starting: 127 not found; 126
-/// cannot run or denied; 124 when the time limit passed while the spawn waited for a stdio
-/// FIFO's other end (`TimedOut`); 128+N when signal N interrupted that wait
-/// (`TerminatedBySignal`, see [`Command::interrupt`]); 125 for the rest (ours).
-pub fn exit_status_for_error(e: &ProcessError) -> i32 {
-    if e.is_audit_failure() {
-        return 125;
-    }
-    match e.kind {
-        ProcessErrorKind::TimedOut => 124,
-        ProcessErrorKind::TerminatedBySignal => match e.code {
-            Some(n @ 1..=64) => 128 + n,
-            _ => 125,
-        },
-        ProcessErrorKind::PermissionDenied => 126,
-        ProcessErrorKind::SpawnFailed => match e.code {
-            Some(libc::ENOENT) => 127,
-            Some(libc::EACCES | libc::ENOEXEC | libc::EISDIR | libc::ETXTBSY | libc::EPERM) => 126,
-            // Linux only (a bad ELF interpreter).
-            #[cfg(reml_linux)]
-            Some(libc::ELIBBAD) => 126,
-            _ => 125,
-        },
-        _ => 125,
-    }
-}
-
 /// Runs `command` to its end: spawn, wait with `options.timeout`, and on expiry end the
 /// **whole tree** ([`ProcessCapability::kill_process_tree`]): `options.signal` to the
 /// child's group and every descendant (stopped ones are continued so they act on it), wait
@@ -517,7 +462,7 @@ pub struct AuditSettings {
 /// `audit.required` and a sink that cannot write, the outcome is `not_started` with a
 /// [`ProcessError::audit_failed`] error and nothing ran; when a record fails after the
 /// child started, the job is ended (the time-limit signal, the grace, `KILL`) and the
-/// outcome carries that error ([`ProcessOutcome::exit_status`] 125). Without
+/// outcome carries that error (`reml-process run` exits 125). Without
 /// `audit.required` the job goes on, and `on_event` of [`audited_process_supervised`] gets
 /// one [`RunEvent::AuditFailed`].
 pub fn audited_process(
