@@ -625,9 +625,9 @@ impl Reviewer {
 
 /// The CPUs of this machine and where they were read from.
 fn machine_cpus() -> Option<(CpuList, &'static str)> {
-    if let Some(l) = std::fs::read_to_string("/sys/devices/system/cpu/possible")
+    if let Some(l) = crate::thread::possible_cpus()
         .ok()
-        .and_then(|t| CpuList::parse(&t).ok())
+        .and_then(|set| CpuList::from_ids(set.iter().filter_map(|i| u32::try_from(i).ok())).ok())
     {
         return Some((l, "/sys/devices/system/cpu/possible"));
     }
