@@ -1,10 +1,30 @@
-//! The value syntaxes of the command line that are conventions of this command, not of the
-//! library (`docs/command.md`): the `--stdin`/`--stdout`/`--stderr` form
-//! (`inherit`, `null`, `pipe`, `file:PATH`).
+//! The value parsers of the command line's typed options (`docs/command.md`), for clap's
+//! `value_parser`: durations (`--timeout`, `--kill-after`), the signal (`--signal`), and the
+//! `--stdin`/`--stdout`/`--stderr` form (`inherit`, `null`, `pipe`, `file:PATH`), which is a
+//! convention of this command, not of the library. A value they refuse is one error line
+//! `--OPTION: MESSAGE` and exit status 125 ([`crate::cli::parse`]).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use reml_process::StdioSpec;
+use reml_process::{Signal, StdioSpec};
+
+/// A duration as the library parses it (`250ms`, `2s`, `1.5`, `1m`, `1h`, `1d`; see
+/// `reml_process::units::parse_duration`).
+///
+/// # Errors
+/// The library's message naming the accepted forms.
+pub fn duration(s: &str) -> Result<Duration, String> {
+    reml_process::units::parse_duration(s)
+}
+
+/// A signal by name or number (`TERM`, `SIGTERM`, `15`; see [`Signal`]'s `FromStr`).
+///
+/// # Errors
+/// The library's message for a name or number this platform does not have.
+pub fn signal(s: &str) -> Result<Signal, String> {
+    s.parse::<Signal>().map_err(|e| e.to_string())
+}
 
 /// Parses the command-line form of a standard stream used by `reml-process run`
 /// (`docs/command.md`): `inherit`, `null`, `pipe` or `file:PATH`.
