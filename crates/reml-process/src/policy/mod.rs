@@ -42,7 +42,7 @@
 //! | `limits.max_output_bytes`, `address_space` | size string (`"16MiB"`) or number of bytes | no limit |
 //! | `limits.core_dump` | bool | the inherited `RLIMIT_CORE` |
 //! | `limits.allowed_cpus` | cpulist string (`"0-3,8"`) or non-empty array of ids ([`CpuList`]) | any CPU |
-//! | `limits.max_thread_priority` | `low` \| `normal` \| `high` \| `realtime` ([`PriorityCeiling`]) | no ceiling |
+//! | `limits.max_thread_priority` | `low` \| `normal` \| `high` \| `realtime` ([`ThreadPriority`](crate::thread::ThreadPriority)) | no ceiling |
 //! | `limits.output_cap_action` | `truncate` \| `kill` ([`OutputCapAction`]) | `truncate` |
 //! | `audit.redact` | array of `*` patterns ([`RedactPattern`]) | nothing redacted |
 //!
@@ -221,7 +221,7 @@ pub struct LimitsSection {
     /// `allowed_cpus`: the CPUs an affinity may name.
     pub allowed_cpus: Option<CpuList>,
     /// `max_thread_priority`: the highest priority a thread may be given.
-    pub max_thread_priority: Option<PriorityCeiling>,
+    pub max_thread_priority: Option<crate::thread::ThreadPriority>,
     /// `output_cap_action`: what happens when a collected stream passes
     /// `max_output_bytes` (default [`OutputCapAction::Truncate`]).
     pub output_cap_action: OutputCapAction,

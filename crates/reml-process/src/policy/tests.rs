@@ -233,3 +233,21 @@ fn cwd_roots_compare_canonically() {
         [std::fs::canonicalize(&root).unwrap()]
     );
 }
+
+#[test]
+fn the_priority_ceiling_is_the_thread_priority_written_exactly() {
+    let p =
+        Policy::from_toml_str("[commands]\nallow = []\n[limits]\nmax_thread_priority = \"high\"\n")
+            .unwrap();
+    assert_eq!(
+        p.limits.max_thread_priority,
+        Some(crate::thread::ThreadPriority::High)
+    );
+    // `ThreadPriority`'s own parsing forgives case and blanks; a policy does not.
+    for bad in ["High", " high", "HIGH"] {
+        let text = format!("[commands]\nallow = []\n[limits]\nmax_thread_priority = {bad:?}\n");
+        let e = Policy::from_toml_str(&text).unwrap_err();
+        assert_eq!(e.kind, PolicyErrorKind::InvalidValue, "{bad:?}");
+        assert_eq!(e.key.as_deref(), Some("limits.max_thread_priority"));
+    }
+}

@@ -124,66 +124,16 @@ impl FromStr for IsolationLevel {
 }
 
 /// The highest thread priority a policy allows (`docs/policy.md` `[limits]
-/// max_thread_priority`).
+/// max_thread_priority`): the thread module's own [`ThreadPriority`](crate::thread::ThreadPriority),
+/// one type for the concept (this name stays for the paths that used it).
 ///
 /// Ordered `Low < Normal < High < Realtime`: a requested priority `p` is allowed when
 /// `p <= ceiling`. `Realtime` means a real-time scheduling class (`SCHED_FIFO`/`SCHED_RR`),
 /// which can starve the rest of the machine; the review warns about it
-/// (`policy.priority.realtime`).
-///
-/// # Caveats
-/// The thread module's own priority type is written in parallel; this enum exists so the
-/// policy does not depend on it. The two should be unified (or given a `From` mapping).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PriorityCeiling {
-    /// Below the default priority.
-    Low,
-    /// The default priority.
-    Normal,
-    /// Above the default priority (a negative nice value on Linux).
-    High,
-    /// A real-time scheduling class.
-    Realtime,
-}
-
-impl PriorityCeiling {
-    /// `"low"`, `"normal"`, `"high"` or `"realtime"`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            PriorityCeiling::Low => "low",
-            PriorityCeiling::Normal => "normal",
-            PriorityCeiling::High => "high",
-            PriorityCeiling::Realtime => "realtime",
-        }
-    }
-}
-
-impl fmt::Display for PriorityCeiling {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for PriorityCeiling {
-    type Err = String;
-
-    /// Parses `low`, `normal`, `high` or `realtime` (exact, lower case).
-    ///
-    /// # Errors
-    /// A message quoting the text and listing the accepted values.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "low" => Ok(PriorityCeiling::Low),
-            "normal" => Ok(PriorityCeiling::Normal),
-            "high" => Ok(PriorityCeiling::High),
-            "realtime" => Ok(PriorityCeiling::Realtime),
-            _ => Err(format!(
-                "unknown thread priority `{s}` (expected low, normal, high or realtime)"
-            )),
-        }
-    }
-}
+/// (`policy.priority.realtime`). In a policy file the value is written exactly, in lower
+/// case (`low`, `normal`, `high`, `realtime`): the policy's parsing is stricter than
+/// `ThreadPriority`'s `FromStr`.
+pub type PriorityCeiling = crate::thread::ThreadPriority;
 
 /// What happens when a collected stream passes the output cap (`[limits]
 /// output_cap_action`, `docs/policy.md`).

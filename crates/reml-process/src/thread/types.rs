@@ -204,6 +204,14 @@ impl fmt::Display for ThreadPriority {
     }
 }
 
+/// Serialises as its name: `"low"`, `"normal"`, `"high"` or `"realtime"` (as the policy's
+/// `max_thread_priority` is written).
+impl serde::Serialize for ThreadPriority {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// The error of parsing a [`ThreadPriority`]: the text that is not one of the four names.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("unknown thread priority `{0}` (expected low, normal, high or realtime)")]
