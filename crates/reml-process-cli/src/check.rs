@@ -23,7 +23,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
-use reml_process::outcome::exit_status_for_error;
 use reml_process::policy::Policy;
 use reml_process::registry::security_summary;
 use reml_process::{
@@ -134,7 +133,7 @@ fn report(
 ) -> i32 {
     let status = match &result {
         Ok(()) => 0,
-        Err(e) => exit_status_for_error(e),
+        Err(e) => crate::exit::exit_status_for_error(e),
     };
     let decision = match status {
         0 => "allowed",

@@ -90,6 +90,18 @@ fn clap_error_line(mut e: clap::Error) -> String {
     format!("{first} (see `reml-process --help`)")
 }
 
+/// `--OPTION: MESSAGE` for a value one of our value parsers refused (`crate::values`): the
+/// option's long name from clap's context (`--timeout <DUR>`), the message from the parser.
+/// `None` when clap's error does not carry both.
+fn value_error_line(e: &clap::Error) -> Option<String> {
+    let ContextValue::String(arg) = e.get(ContextKind::InvalidArg)? else {
+        return None;
+    };
+    let option = arg.split(' ').next().filter(|o| o.starts_with("--"))?;
+    let message = std::error::Error::source(e)?;
+    Some(format!("{option}: {message}"))
+}
+
 /// The one line for a command line that names no subcommand (`reml-process`,
 /// `reml-process audit`): clap would print the whole help on standard error, but a failure
 /// is one line; the help itself is `--help`.
@@ -129,6 +141,12 @@ pub fn parse() -> Result<Cli, i32> {
             // multi-line usage block.
             ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
                 error_line(missing_subcommand_line(&e));
+                EXIT_OWN_FAILURE
+            }
+            // A value refused by one of our value parsers (`crate::values`): the line names
+            // the option and gives our message, as every other bad value of ours does.
+            ErrorKind::ValueValidation => {
+                error_line(value_error_line(&e).unwrap_or_else(|| clap_error_line(e)));
                 EXIT_OWN_FAILURE
             }
             _ => {

@@ -16,6 +16,7 @@ mod policies;
 mod run;
 mod serve;
 mod signals;
+mod values;
 mod verify;
 
 // The ELF note by which a security review recognises this command whatever it is called:

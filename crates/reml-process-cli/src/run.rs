@@ -4,8 +4,9 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-use reml_process::units::{parse_duration, parse_size};
+use reml_process::units::parse_size;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
 use reml_process::audit::{AuditSink, JsonLinesSink, NullSink, Redactor, StderrSink};
@@ -32,24 +33,31 @@ pub struct RunArgs {
     #[arg(long, allow_hyphen_values = true, value_name = "PATH")]
     pub audit: Option<PathBuf>,
     /// Wall-clock limit (250ms, 2s, 1.5, 1m, 1h, 1d; 0 = none).
-    #[arg(long, allow_hyphen_values = true, value_name = "DUR")]
-    pub timeout: Option<String>,
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "DUR",
+        value_parser = crate::values::duration
+    )]
+    pub timeout: Option<Duration>,
     /// Signal sent when the time limit expires.
     #[arg(
         long,
         allow_hyphen_values = true,
         value_name = "SIG",
-        default_value = "TERM"
+        default_value = "TERM",
+        value_parser = crate::values::signal
     )]
-    pub signal: String,
+    pub signal: Signal,
     /// Grace period after that signal before KILL.
     #[arg(
         long,
         allow_hyphen_values = true,
         value_name = "DUR",
-        default_value = "2s"
+        default_value = "2s",
+        value_parser = crate::values::duration
     )]
-    pub kill_after: String,
+    pub kill_after: Duration,
     /// Pipe, collect, then print stdout and stderr.
     #[arg(long)]
     pub collect: bool,
@@ -61,25 +69,28 @@ pub struct RunArgs {
         long,
         allow_hyphen_values = true,
         value_name = "SPEC",
-        default_value = "inherit"
+        default_value = "inherit",
+        value_parser = crate::values::parse_stdio
     )]
-    pub stdin: String,
+    pub stdin: StdioSpec,
     /// stdout: inherit, null, pipe or file:PATH.
     #[arg(
         long,
         allow_hyphen_values = true,
         value_name = "SPEC",
-        default_value = "inherit"
+        default_value = "inherit",
+        value_parser = crate::values::parse_stdio
     )]
-    pub stdout: String,
+    pub stdout: StdioSpec,
     /// stderr: inherit, null, pipe or file:PATH.
     #[arg(
         long,
         allow_hyphen_values = true,
         value_name = "SPEC",
-        default_value = "inherit"
+        default_value = "inherit",
+        value_parser = crate::values::parse_stdio
     )]
-    pub stderr: String,
+    pub stderr: StdioSpec,
     /// Working directory.
     #[arg(long, allow_hyphen_values = true, value_name = "DIR")]
     pub cwd: Option<PathBuf>,
@@ -138,28 +149,19 @@ pub fn main(args: RunArgs) -> i32 {
 
 /// Turns the options into a command and run options; every error is a bad option (125).
 fn build(args: &RunArgs) -> Result<(Command, RunOptions), String> {
-    let timeout = match &args.timeout {
-        Some(t) => {
-            let d = parse_duration(t).map_err(|e| format!("--timeout: {e}"))?;
-            (!d.is_zero()).then_some(d)
-        }
-        None => None,
-    };
-    let signal: Signal = args
-        .signal
-        .parse()
-        .map_err(|e: reml_process::ProcessError| format!("--signal: {e}"))?;
-    let kill_after = parse_duration(&args.kill_after).map_err(|e| format!("--kill-after: {e}"))?;
-    let stdio = |name: &str, s: &str| StdioSpec::parse_cli(s).map_err(|e| format!("--{name}: {e}"));
-    let stdin = stdio("stdin", &args.stdin)?;
-    let mut stdout = stdio("stdout", &args.stdout)?;
-    let mut stderr = stdio("stderr", &args.stderr)?;
+    // The durations, the signal and the stdio specs are parsed by clap (`crate::values`).
+    let timeout = args.timeout.filter(|d| !d.is_zero());
+    let signal = args.signal;
+    let kill_after = args.kill_after;
+    let stdin = args.stdin.clone();
+    let mut stdout = args.stdout.clone();
+    let mut stderr = args.stderr.clone();
     // --collect and --json capture the streams left at their default; `pipe` is collected.
     let capture = args.collect || args.json;
-    if capture && args.stdout == "inherit" {
+    if capture && args.stdout == StdioSpec::Inherit {
         stdout = StdioSpec::Pipe;
     }
-    if capture && args.stderr == "inherit" {
+    if capture && args.stderr == StdioSpec::Inherit {
         stderr = StdioSpec::Pipe;
     }
     let collect = stdout == StdioSpec::Pipe || stderr == StdioSpec::Pipe;
@@ -293,17 +295,7 @@ fn open_audit(args: &RunArgs, policy: Option<&Policy>) -> Result<Option<AuditSet
                 .map_err(|e| format!("--audit {}: {}", os_text(path), e.message))?,
         )
     };
-    let redactor = Redactor::new(
-        policy
-            .map(|p| {
-                p.audit
-                    .redact
-                    .iter()
-                    .map(|r| r.as_str().to_owned())
-                    .collect::<Vec<String>>()
-            })
-            .unwrap_or_default(),
-    );
+    let redactor = policy.map(Policy::redactor).unwrap_or_default();
     Ok(Some(AuditSettings {
         sink,
         redactor,
@@ -365,7 +357,7 @@ fn execute(
         ));
     }
     report(args, &outcome);
-    outcome.exit_status()
+    crate::exit::exit_status(&outcome)
 }
 
 /// Prints the JSON object, or the collected output (stdout to stdout, stderr to stderr)

@@ -23,6 +23,22 @@ use crate::command::Interrupt;
 use crate::signal::Signal;
 use crate::units::Deadline;
 
+/// Whether `path` (with `metadata` from `stat`) is executable, the one rule of the program
+/// lookup (`prepare`) and of the policy's allow-list (`policy::resolve`): an execute bit is
+/// set and `faccessat(X_OK, AT_EACCESS)` succeeds, so a `noexec` mount or a file not
+/// executable by our effective ids is refused (root passes for any file with one x bit).
+pub(crate) fn is_executable(path: &Path, metadata: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    metadata.permissions().mode() & 0o111 != 0
+        && rustix::fs::accessat(
+            rustix::fs::CWD,
+            path,
+            rustix::fs::Access::EXEC_OK,
+            rustix::fs::AtFlags::EACCESS,
+        )
+        .is_ok()
+}
+
 /// Why [`open_regular`] failed.
 #[derive(Debug)]
 pub(crate) enum RegularError {

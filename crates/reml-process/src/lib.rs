@@ -32,7 +32,7 @@
 //! | [`effect`] | effect tags ([`Effect`], [`EffectSet`]) and the effects of each [`Operation`] |
 //! | [`tree`] | whole-tree termination and the child subreaper |
 //! | [`jobcontrol`] | handing the terminal to a child's process group and taking it back |
-//! | [`outcome`] | the run templates (`process/run.rs`): [`run_process`], [`audited_process`]: spawn, wait, end the tree, collect, in one call |
+//! | [`outcome`] | the run templates (`process/run/`): [`run_process`], [`audited_process`]: spawn, wait, end the tree, collect, in one call |
 //! | [`supervise`] | what a supervisor needs: signal forwarding, orphan reaping, inherited dispositions |
 //! | [`policy`] | the security [`Policy`] file, narrowing, argument rules, [`verify_capability_security`], and the layers on it: [`PolicyLayer`] (`policy::guard`), [`NarrowedCapability`] |
 //! | [`audit`] | audit records, sinks, redaction, [`verify_log`] and [`AuditLayer`] (`audit::layer`) |
@@ -83,7 +83,6 @@ pub use process::{
 
 mod files;
 mod handle_table;
-mod reaper;
 mod sys;
 
 #[cfg(feature = "tokio")]

@@ -235,7 +235,7 @@ fn audited_process_records_the_whole_run() {
         },
         None,
     );
-    assert_eq!(out.exit_status(), 4);
+    assert_eq!(out.termination.and_then(|t| t.code()), Some(4));
     assert_eq!(out.output.stdout, b"hi\n");
     assert_eq!(
         sink.events(),

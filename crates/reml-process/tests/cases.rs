@@ -193,7 +193,7 @@ fn child_ignoring_term_is_killed_after_grace() {
         "grace not honoured: {took:?}"
     );
     assert!(took < Duration::from_secs(10), "took {took:?}");
-    assert_eq!(outcome.exit_status(), 124);
+    assert!(outcome.timed_out, "ended by our time limit");
 }
 
 /// A death by signal is never confused with an exit code of 128+N.

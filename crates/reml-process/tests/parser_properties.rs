@@ -4,7 +4,6 @@
 //! policy file itself — on arbitrary text, and on arbitrary values of each of its keys.
 //! (Durations and sizes: the unit tests of `reml_process::units`.)
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use proptest::prelude::*;
@@ -14,7 +13,7 @@ use reml_process::policy::{
 };
 use reml_process::thread::CpuSet;
 use reml_process::units::{format_duration, format_size};
-use reml_process::{verify_capability_security, Policy, Signal, StdioSpec};
+use reml_process::{verify_capability_security, Policy, Signal};
 
 /// A whole-text `*` glob, the slow obvious way, to check the fast matchers against.
 fn reference_glob(p: &[u8], t: &[u8]) -> bool {
@@ -175,19 +174,6 @@ proptest! {
         let list = CpuList::from_ids(ids.iter().copied()).unwrap();
         prop_assert_eq!(CpuList::parse(&list.to_string()).unwrap(), list.clone());
         prop_assert_eq!(list.iter().collect::<Vec<_>>(), ids.into_iter().collect::<Vec<_>>());
-    }
-
-    #[test]
-    fn stdio_spec_parse_never_panics(s in "\\PC{0,30}") {
-        let _ = StdioSpec::parse_cli(&s);
-    }
-
-    #[test]
-    fn stdio_file_specs_round_trip(path in "[^\\x00]{1,30}") {
-        prop_assert_eq!(
-            StdioSpec::parse_cli(&format!("file:{path}")),
-            Ok(StdioSpec::File(PathBuf::from(&path)))
-        );
     }
 
     #[test]

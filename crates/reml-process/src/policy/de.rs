@@ -10,11 +10,10 @@ use std::time::Duration;
 use serde::de::{self, Deserializer, SeqAccess, Unexpected, Visitor};
 use serde::Deserialize;
 
-use super::types::{
-    AllowEntry, CpuList, IsolationLevel, OutputCapAction, PriorityCeiling, RedactPattern, StageId,
-};
+use super::types::{AllowEntry, CpuList, IsolationLevel, OutputCapAction, RedactPattern, StageId};
 use crate::effect::Effect;
 use crate::signal::Signal;
+use crate::thread::ThreadPriority;
 use crate::units::{parse_duration, parse_size, DURATION_FORMS};
 
 /// A value of the policy file that is parsed and validated while it is read.
@@ -129,10 +128,17 @@ impl PolicyValue for IsolationLevel {
     }
 }
 
-impl PolicyValue for PriorityCeiling {
+impl PolicyValue for ThreadPriority {
     const EXPECTING: &'static str = "a priority string: low, normal, high or realtime";
+    /// Exact, lower case (a policy never accepts a spelling `ThreadPriority`'s `FromStr`
+    /// would forgive).
     fn from_text(s: &str) -> Option<Result<Self, String>> {
-        parsed(s.parse())
+        Some(
+            ThreadPriority::ALL
+                .into_iter()
+                .find(|p| p.as_str() == s)
+                .ok_or_else(|| crate::thread::ParseThreadPriorityError(s.to_owned()).to_string()),
+        )
     }
 }
 
@@ -390,7 +396,7 @@ pub(super) struct RawLimits {
     pub open_files: Option<V<Count>>,
     pub core_dump: Option<bool>,
     pub allowed_cpus: Option<V<CpuList>>,
-    pub max_thread_priority: Option<V<PriorityCeiling>>,
+    pub max_thread_priority: Option<V<ThreadPriority>>,
     pub output_cap_action: Option<V<OutputCapAction>>,
 }
 

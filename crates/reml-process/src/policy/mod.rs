@@ -6,7 +6,7 @@
 //! module only *describes* what is allowed: the enforcement layer, wrapped around the native
 //! backend, applies it on every call using the accessors below (programs by
 //! [`Policy::resolve_allowed`], environment by [`Policy::env_passes`], working directories by
-//! [`Policy::is_cwd_allowed`], signals by [`Policy::is_signal_allowed`], child rlimits by
+//! [`Policy::allowed_cwd_roots`], signals by [`Policy::is_signal_allowed`], child rlimits by
 //! [`Policy::child_rlimits`], effects by [`Policy::effect_scope`]).
 //!
 //! # Strict parsing
@@ -42,7 +42,7 @@
 //! | `limits.max_output_bytes`, `address_space` | size string (`"16MiB"`) or number of bytes | no limit |
 //! | `limits.core_dump` | bool | the inherited `RLIMIT_CORE` |
 //! | `limits.allowed_cpus` | cpulist string (`"0-3,8"`) or non-empty array of ids ([`CpuList`]) | any CPU |
-//! | `limits.max_thread_priority` | `low` \| `normal` \| `high` \| `realtime` ([`PriorityCeiling`]) | no ceiling |
+//! | `limits.max_thread_priority` | `low` \| `normal` \| `high` \| `realtime` ([`ThreadPriority`](crate::thread::ThreadPriority)) | no ceiling |
 //! | `limits.output_cap_action` | `truncate` \| `kill` ([`OutputCapAction`]) | `truncate` |
 //! | `audit.redact` | array of `*` patterns ([`RedactPattern`]) | nothing redacted |
 //!
@@ -84,6 +84,7 @@ mod de;
 mod decision;
 mod error;
 pub mod guard;
+mod load;
 mod narrow;
 pub mod narrowed;
 mod pin;
@@ -96,7 +97,6 @@ mod sandbox;
 pub mod supervisor;
 mod types;
 
-use std::borrow::Cow;
 use std::ffi::OsStr;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
@@ -221,7 +221,7 @@ pub struct LimitsSection {
     /// `allowed_cpus`: the CPUs an affinity may name.
     pub allowed_cpus: Option<CpuList>,
     /// `max_thread_priority`: the highest priority a thread may be given.
-    pub max_thread_priority: Option<PriorityCeiling>,
+    pub max_thread_priority: Option<crate::thread::ThreadPriority>,
     /// `output_cap_action`: what happens when a collected stream passes
     /// `max_output_bytes` (default [`OutputCapAction::Truncate`]).
     pub output_cap_action: OutputCapAction,
@@ -284,210 +284,6 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// Parses a policy from TOML text (`docs/policy.md`).
-    ///
-    /// # Errors
-    /// A [`PolicyError`] with the line, the column and (except for syntax errors) the key:
-    /// [`Syntax`](PolicyErrorKind::Syntax) for invalid TOML,
-    /// [`UnknownKey`](PolicyErrorKind::UnknownKey) for a section or key the format does not
-    /// have, [`MissingKey`](PolicyErrorKind::MissingKey) when `[commands] allow` is absent,
-    /// [`InvalidType`](PolicyErrorKind::InvalidType) and
-    /// [`InvalidValue`](PolicyErrorKind::InvalidValue) for a bad value.
-    pub fn from_toml_str(text: &str) -> Result<Policy, PolicyError> {
-        let doc =
-            toml_edit::ImDocument::parse(text).map_err(|e| error::from_syntax_error(text, &e))?;
-        let raw: de::RawPolicy =
-            toml::from_str(text).map_err(|e| error::from_de_error(text, &doc, &e))?;
-        Ok(Policy::from_raw(raw))
-    }
-
-    /// Reads and parses the policy file at `path` (at most [`MAX_POLICY_BYTES`]).
-    ///
-    /// # Errors
-    /// Everything [`Policy::from_toml_str`] returns, with [`PolicyError::path`] set;
-    /// [`Io`](PolicyErrorKind::Io) when the file cannot be opened or read, is not a regular
-    /// file (a FIFO, a device, a directory: refused at once, never waited on), or is larger
-    /// than [`MAX_POLICY_BYTES`]; [`Syntax`](PolicyErrorKind::Syntax) at the first invalid byte
-    /// when it is not UTF-8.
-    pub fn from_path(path: impl AsRef<Path>) -> Result<Policy, PolicyError> {
-        let path = path.as_ref();
-        // Only a regular file, refused without blocking otherwise (`docs/command.md`: a FIFO
-        // would block `open(2)` until a writer came, with `run`'s signals blocked).
-        let mut options = std::fs::OpenOptions::new();
-        options.read(true);
-        let file = crate::files::open_regular(path, &options).map_err(|e| match e {
-            crate::files::RegularError::Io(e) => PolicyError::io(path, &e),
-            crate::files::RegularError::NotRegular(what) => PolicyError::new(
-                PolicyErrorKind::Io,
-                None,
-                None,
-                format!("{what}, not a regular file: a policy must be a regular file"),
-            )
-            .with_path(path),
-        })?;
-        let mut bytes = Vec::new();
-        file.take(MAX_POLICY_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| PolicyError::io(path, &e))?;
-        if bytes.len() as u64 > MAX_POLICY_BYTES {
-            let mut e = PolicyError::new(
-                PolicyErrorKind::Io,
-                None,
-                None,
-                format!("larger than {MAX_POLICY_BYTES} bytes; not a policy file"),
-            );
-            e.path = Some(path.to_owned());
-            return Err(e);
-        }
-        let text = match std::str::from_utf8(&bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or("");
-                let loc = Location::of_offset(valid, valid.len());
-                return Err(PolicyError::new(
-                    PolicyErrorKind::Syntax,
-                    None,
-                    Some(loc),
-                    "the file is not valid UTF-8",
-                )
-                .with_path(path));
-            }
-        };
-        Policy::from_toml_str(text)
-            .map(|p| p.with_label(path.display().to_string()))
-            .map_err(|e| e.with_path(path))
-    }
-
-    /// The built-in default policy of `reml-process run` when no `--policy` is given
-    /// (`docs/policy.md`, "The built-in default policy": the one program named,
-    /// every effect, no audit requirement).
-    ///
-    /// `program` is the absolute path `run` resolved the program to (its own resolution
-    /// rule, against the child's `PATH` and cwd); the policy's allow-list is exactly that
-    /// path, compared canonically like any entry. Exactly:
-    /// - `[capability]`: stage `beta`, `effect_scope` = [`PLUGIN_EFFECTS`] (explicitly set,
-    ///   so the review does not warn), `audit_required = false`, isolation `sandboxed`;
-    /// - `[commands]`: `allow = [program]`, `search_path` = [`DEFAULT_SEARCH_PATH`] (unused,
-    ///   the entry is absolute), any cwd, any signal, `pass_fds = true` (the invoking user
-    ///   already owns the descriptors it asks to pass);
-    /// - `[env]`: inherit, nothing denied, no allow list;
-    /// - `[limits]`: `max_processes = 64` (the value `describe` shows), everything else
-    ///   unlimited: no `max_wall_time` (so only `--timeout` limits a run), no output cap, no
-    ///   rlimits applied, any CPU, no priority ceiling;
-    /// - `[audit]`: nothing redacted.
-    ///
-    /// # Errors
-    /// [`InvalidValue`](PolicyErrorKind::InvalidValue) with key `commands.allow` when
-    /// `program` is not an absolute path or contains a NUL byte.
-    pub fn default_for_program(program: &Path) -> Result<Policy, PolicyError> {
-        let bad = |why: String| {
-            PolicyError::new(
-                PolicyErrorKind::InvalidValue,
-                Some("commands.allow".to_owned()),
-                None,
-                why,
-            )
-        };
-        if !program.is_absolute() {
-            return Err(bad(format!(
-                "the default policy needs the program's absolute path, not `{}`",
-                crate::error::os_text(&program)
-            )));
-        }
-        if program.as_os_str().as_bytes().contains(&0) {
-            return Err(bad("the program path contains a NUL byte".to_owned()));
-        }
-        Ok(Policy {
-            capability: CapabilitySection {
-                stage: StageId::Beta,
-                effect_scope: Some(PLUGIN_EFFECTS),
-                audit_required: false,
-                isolation_level: IsolationLevel::None,
-            },
-            commands: CommandsSection {
-                allow: vec![AllowEntry::Path(program.to_owned())],
-                search_path: default_search_path(),
-                allowed_cwd: None,
-                allowed_signals: None,
-                pass_fds: true,
-                rules: Vec::new(),
-            },
-            env: EnvSection {
-                inherit: true,
-                deny: Vec::new(),
-                allow: Vec::new(),
-                allow_none: false,
-            },
-            limits: LimitsSection {
-                max_processes: Some(64),
-                ..LimitsSection::default()
-            },
-            audit: AuditSection::default(),
-            sandbox: SandboxSection::default(),
-            narrowing: narrow::Narrowing::default(),
-        })
-    }
-
-    fn from_raw(raw: de::RawPolicy) -> Policy {
-        let c = raw.capability;
-        let k = raw.commands;
-        let e = raw.env;
-        let l = raw.limits;
-        let mut signals = k.allowed_signals.map(|s| s.0);
-        if let Some(s) = signals.as_mut() {
-            s.sort_unstable();
-            s.dedup();
-        }
-        Policy {
-            capability: CapabilitySection {
-                stage: c.stage.map_or(StageId::default(), |v| v.0),
-                effect_scope: c.effect_scope.map(|v| v.0.into_iter().collect()),
-                audit_required: c.audit_required.unwrap_or(false),
-                isolation_level: c.isolation_level.map_or(IsolationLevel::default(), |v| v.0),
-            },
-            commands: CommandsSection {
-                allow: k.allow.0,
-                search_path: k.search_path.map_or_else(default_search_path, |v| {
-                    v.0.into_iter().map(|d| d.0).collect()
-                }),
-                allowed_cwd: k
-                    .allowed_cwd
-                    .map(|v| v.0.into_iter().map(|d| d.0).collect()),
-                allowed_signals: signals,
-                pass_fds: k.pass_fds.unwrap_or(false),
-                rules: k.rule.map_or_else(Vec::new, de::rules),
-            },
-            env: EnvSection {
-                inherit: e.inherit.unwrap_or(true),
-                deny: e
-                    .deny
-                    .map_or_else(Vec::new, |v| v.0.into_iter().map(|n| n.0).collect()),
-                allow: e
-                    .allow
-                    .map_or_else(Vec::new, |v| v.0.into_iter().map(|n| n.0).collect()),
-                allow_none: false,
-            },
-            limits: LimitsSection {
-                max_processes: l.max_processes.map(|v| v.0 .0),
-                max_threads: l.max_threads.map(|v| v.0 .0),
-                max_wall_time: l.max_wall_time.map(|v| v.0 .0),
-                max_output_bytes: l.max_output_bytes.map(|v| v.0 .0),
-                cpu_time: l.cpu_time.map(|v| v.0 .0),
-                address_space: l.address_space.map(|v| v.0 .0),
-                open_files: l.open_files.map(|v| v.0 .0),
-                core_dump: l.core_dump,
-                allowed_cpus: l.allowed_cpus.map(|v| v.0),
-                max_thread_priority: l.max_thread_priority.map(|v| v.0),
-                output_cap_action: l.output_cap_action.map(|v| v.0).unwrap_or_default(),
-            },
-            audit: AuditSection {
-                redact: raw.audit.redact.map_or_else(Vec::new, |v| v.0),
-            },
-            sandbox: raw.sandbox.into_section(),
-            narrowing: narrow::Narrowing::default(),
-        }
-    }
-
     /// The granted effect scope: `effect_scope` when set, else [`PLUGIN_EFFECTS`].
     ///
     /// An operation may run only when its effects ([`crate::Operation::effects`]) are a
@@ -531,25 +327,6 @@ impl Policy {
         })
     }
 
-    /// Whether `cwd` lies under (or is) one of the `allowed_cwd` roots, both compared
-    /// canonically and component by component (`/srv/jobs2` is not under `/srv/jobs`; a
-    /// symlink inside a root that points outside it is outside).
-    ///
-    /// `cwd` is canonicalised against the *current* process's working directory when
-    /// relative; callers resolve a child's relative cwd themselves before asking.
-    ///
-    /// # Errors
-    /// The `io::Error` of canonicalising `cwd` when there is a restriction (a missing
-    /// directory, permission denied); with no restriction this always returns `Ok(true)`
-    /// without touching the file system.
-    pub fn is_cwd_allowed(&self, cwd: &Path) -> std::io::Result<bool> {
-        let Some(roots) = self.allowed_cwd_roots() else {
-            return Ok(true);
-        };
-        let cwd = std::fs::canonicalize(cwd)?;
-        Ok(roots.iter().any(|r| cwd.starts_with(r)))
-    }
-
     /// Whether the policy lets a caller send `signal` (`allowed_signals`; any signal when the
     /// key is absent).
     pub fn is_signal_allowed(&self, signal: Signal) -> bool {
@@ -584,16 +361,6 @@ impl Policy {
                     .allow
                     .iter()
                     .any(|a| a.as_bytes() == name.as_bytes()))
-    }
-
-    /// The `[env] deny` names.
-    pub fn env_deny(&self) -> &[String] {
-        &self.env.deny
-    }
-
-    /// The `[env] allow` names (empty = no allow list).
-    pub fn env_allow(&self) -> &[String] {
-        &self.env.allow
     }
 
     /// The resource limits to set in each child before it execs (`setrlimit(2)`), from
@@ -642,30 +409,11 @@ impl Policy {
         out
     }
 
-    /// `arg` masked as `"***"` when an `[audit] redact` pattern matches it (whole-text
-    /// match), else unchanged.
-    pub fn redact_arg<'a>(&self, arg: &'a str) -> Cow<'a, str> {
-        if self.audit.redact.iter().any(|p| p.matches(arg)) {
-            Cow::Borrowed(REDACTED)
-        } else {
-            Cow::Borrowed(arg)
-        }
-    }
-
-    /// The value of environment variable `name` for an audit record: `"***"` when a redact
-    /// pattern matches the name, the value, or `NAME=VALUE`; else `value` unchanged.
-    pub fn redact_env<'a>(&self, name: &str, value: &'a str) -> Cow<'a, str> {
-        let pair = format!("{name}={value}");
-        if self
-            .audit
-            .redact
-            .iter()
-            .any(|p| p.matches(name) || p.matches(value) || p.matches(&pair))
-        {
-            Cow::Borrowed(REDACTED)
-        } else {
-            Cow::Borrowed(value)
-        }
+    /// The audit redaction of this policy: an [`audit::Redactor`](crate::audit::Redactor)
+    /// with the `[audit] redact` patterns, in order (the one rule of what a record masks,
+    /// `docs/audit-log.md`).
+    pub fn redactor(&self) -> crate::audit::Redactor {
+        crate::audit::Redactor::new(self.audit.redact.iter().map(|r| r.as_str().to_owned()))
     }
 }
 
@@ -682,253 +430,4 @@ fn default_search_path() -> Vec<PathBuf> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const FULL: &str = r#"
-[capability]
-stage = "beta"                    # experimental | beta | stable
-effect_scope = ["process", "thread", "signal", "hardware", "audit", "io.blocking", "memory"]
-audit_required = true
-isolation_level = "sandboxed"     # none | sandboxed | full_isolation
-
-[commands]
-allow = ["/usr/bin/git", "python3"]        # absolute paths, or names looked up in search_path
-search_path = ["/usr/local/bin", "/usr/bin", "/bin"]
-allowed_cwd = ["/srv/jobs"]                # optional: the child's cwd must lie under one of these
-allowed_signals = ["TERM", "KILL", "INT", "HUP"]
-pass_fds = false                           # may a caller hand extra descriptors to a child
-
-[env]
-inherit = true
-deny = ["LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT"]   # never passed to a child
-allow = []                                              # when non-empty, only these names pass
-
-[limits]
-max_processes = 64          # children alive at once through this capability
-max_threads = 128           # threads alive at once through this capability
-max_wall_time = "10m"       # no wait may ask for longer; a time limit is always applied
-max_output_bytes = "16MiB"  # per stream, for collected output
-cpu_time = "60s"            # RLIMIT_CPU of each child
-address_space = "4GiB"      # RLIMIT_AS of each child
-open_files = 1024           # RLIMIT_NOFILE of each child
-core_dump = false           # RLIMIT_CORE = 0 when false
-allowed_cpus = "0-1"        # affinity may only name these CPUs
-max_thread_priority = "high"  # low | normal | high | realtime
-
-[audit]
-redact = ["--password=*", "*_TOKEN"]   # argument / environment patterns masked as "***"
-"#;
-
-    #[test]
-    fn full_example_parses_to_typed_values() {
-        let p = Policy::from_toml_str(FULL).unwrap();
-        assert_eq!(p.capability.stage, StageId::Beta);
-        assert_eq!(p.capability.effect_scope, Some(PLUGIN_EFFECTS));
-        assert!(p.capability.audit_required);
-        assert_eq!(p.capability.isolation_level, IsolationLevel::Sandboxed);
-        assert_eq!(
-            p.commands.allow,
-            [
-                AllowEntry::Path("/usr/bin/git".into()),
-                AllowEntry::Name("python3".into())
-            ]
-        );
-        assert_eq!(
-            p.commands.allowed_cwd,
-            Some(vec![PathBuf::from("/srv/jobs")])
-        );
-        assert_eq!(
-            p.commands.allowed_signals,
-            Some(vec![Signal::HUP, Signal::INT, Signal::KILL, Signal::TERM])
-        );
-        assert!(!p.commands.pass_fds);
-        assert_eq!(p.env.deny.len(), 3);
-        assert_eq!(p.limits.max_processes, Some(64));
-        assert_eq!(p.limits.max_threads, Some(128));
-        assert_eq!(p.limits.max_wall_time, Some(Duration::from_secs(600)));
-        assert_eq!(p.limits.max_output_bytes, Some(16 << 20));
-        assert_eq!(p.limits.cpu_time, Some(Duration::from_secs(60)));
-        assert_eq!(p.limits.address_space, Some(4 << 30));
-        assert_eq!(p.limits.open_files, Some(1024));
-        assert_eq!(p.limits.core_dump, Some(false));
-        assert_eq!(p.limits.allowed_cpus, Some(CpuList::parse("0-1").unwrap()));
-        assert_eq!(p.limits.max_thread_priority, Some(PriorityCeiling::High));
-        assert_eq!(p.audit.redact.len(), 2);
-    }
-
-    #[test]
-    fn minimal_policy_gets_documented_defaults() {
-        let p = Policy::from_toml_str("[commands]\nallow = []\n").unwrap();
-        assert_eq!(p.capability.stage, StageId::Beta);
-        assert_eq!(p.capability.effect_scope, None);
-        assert_eq!(p.effect_scope(), PLUGIN_EFFECTS);
-        assert!(!p.capability.audit_required);
-        assert_eq!(p.capability.isolation_level, IsolationLevel::None);
-        assert_eq!(p.commands.search_path, default_search_path());
-        assert_eq!(p.commands.allowed_cwd, None);
-        assert!(p.is_signal_allowed(Signal::new(40).unwrap()));
-        assert!(p.env.inherit);
-        assert_eq!(p.limits, LimitsSection::default());
-        assert!(p.child_rlimits().is_empty());
-    }
-
-    #[test]
-    fn alternative_value_forms() {
-        let p = Policy::from_toml_str(
-            "[commands]\nallow = []\nallowed_signals = [15, \"sigkill\", \"TERM\"]\n\
-             [limits]\nmax_wall_time = 90\ncpu_time = 1.5\naddress_space = 1048576\n\
-             allowed_cpus = [3, 0, 1]\n",
-        )
-        .unwrap();
-        assert_eq!(p.allowed_signals(), Some(&[Signal::KILL, Signal::TERM][..]));
-        assert_eq!(p.limits.max_wall_time, Some(Duration::from_secs(90)));
-        assert_eq!(p.limits.cpu_time, Some(Duration::from_millis(1500)));
-        assert_eq!(p.limits.address_space, Some(1 << 20));
-        assert_eq!(p.limits.allowed_cpus.as_ref().unwrap().to_string(), "0-1,3");
-    }
-
-    #[test]
-    fn limits_at_the_edges_saturate_or_round_up() {
-        let limits = |body: &str| {
-            Policy::from_toml_str(&format!("[commands]\nallow = []\n[limits]\n{body}\n"))
-                .map(|p| p.limits)
-        };
-        let l = limits("max_wall_time = inf\ncpu_time = 1e300").unwrap();
-        assert_eq!(l.max_wall_time, Some(Duration::MAX));
-        assert_eq!(l.cpu_time, Some(Duration::MAX));
-        let l = limits("max_wall_time = 1e-12\ncpu_time = \"0.0000000001s\"").unwrap();
-        assert_eq!(l.max_wall_time, Some(Duration::from_nanos(1)));
-        assert_eq!(l.cpu_time, Some(Duration::from_nanos(1)));
-        let l = limits("max_wall_time = 0.0\nmax_output_bytes = \"99999999999999999999\"").unwrap();
-        assert_eq!(l.max_wall_time, Some(Duration::ZERO));
-        assert_eq!(l.max_output_bytes, Some(u64::MAX));
-        for bad in [
-            "max_wall_time = nan",
-            "max_wall_time = -inf",
-            "cpu_time = -1.0",
-        ] {
-            assert!(limits(bad).is_err(), "{bad}");
-        }
-        // The rlimit of a saturated cpu_time is RLIM_INFINITY, not an overflow.
-        assert_eq!(cpu_seconds(Duration::MAX), u64::MAX);
-    }
-
-    #[test]
-    fn rlimits_for_the_child() {
-        let p = Policy::from_toml_str(
-            "[commands]\nallow = []\n[limits]\ncpu_time = \"1500ms\"\naddress_space = \"1GiB\"\n\
-             open_files = 64\ncore_dump = false\n",
-        )
-        .unwrap();
-        let r = p.child_rlimits();
-        assert_eq!(
-            r,
-            [
-                Rlimit {
-                    resource: Resource::CpuTime,
-                    soft: Some(2),
-                    hard: Some(3)
-                },
-                Rlimit {
-                    resource: Resource::AddressSpace,
-                    soft: Some(1 << 30),
-                    hard: Some(1 << 30)
-                },
-                Rlimit {
-                    resource: Resource::OpenFiles,
-                    soft: Some(64),
-                    hard: Some(64)
-                },
-                Rlimit {
-                    resource: Resource::CoreDump,
-                    soft: Some(0),
-                    hard: Some(0)
-                },
-            ]
-        );
-        let p =
-            Policy::from_toml_str("[commands]\nallow = []\n[limits]\ncore_dump = true\n").unwrap();
-        assert!(p.child_rlimits().is_empty());
-        assert_eq!(cpu_seconds(Duration::ZERO), 1);
-        assert_eq!(cpu_seconds(Duration::from_secs(60)), 60);
-    }
-
-    #[test]
-    fn env_rules() {
-        let p = Policy::from_toml_str(
-            "[commands]\nallow = []\n[env]\ndeny = [\"LD_PRELOAD\"]\nallow = [\"PATH\", \"LD_PRELOAD\"]\n",
-        )
-        .unwrap();
-        assert!(p.env_denied(OsStr::new("LD_PRELOAD")));
-        assert!(
-            !p.env_passes(OsStr::new("LD_PRELOAD")),
-            "deny wins over allow"
-        );
-        assert!(p.env_passes(OsStr::new("PATH")));
-        assert!(!p.env_passes(OsStr::new("HOME")), "not on the allow list");
-        assert!(
-            !p.env_denied(OsStr::new("ld_preload")),
-            "names are case-sensitive"
-        );
-        let open = Policy::from_toml_str("[commands]\nallow = []\n").unwrap();
-        assert!(open.env_passes(OsStr::new("HOME")));
-    }
-
-    #[test]
-    fn redaction() {
-        let p = Policy::from_toml_str(FULL).unwrap();
-        assert_eq!(p.redact_arg("--password=hunter2"), "***");
-        assert_eq!(p.redact_arg("--verbose"), "--verbose");
-        assert_eq!(p.redact_env("GITHUB_TOKEN", "abc"), "***");
-        assert_eq!(p.redact_env("HOME", "/root"), "/root");
-    }
-
-    #[test]
-    fn default_policy() {
-        let p = Policy::default_for_program(Path::new("/bin/true")).unwrap();
-        assert_eq!(p.commands.allow, [AllowEntry::Path("/bin/true".into())]);
-        assert_eq!(p.effect_scope(), PLUGIN_EFFECTS);
-        assert_eq!(p.capability.effect_scope, Some(PLUGIN_EFFECTS));
-        assert!(!p.capability.audit_required);
-        assert_eq!(p.limits.max_processes, Some(64));
-        assert_eq!(p.limits.max_wall_time, None);
-        assert!(p.commands.pass_fds);
-        assert!(p.child_rlimits().is_empty());
-        let e = Policy::default_for_program(Path::new("true")).unwrap_err();
-        assert_eq!(e.kind, PolicyErrorKind::InvalidValue);
-        assert_eq!(e.key.as_deref(), Some("commands.allow"));
-    }
-
-    #[test]
-    fn cwd_roots_compare_canonically() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("jobs");
-        let outside = dir.path().join("jobs2");
-        std::fs::create_dir_all(root.join("a")).unwrap();
-        std::fs::create_dir_all(&outside).unwrap();
-        std::os::unix::fs::symlink(&outside, root.join("escape")).unwrap();
-        let text = format!(
-            "[commands]\nallow = []\nallowed_cwd = [{:?}, \"/nonexistent/x\"]\n",
-            root.display().to_string()
-        );
-        let p = Policy::from_toml_str(&text).unwrap();
-        assert_eq!(
-            p.allowed_cwd_roots().unwrap(),
-            [std::fs::canonicalize(&root).unwrap()]
-        );
-        assert!(p.is_cwd_allowed(&root).unwrap());
-        assert!(p.is_cwd_allowed(&root.join("a")).unwrap());
-        assert!(p.is_cwd_allowed(&root.join("a/..")).unwrap());
-        assert!(
-            !p.is_cwd_allowed(&outside).unwrap(),
-            "prefix is not ancestry"
-        );
-        assert!(
-            !p.is_cwd_allowed(&root.join("escape")).unwrap(),
-            "symlink out"
-        );
-        assert!(!p.is_cwd_allowed(&root.join("..")).unwrap());
-        assert!(p.is_cwd_allowed(&root.join("missing")).is_err());
-    }
-}
+mod tests;

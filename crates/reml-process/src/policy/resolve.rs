@@ -36,6 +36,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::types::AllowEntry;
+use crate::files::is_executable;
 
 /// The identity of a file: its device and inode numbers (`st_dev`, `st_ino` of `stat(2)`).
 ///
@@ -170,19 +171,6 @@ impl AllowedPrograms {
     pub fn find_by_id(&self, id: FileId) -> Option<&AllowedProgram> {
         self.programs.iter().find(|p| p.id == id)
     }
-}
-
-/// Whether `path` (with `metadata` from `stat`) is executable: an execute bit is set and
-/// `faccessat(X_OK, AT_EACCESS)` succeeds.
-pub(crate) fn is_executable(path: &Path, metadata: &std::fs::Metadata) -> bool {
-    metadata.permissions().mode() & 0o111 != 0
-        && rustix::fs::accessat(
-            rustix::fs::CWD,
-            path,
-            rustix::fs::Access::EXEC_OK,
-            rustix::fs::AtFlags::EACCESS,
-        )
-        .is_ok()
 }
 
 fn errno_message(e: &io::Error) -> String {

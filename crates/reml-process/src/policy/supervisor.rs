@@ -343,16 +343,10 @@ fn components_reversed(path: &Path) -> Vec<PathBuf> {
     v
 }
 
-#[cfg(reml_linux)]
+/// Whether `dir` is on procfs: by `statfs` magic number on Linux, elsewhere by path
+/// (under `/proc`).
 fn on_procfs(dir: &Path) -> bool {
-    rustix::fs::statfs(dir)
-        .is_ok_and(|s| s.f_type as rustix::fs::FsWord == rustix::fs::PROC_SUPER_MAGIC)
-}
-
-/// Without `statfs` magic numbers: a directory under `/proc`.
-#[cfg(not(reml_linux))]
-fn on_procfs(dir: &Path) -> bool {
-    dir.starts_with("/proc")
+    crate::sys::imp::fs::on_procfs(dir)
 }
 
 #[cfg(test)]
@@ -442,7 +436,8 @@ mod tests {
         }
     }
 
-    #[cfg(reml_linux)]
+    // A fact of the target's file system (`/proc`, `/dev/fd`), not of the backend.
+    #[cfg(target_os = "linux")]
     #[test]
     fn proc_links_are_seen_through_symlinks() {
         assert_eq!(

@@ -126,66 +126,16 @@ impl FromStr for IsolationLevel {
 }
 
 /// The highest thread priority a policy allows (`docs/policy.md` `[limits]
-/// max_thread_priority`).
+/// max_thread_priority`): the thread module's own [`ThreadPriority`](crate::thread::ThreadPriority),
+/// one type for the concept (this name stays for the paths that used it).
 ///
 /// Ordered `Low < Normal < High < Realtime`: a requested priority `p` is allowed when
 /// `p <= ceiling`. `Realtime` means a real-time scheduling class (`SCHED_FIFO`/`SCHED_RR`),
 /// which can starve the rest of the machine; the review warns about it
-/// (`policy.priority.realtime`).
-///
-/// # Caveats
-/// The thread module's own priority type is written in parallel; this enum exists so the
-/// policy does not depend on it. The two should be unified (or given a `From` mapping).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PriorityCeiling {
-    /// Below the default priority.
-    Low,
-    /// The default priority.
-    Normal,
-    /// Above the default priority (a negative nice value on Linux).
-    High,
-    /// A real-time scheduling class.
-    Realtime,
-}
-
-impl PriorityCeiling {
-    /// `"low"`, `"normal"`, `"high"` or `"realtime"`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            PriorityCeiling::Low => "low",
-            PriorityCeiling::Normal => "normal",
-            PriorityCeiling::High => "high",
-            PriorityCeiling::Realtime => "realtime",
-        }
-    }
-}
-
-impl fmt::Display for PriorityCeiling {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for PriorityCeiling {
-    type Err = String;
-
-    /// Parses `low`, `normal`, `high` or `realtime` (exact, lower case).
-    ///
-    /// # Errors
-    /// A message quoting the text and listing the accepted values.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "low" => Ok(PriorityCeiling::Low),
-            "normal" => Ok(PriorityCeiling::Normal),
-            "high" => Ok(PriorityCeiling::High),
-            "realtime" => Ok(PriorityCeiling::Realtime),
-            _ => Err(format!(
-                "unknown thread priority `{s}` (expected low, normal, high or realtime)"
-            )),
-        }
-    }
-}
+/// (`policy.priority.realtime`). In a policy file the value is written exactly, in lower
+/// case (`low`, `normal`, `high`, `realtime`): the policy's parsing is stricter than
+/// `ThreadPriority`'s `FromStr`.
+pub type PriorityCeiling = crate::thread::ThreadPriority;
 
 /// What happens when a collected stream passes the output cap (`[limits]
 /// output_cap_action`, `docs/policy.md`).
@@ -482,8 +432,9 @@ impl fmt::Display for AllowEntry {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct RedactPattern(String);
 
-/// The text that replaces a redacted value (`docs/policy.md`: masked as `"***"`).
-pub const REDACTED: &str = "***";
+/// The text that replaces a redacted value (`docs/policy.md`: masked as `"***"`), the
+/// audit layer's [`Redactor::MASK`](crate::audit::Redactor::MASK).
+pub const REDACTED: &str = crate::audit::Redactor::MASK;
 
 impl RedactPattern {
     /// Parses a pattern.
@@ -508,7 +459,7 @@ impl RedactPattern {
     /// Greedy matching that backtracks to the last `*` only: time at worst proportional to
     /// pattern length × text length, so a hostile pattern cannot make it exponential.
     pub fn matches(&self, text: &str) -> bool {
-        glob_match(self.0.as_bytes(), text.as_bytes())
+        crate::audit::glob_match(&self.0, text)
     }
 
     /// `"***"` when the pattern matches `text`, else `text` unchanged (borrowed).
@@ -531,34 +482,6 @@ impl fmt::Debug for RedactPattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "RedactPattern({:?})", self.0)
     }
-}
-
-/// Glob matching on bytes where `*` matches any byte run. Working on UTF-8 bytes is exact
-/// for this syntax: a literal byte sequence matches only the same characters, and `*` may
-/// stop inside a multi-byte character only if the following literal bytes do, which UTF-8's
-/// self-synchronisation rules out.
-fn glob_match(pat: &[u8], text: &[u8]) -> bool {
-    let (mut p, mut t) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        if p < pat.len() && pat[p] == b'*' {
-            star = Some((p, t));
-            p += 1;
-        } else if p < pat.len() && pat[p] == text[t] {
-            p += 1;
-            t += 1;
-        } else if let Some((sp, st)) = star {
-            p = sp + 1;
-            t = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    while p < pat.len() && pat[p] == b'*' {
-        p += 1;
-    }
-    p == pat.len()
 }
 
 #[cfg(test)]

@@ -33,27 +33,6 @@ pub enum StdioSpec {
     File(PathBuf),
 }
 
-impl StdioSpec {
-    /// Parses the command-line form used by `reml-process run` (`docs/command.md`):
-    /// `inherit`, `null`, `pipe` or `file:PATH`.
-    ///
-    /// # Errors
-    /// A message naming the accepted forms when `s` is none of them or `file:` has no path.
-    pub fn parse_cli(s: &str) -> Result<StdioSpec, String> {
-        match s {
-            "inherit" => Ok(StdioSpec::Inherit),
-            "null" => Ok(StdioSpec::Null),
-            "pipe" => Ok(StdioSpec::Pipe),
-            _ => match s.strip_prefix("file:") {
-                Some(p) if !p.is_empty() => Ok(StdioSpec::File(PathBuf::from(p))),
-                _ => Err(format!(
-                    "invalid stdio spec `{s}` (expected inherit, null, pipe or file:PATH)"
-                )),
-            },
-        }
-    }
-}
-
 /// Environment variables (spec §2 `Environment`).
 ///
 /// Two roles, one type:
@@ -226,6 +205,21 @@ impl Resource {
             Resource::CoreDump => "RLIMIT_CORE",
             Resource::Processes => "RLIMIT_NPROC",
             Resource::FileSize => "RLIMIT_FSIZE",
+        }
+    }
+}
+
+/// The backends' raw name of each resource (they take no type of the shared code).
+impl From<Resource> for crate::sys::spawn_types::RawResource {
+    fn from(r: Resource) -> Self {
+        use crate::sys::spawn_types::RawResource as R;
+        match r {
+            Resource::CpuTime => R::Cpu,
+            Resource::AddressSpace => R::As,
+            Resource::OpenFiles => R::Nofile,
+            Resource::CoreDump => R::Core,
+            Resource::Processes => R::Nproc,
+            Resource::FileSize => R::Fsize,
         }
     }
 }
@@ -652,16 +646,5 @@ mod tests {
             got.get(OsStr::new("PATH")),
             std::env::var_os("PATH").as_ref()
         );
-    }
-
-    #[test]
-    fn stdio_cli_forms() {
-        assert_eq!(StdioSpec::parse_cli("null").unwrap(), StdioSpec::Null);
-        assert_eq!(
-            StdioSpec::parse_cli("file:/tmp/x").unwrap(),
-            StdioSpec::File("/tmp/x".into())
-        );
-        assert!(StdioSpec::parse_cli("file:").is_err());
-        assert!(StdioSpec::parse_cli("tty").is_err());
     }
 }

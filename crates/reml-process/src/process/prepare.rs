@@ -7,11 +7,12 @@
 use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::command::{has_nul, Command, ProcessGroup, Rlimit, StdioSpec};
 use crate::error::ProcessError;
+use crate::files::is_executable;
+use crate::sys::spawn_types::CStrBlock;
 
 /// The `PATH` used to resolve a bare program name when the child's final environment has no
 /// `PATH` variable.
@@ -127,12 +128,6 @@ fn current_dir() -> Result<PathBuf, ProcessError> {
             e.raw_os_error().unwrap_or(libc::EIO),
         )
     })
-}
-
-fn is_executable(path: &Path, meta: &std::fs::Metadata) -> bool {
-    // Root passes access(X_OK) for any file with at least one x bit; others need their own.
-    meta.permissions().mode() & 0o111 != 0
-        && rustix::fs::access(path, rustix::fs::Access::EXEC_OK).is_ok()
 }
 
 fn check_executable(full: &Path, as_given: &Path) -> Result<(), ProcessError> {
@@ -444,59 +439,6 @@ impl PreparedCommand {
 
     fn rebuild_envp(&mut self) {
         self.envp = CStrBlock::from_env(&self.env);
-    }
-}
-
-/// NUL-terminated strings packed in one buffer: the child's environment as `execve` reads
-/// it, built with one allocation instead of one `CString` per variable (spawn cost).
-///
-/// Invariant (relied on by the OS backend's `execve`): every string ends at `ends[i] - 1`
-/// with its only NUL byte. Only [`CStrBlock::from_env`] fills the fields.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct CStrBlock {
-    bytes: Vec<u8>,
-    /// Offset just past each string's NUL.
-    ends: Vec<usize>,
-}
-
-impl CStrBlock {
-    /// `KEY=VALUE` for each variable; keys and values are already validated (no NUL).
-    fn from_env(env: &BTreeMap<OsString, OsString>) -> CStrBlock {
-        let size = env.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
-        let mut bytes = Vec::with_capacity(size);
-        let mut ends = Vec::with_capacity(env.len());
-        for (k, v) in env {
-            bytes.extend_from_slice(k.as_bytes());
-            bytes.push(b'=');
-            bytes.extend_from_slice(v.as_bytes());
-            bytes.push(0);
-            ends.push(bytes.len());
-        }
-        CStrBlock { bytes, ends }
-    }
-
-    /// Each string with its NUL, in order. Not re-checked: `from_env` builds every one from
-    /// a validated key and value (no NUL inside), so each ends at its only NUL.
-    fn slices(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        let mut start = 0;
-        self.ends.iter().map(move |&end| {
-            let s = &self.bytes[start..end];
-            debug_assert_eq!(s.iter().position(|&b| b == 0), Some(s.len() - 1));
-            start = end;
-            s
-        })
-    }
-
-    /// A pointer to each string, in order — what `execve` reads as `envp` (the caller adds
-    /// the terminating null pointer). Valid while `self` lives unchanged.
-    #[cfg_attr(not(reml_linux), allow(dead_code))]
-    pub(crate) fn ptrs(&self) -> impl Iterator<Item = *const std::ffi::c_char> + '_ {
-        self.slices().map(|s| s.as_ptr().cast())
-    }
-
-    /// Each string's length in bytes, its NUL included, in order.
-    fn lens(&self) -> impl Iterator<Item = usize> + '_ {
-        self.slices().map(<[u8]>::len)
     }
 }
 

@@ -106,29 +106,21 @@ fn io_error(what: &str, e: std::io::Error) -> ProcessError {
     )
 }
 
-#[cfg(reml_linux)]
 fn create_memfd(name: &str, size: u64) -> Result<SharedMemory, ProcessError> {
-    use rustix::fs::{MemfdFlags, SealFlags};
-    let err = |what: &str, e: rustix::io::Errno| {
+    if !crate::sys::imp::SUPPORTED {
+        return Err(ProcessError::unsupported(format!(
+            "cannot create shared memory `{name}`: {}",
+            crate::sys::unsupported_message("shared memory (memfd)")
+        )));
+    }
+    let fd = crate::sys::imp::fs::sealed_memfd(name, size).map_err(|(what, e)| {
         ProcessError::from_errno(
             format!("cannot {what} shared memory `{name}`"),
             e.raw_os_error(),
         )
-    };
-    let fd = rustix::fs::memfd_create(name, MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING)
-        .map_err(|e| err("create", e))?;
-    rustix::fs::ftruncate(&fd, size).map_err(|e| err("size", e))?;
-    rustix::fs::fcntl_add_seals(&fd, SealFlags::SHRINK).map_err(|e| err("seal", e))?;
+    })?;
     Ok(SharedMemory {
         fd: Arc::new(fd),
         size,
     })
-}
-
-#[cfg(not(reml_linux))]
-fn create_memfd(name: &str, _size: u64) -> Result<SharedMemory, ProcessError> {
-    Err(ProcessError::unsupported(format!(
-        "cannot create shared memory `{name}`: {}",
-        crate::sys::unsupported_message("shared memory (memfd)")
-    )))
 }

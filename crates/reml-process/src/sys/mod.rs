@@ -1,26 +1,34 @@
 //! OS backends. The only place in the crate where `unsafe` is allowed.
 //!
 //! One backend is chosen at compile time and every backend exports the same names
-//! (`process`, `signals`, `terminal`, `tree`, `thread`, `arg_max`, `SUPPORTED`):
+//! (`process`, `fs`, `reaper`, `signals`, `terminal`, `tree`, `thread`, `arg_max`,
+//! `SUPPORTED`):
 //! - `linux`: the complete backend (clone + pidfd + poll, signalfd, `/proc`, prctl,
 //!   sched_setaffinity, an `.init_array` constructor recording the inherited signal
-//!   dispositions, …);
+//!   dispositions, the orphan reaper thread on `epoll`, …);
 //! - `unsupported`: every other target. Each operation fails with an `io::Error` of kind
 //!   `Unsupported` that names the platform ([`unsupported_error`]); the few queries without
 //!   an error channel answer "nothing" (no terminal on stdin, no children, not ignored).
 //!   Nothing is emulated.
 //!
+//! The backends take and return raw values (numbers, descriptors, byte strings, the types
+//! of [`spawn_types`]), never a type of the shared code: `Resource` converts into
+//! `spawn_types::RawResource`, `SchedPolicy` to and from the backend's `SCHED_*` numbers,
+//! and the child's environment block (`spawn_types::CStrBlock`) is built here for `prepare`.
+//!
 //! # Choosing the backend: the `reml_linux` cfg
 //! `build.rs` sets `reml_linux` when the target is Linux and the crate is *not* built with
-//! `--cfg reml_force_unsupported`. The backend and every Linux-only piece of shared code are
-//! gated on `reml_linux`, their other side on `not(reml_linux)`:
-//! - `crate::native`: `pipe2` for stdio pipes; `spawn_prepared` refuses first of all when
-//!   the backend's `SUPPORTED` is false;
-//! - `crate::supervise`: `pipe2` for the stop pipe;
-//! - `crate::reaper`: `epoll` and `eventfd` (elsewhere there is never an orphan);
-//! - `crate::shm`: `memfd_create`;
-//! - `crate::policy::review`: the `sched_getaffinity` fallback for the machine's CPUs;
-//! - `crate::outcome`: `ELIBBAD`.
+//! `--cfg reml_force_unsupported`. Only this module and `lib.rs` read `reml_linux`: every
+//! Linux-only piece of the shared code asks a function of `crate::sys::imp` instead:
+//! - `crate::native` and `crate::supervise`: `fs::pipe_cloexec` (`pipe2`) for stdio and
+//!   stop pipes; `spawn_prepared` refuses first of all when the backend's `SUPPORTED` is
+//!   false;
+//! - `crate::native`: `reaper::adopt` (`epoll` and `eventfd`; elsewhere there is never an
+//!   orphan);
+//! - `crate::shm`: `fs::sealed_memfd` (`memfd_create`), after a `SUPPORTED` check;
+//! - `crate::policy::supervisor`: `fs::on_procfs` (`statfs` magic numbers, elsewhere by
+//!   path);
+//! - `crate::policy::review`: `thread::sched_getaffinity_thread` for the machine's CPUs.
 //!
 //! Facts of the target's signal table (`crate::signal`: `MAX_SIGNAL`, `RTMIN+N`) stay on
 //! `target_os`. Shared code turns a backend's `Unsupported` error into

@@ -1,8 +1,10 @@
 //! The data the OS backends exchange with the shared code: what a spawn needs, how it can
 //! fail, and what a wait reports. Shared by every backend, so they cannot drift apart.
 
-use std::ffi::{c_int, CStr, CString};
+use std::collections::BTreeMap;
+use std::ffi::{c_int, CStr, CString, OsString};
 use std::os::fd::{BorrowedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 
 /// The stage of child setup that failed, for error messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +59,25 @@ pub(crate) enum RawDispositions {
     Ignore(u64),
 }
 
+/// A resource of `setrlimit(2)`, as the backends name it (`RLIMIT_CPU`, …): the raw form of
+/// `crate::command::Resource`, which converts into it at the call site (`From`), so the
+/// backends take no type of the shared code. Each backend maps it to its own number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RawResource {
+    /// `RLIMIT_CPU`.
+    Cpu,
+    /// `RLIMIT_AS`.
+    As,
+    /// `RLIMIT_NOFILE`.
+    Nofile,
+    /// `RLIMIT_CORE`.
+    Core,
+    /// `RLIMIT_NPROC`.
+    Nproc,
+    /// `RLIMIT_FSIZE`.
+    Fsize,
+}
+
 /// One resource limit for the child: `RLIMIT_*` number, soft, hard (`RLIM_INFINITY` = none).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RawRlimit {
@@ -73,7 +94,7 @@ pub(crate) struct SpawnSpec<'a> {
     /// just before `execve`.
     pub exec_identity: Option<(u64, u64)>,
     pub argv: &'a [CString],
-    pub envp: &'a crate::prepare::CStrBlock,
+    pub envp: &'a CStrBlock,
     pub cwd: Option<&'a CStr>,
     /// `(source, target)` descriptor pairs: the child's `target` becomes a copy of our
     /// `source`. Includes stdio (targets 0, 1, 2) when they are not inherited.
@@ -132,4 +153,57 @@ pub(crate) enum WaitEvent {
     Ended(Termination),
     Stopped(i32),
     Continued,
+}
+
+/// NUL-terminated strings packed in one buffer: the child's environment as `execve` reads
+/// it, built with one allocation instead of one `CString` per variable (spawn cost).
+///
+/// Invariant (relied on by the OS backend's `execve`): every string ends at `ends[i] - 1`
+/// with its only NUL byte. Only [`CStrBlock::from_env`] fills the fields. Built by `crate::prepare` from the
+/// checked environment; a raw value of the backend, like the rest of [`SpawnSpec`].
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CStrBlock {
+    bytes: Vec<u8>,
+    /// Offset just past each string's NUL.
+    ends: Vec<usize>,
+}
+
+impl CStrBlock {
+    /// `KEY=VALUE` for each variable; keys and values are already validated (no NUL).
+    pub(crate) fn from_env(env: &BTreeMap<OsString, OsString>) -> CStrBlock {
+        let size = env.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+        let mut bytes = Vec::with_capacity(size);
+        let mut ends = Vec::with_capacity(env.len());
+        for (k, v) in env {
+            bytes.extend_from_slice(k.as_bytes());
+            bytes.push(b'=');
+            bytes.extend_from_slice(v.as_bytes());
+            bytes.push(0);
+            ends.push(bytes.len());
+        }
+        CStrBlock { bytes, ends }
+    }
+
+    /// Each string with its NUL, in order. Not re-checked: `from_env` builds every one from
+    /// a validated key and value (no NUL inside), so each ends at its only NUL.
+    fn slices(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let s = &self.bytes[start..end];
+            debug_assert_eq!(s.iter().position(|&b| b == 0), Some(s.len() - 1));
+            start = end;
+            s
+        })
+    }
+
+    /// A pointer to each string, in order — what `execve` reads as `envp` (the caller adds
+    /// the terminating null pointer). Valid while `self` lives unchanged.
+    pub(crate) fn ptrs(&self) -> impl Iterator<Item = *const std::ffi::c_char> + '_ {
+        self.slices().map(|s| s.as_ptr().cast())
+    }
+
+    /// Each string's length in bytes, its NUL included, in order.
+    pub(crate) fn lens(&self) -> impl Iterator<Item = usize> + '_ {
+        self.slices().map(<[u8]>::len)
+    }
 }

@@ -8,9 +8,11 @@
 /// Whether this backend can create and control processes (it cannot).
 pub(crate) const SUPPORTED: bool = false;
 
+pub(crate) mod fs;
 pub(crate) mod landlock;
 pub(crate) mod namespace;
 pub(crate) mod process;
+pub(crate) mod reaper;
 pub(crate) mod signals;
 pub(crate) mod terminal;
 pub(crate) mod thread;

@@ -35,6 +35,7 @@ use std::time::Duration;
 
 pub use cpuset::{CpuId, CpuSet, ParseCpuSetError};
 pub use native::NativeThreadCapability;
+pub(crate) use os::possible_cpus;
 pub use os::{online_cpus, OsThreadState};
 pub use types::{
     os_thread_name, ParseThreadPriorityError, SchedPolicy, ThreadHandle, ThreadInfo, ThreadOptions,

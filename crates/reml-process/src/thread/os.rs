@@ -30,9 +30,16 @@ fn parse_kernel_list(what: &str, text: io::Result<String>) -> Result<CpuSet, Str
         .map_err(|e| format!("cannot parse the {what} CPU list `{text}`: {}", e.reason))
 }
 
+/// The CPUs that can ever exist on this boot (`/sys/devices/system/cpu/possible`, else the
+/// online ones), as the kernel lists them: the one reader of the kernel's CPU lists, for
+/// affinity and for the policy review.
+pub(crate) fn possible_cpus() -> Result<CpuSet, String> {
+    parse_kernel_list("possible", sys::possible_cpu_list())
+}
+
 /// The CPUs that exist (`possible`) and the CPUs that are online, as the kernel lists them.
 pub(crate) fn possible_and_online() -> Result<(CpuSet, CpuSet), String> {
-    let possible = parse_kernel_list("possible", sys::possible_cpu_list())?;
+    let possible = possible_cpus()?;
     let online = parse_kernel_list("online", sys::online_cpu_list())?;
     Ok((possible, online))
 }
@@ -98,6 +105,7 @@ impl OsThreadState {
         let nice = sys::getpriority_thread(tid)
             .map_err(|e| fail(format!("getpriority(PRIO_PROCESS, {tid})"), e))?;
         let policy = sys::sched_getscheduler_thread(tid)
+            .map(SchedPolicy::from_raw)
             .map_err(|e| fail(format!("sched_getscheduler({tid})"), e))?;
         let rt_priority = sys::sched_getparam_thread(tid)
             .map_err(|e| fail(format!("sched_getparam({tid})"), e))?;

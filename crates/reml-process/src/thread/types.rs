@@ -204,6 +204,14 @@ impl fmt::Display for ThreadPriority {
     }
 }
 
+/// Serialises as its name: `"low"`, `"normal"`, `"high"` or `"realtime"` (as the policy's
+/// `max_thread_priority` is written).
+impl serde::Serialize for ThreadPriority {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// The error of parsing a [`ThreadPriority`]: the text that is not one of the four names.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("unknown thread priority `{0}` (expected low, normal, high or realtime)")]
@@ -253,6 +261,35 @@ impl SchedPolicy {
             SchedPolicy::Idle => "idle",
             SchedPolicy::Deadline => "deadline",
             SchedPolicy::Unknown(_) => "unknown",
+        }
+    }
+
+    /// The backend's policy number (`SCHED_*`); `Unknown(n)` is `n`.
+    pub(crate) fn to_raw(self) -> i32 {
+        use crate::sys::imp::thread as sys;
+        match self {
+            SchedPolicy::Other => sys::SCHED_OTHER,
+            SchedPolicy::Fifo => sys::SCHED_FIFO,
+            SchedPolicy::RoundRobin => sys::SCHED_RR,
+            SchedPolicy::Batch => sys::SCHED_BATCH,
+            SchedPolicy::Idle => sys::SCHED_IDLE,
+            SchedPolicy::Deadline => sys::SCHED_DEADLINE,
+            SchedPolicy::Unknown(n) => n,
+        }
+    }
+
+    /// The policy of a backend's number (`SCHED_*`, as `sched_getscheduler` returns it with
+    /// `SCHED_RESET_ON_FORK` masked); `Unknown(n)` for a number not named here.
+    pub(crate) fn from_raw(raw: i32) -> SchedPolicy {
+        use crate::sys::imp::thread as sys;
+        match raw {
+            sys::SCHED_OTHER => SchedPolicy::Other,
+            sys::SCHED_FIFO => SchedPolicy::Fifo,
+            sys::SCHED_RR => SchedPolicy::RoundRobin,
+            sys::SCHED_BATCH => SchedPolicy::Batch,
+            sys::SCHED_IDLE => SchedPolicy::Idle,
+            sys::SCHED_DEADLINE => SchedPolicy::Deadline,
+            n => SchedPolicy::Unknown(n),
         }
     }
 

@@ -3,9 +3,11 @@
 #[cfg(feature = "tokio")]
 pub(crate) mod async_fd;
 mod child;
+pub(crate) mod fs;
 pub(crate) mod landlock;
 pub(crate) mod namespace;
 pub(crate) mod process;
+pub(crate) mod reaper;
 pub(crate) mod signals;
 pub(crate) mod terminal;
 pub(crate) mod tree;

@@ -336,16 +336,17 @@ pub(crate) fn sigchld_ignored() -> bool {
     }
 }
 
-/// The `RLIMIT_*` number of a resource.
-pub(crate) fn rlimit_resource(r: crate::command::Resource) -> c_int {
-    use crate::command::Resource;
-    (match r {
-        Resource::CpuTime => libc::RLIMIT_CPU,
-        Resource::AddressSpace => libc::RLIMIT_AS,
-        Resource::OpenFiles => libc::RLIMIT_NOFILE,
-        Resource::CoreDump => libc::RLIMIT_CORE,
-        Resource::Processes => libc::RLIMIT_NPROC,
-        Resource::FileSize => libc::RLIMIT_FSIZE,
+/// The `RLIMIT_*` number of a resource (anything that converts into the raw form, such as
+/// `crate::command::Resource`).
+pub(crate) fn rlimit_resource(r: impl Into<crate::sys::spawn_types::RawResource>) -> c_int {
+    use crate::sys::spawn_types::RawResource as R;
+    (match r.into() {
+        R::Cpu => libc::RLIMIT_CPU,
+        R::As => libc::RLIMIT_AS,
+        R::Nofile => libc::RLIMIT_NOFILE,
+        R::Core => libc::RLIMIT_CORE,
+        R::Nproc => libc::RLIMIT_NPROC,
+        R::Fsize => libc::RLIMIT_FSIZE,
     }) as c_int
 }
 
@@ -385,16 +386,18 @@ pub(crate) fn boot_id() -> Option<&'static str> {
 
 /// Our hard limit of `resource` (`getrlimit(2)`), which a child inherits and which an
 /// unprivileged process cannot raise; `None` when unlimited (`RLIM_INFINITY`).
-pub(crate) fn hard_rlimit(resource: crate::command::Resource) -> Option<u64> {
-    use crate::command::Resource;
+pub(crate) fn hard_rlimit(
+    resource: impl Into<crate::sys::spawn_types::RawResource>,
+) -> Option<u64> {
+    use crate::sys::spawn_types::RawResource;
     use rustix::process::Resource as R;
-    let r = match resource {
-        Resource::CpuTime => R::Cpu,
-        Resource::AddressSpace => R::As,
-        Resource::OpenFiles => R::Nofile,
-        Resource::CoreDump => R::Core,
-        Resource::Processes => R::Nproc,
-        Resource::FileSize => R::Fsize,
+    let r = match resource.into() {
+        RawResource::Cpu => R::Cpu,
+        RawResource::As => R::As,
+        RawResource::Nofile => R::Nofile,
+        RawResource::Core => R::Core,
+        RawResource::Nproc => R::Nproc,
+        RawResource::Fsize => R::Fsize,
     };
     rustix::process::getrlimit(r).maximum
 }

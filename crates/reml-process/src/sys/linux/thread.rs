@@ -20,8 +20,6 @@ use std::io;
 use rustix::process::Pid;
 use rustix::thread::CpuSet as RawCpuSet;
 
-use crate::thread::SchedPolicy;
-
 /// Whether this backend implements thread control (it does).
 pub(crate) const SUPPORTED: bool = true;
 
@@ -78,40 +76,25 @@ pub(crate) fn getpriority_thread(tid: u32) -> io::Result<i32> {
     rustix::process::getpriority_process(Some(pid(tid)?)).map_err(io::Error::from)
 }
 
-fn raw_policy(policy: SchedPolicy) -> i32 {
-    match policy {
-        SchedPolicy::Other => libc::SCHED_OTHER,
-        SchedPolicy::Fifo => libc::SCHED_FIFO,
-        SchedPolicy::RoundRobin => libc::SCHED_RR,
-        SchedPolicy::Batch => libc::SCHED_BATCH,
-        SchedPolicy::Idle => libc::SCHED_IDLE,
-        SchedPolicy::Deadline => libc::SCHED_DEADLINE,
-        SchedPolicy::Unknown(n) => n,
-    }
-}
-
-fn policy_from_raw(raw: i32) -> SchedPolicy {
-    match raw & !SCHED_RESET_ON_FORK {
-        libc::SCHED_OTHER => SchedPolicy::Other,
-        libc::SCHED_FIFO => SchedPolicy::Fifo,
-        libc::SCHED_RR => SchedPolicy::RoundRobin,
-        libc::SCHED_BATCH => SchedPolicy::Batch,
-        libc::SCHED_IDLE => SchedPolicy::Idle,
-        libc::SCHED_DEADLINE => SchedPolicy::Deadline,
-        n => SchedPolicy::Unknown(n),
-    }
-}
+/// The scheduling policy numbers (`sched(7)`) that `crate::thread::SchedPolicy` names.
+pub(crate) const SCHED_OTHER: i32 = libc::SCHED_OTHER;
+/// `SCHED_FIFO`.
+pub(crate) const SCHED_FIFO: i32 = libc::SCHED_FIFO;
+/// `SCHED_RR`.
+pub(crate) const SCHED_RR: i32 = libc::SCHED_RR;
+/// `SCHED_BATCH`.
+pub(crate) const SCHED_BATCH: i32 = libc::SCHED_BATCH;
+/// `SCHED_IDLE`.
+pub(crate) const SCHED_IDLE: i32 = libc::SCHED_IDLE;
+/// `SCHED_DEADLINE`.
+pub(crate) const SCHED_DEADLINE: i32 = libc::SCHED_DEADLINE;
 
 /// `sched_setscheduler(tid, policy, {sched_priority})`: sets one thread's scheduling policy
-/// and real-time priority (0 for the non-real-time policies, 1..=99 for FIFO/RR).
+/// (a `SCHED_*` number) and real-time priority (0 for the non-real-time policies, 1..=99 for FIFO/RR).
 ///
 /// Called through `syscall(2)` rather than the libc wrapper because musl's wrapper refuses
 /// the call (`ENOSYS`) on purpose; the raw syscall has the per-thread Linux semantics we want.
-pub(crate) fn sched_setscheduler_thread(
-    tid: u32,
-    policy: SchedPolicy,
-    rt_priority: i32,
-) -> io::Result<()> {
+pub(crate) fn sched_setscheduler_thread(tid: u32, policy: i32, rt_priority: i32) -> io::Result<()> {
     let tid = pid(tid)?.as_raw_nonzero().get();
     let param = libc::sched_param {
         sched_priority: rt_priority,
@@ -125,7 +108,7 @@ pub(crate) fn sched_setscheduler_thread(
         libc::syscall(
             libc::SYS_sched_setscheduler,
             tid as libc::c_long,
-            raw_policy(policy) as libc::c_long,
+            policy as libc::c_long,
             &param as *const libc::sched_param,
         )
     };
@@ -136,8 +119,9 @@ pub(crate) fn sched_setscheduler_thread(
     }
 }
 
-/// `sched_getscheduler(tid)`: one thread's scheduling policy (`SCHED_RESET_ON_FORK` masked).
-pub(crate) fn sched_getscheduler_thread(tid: u32) -> io::Result<SchedPolicy> {
+/// `sched_getscheduler(tid)`: one thread's scheduling policy number (`SCHED_*`), with
+/// `SCHED_RESET_ON_FORK` masked.
+pub(crate) fn sched_getscheduler_thread(tid: u32) -> io::Result<i32> {
     let tid = pid(tid)?.as_raw_nonzero().get();
     // SAFETY: `sched_getscheduler(pid_t)` takes one integer and touches no memory of ours;
     // the raw syscall is used for the same musl reason as in `sched_setscheduler_thread`.
@@ -145,7 +129,7 @@ pub(crate) fn sched_getscheduler_thread(tid: u32) -> io::Result<SchedPolicy> {
     if r == -1 {
         Err(io::Error::last_os_error())
     } else {
-        Ok(policy_from_raw(r as i32))
+        Ok(r as i32 & !SCHED_RESET_ON_FORK)
     }
 }
 

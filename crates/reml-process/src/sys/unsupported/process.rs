@@ -87,7 +87,7 @@ pub(crate) fn sigchld_ignored() -> bool {
 }
 
 /// There are no resource numbers here: -1 (never passed to the OS: the spawn is refused).
-pub(crate) fn rlimit_resource(_r: crate::command::Resource) -> c_int {
+pub(crate) fn rlimit_resource(_r: impl Into<crate::sys::spawn_types::RawResource>) -> c_int {
     -1
 }
 
@@ -103,7 +103,9 @@ pub(crate) fn boot_id() -> Option<&'static str> {
 
 /// Not known here: `None` (no ceiling), so the policy's limits are kept as written. The spawn
 /// itself is refused.
-pub(crate) fn hard_rlimit(_resource: crate::command::Resource) -> Option<u64> {
+pub(crate) fn hard_rlimit(
+    _resource: impl Into<crate::sys::spawn_types::RawResource>,
+) -> Option<u64> {
     None
 }
 

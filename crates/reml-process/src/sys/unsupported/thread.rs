@@ -6,10 +6,22 @@
 use std::ffi::CStr;
 use std::io;
 
-use crate::thread::SchedPolicy;
-
 /// Whether this backend implements thread control (it does not).
 pub(crate) const SUPPORTED: bool = false;
+
+/// The scheduling policy numbers `crate::thread::SchedPolicy` names: Linux's, so the
+/// shared code type-checks; never passed to an OS here (every call fails first).
+pub(crate) const SCHED_OTHER: i32 = 0;
+/// `SCHED_FIFO`.
+pub(crate) const SCHED_FIFO: i32 = 1;
+/// `SCHED_RR`.
+pub(crate) const SCHED_RR: i32 = 2;
+/// `SCHED_BATCH`.
+pub(crate) const SCHED_BATCH: i32 = 3;
+/// `SCHED_IDLE`.
+pub(crate) const SCHED_IDLE: i32 = 5;
+/// `SCHED_DEADLINE`.
+pub(crate) const SCHED_DEADLINE: i32 = 6;
 
 /// The number of CPU ids an affinity mask can hold; none here.
 pub(crate) const AFFINITY_MASK_CPUS: usize = 0;
@@ -44,13 +56,13 @@ pub(crate) fn getpriority_thread(_tid: u32) -> io::Result<i32> {
 
 pub(crate) fn sched_setscheduler_thread(
     _tid: u32,
-    _policy: SchedPolicy,
+    _policy: i32,
     _rt_priority: i32,
 ) -> io::Result<()> {
     Err(unsupported())
 }
 
-pub(crate) fn sched_getscheduler_thread(_tid: u32) -> io::Result<SchedPolicy> {
+pub(crate) fn sched_getscheduler_thread(_tid: u32) -> io::Result<i32> {
     Err(unsupported())
 }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::capability::{ProcessCapability, ProcessHandle, RunPlan};
+use crate::capability::{ProcessCapability, ProcessHandle};
 use crate::command::{Command, Environment, ProcessGroup, StdioSpec};
 use crate::error::{ProcessError, ProcessErrorKind};
 use crate::jobcontrol::TerminalGuard;
@@ -14,9 +14,11 @@ use crate::signal::Signal;
 use crate::status::Termination;
 use crate::supervise::SignalForwarder;
 use crate::units::Deadline;
-use crate::wait::{
-    CollectedOutput, WaitEvent, WaitOptions, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_OUTPUT_LINGER,
-};
+use crate::wait::{CollectedOutput, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_OUTPUT_LINGER};
+
+mod job;
+
+use job::{supervise, Ending};
 
 /// Why a process ended (`docs/command.md` `cause`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -162,61 +164,6 @@ pub struct ProcessOutcome {
     /// The isolation level the child ran under (`docs/sandbox.md`; `none` when it never
     /// started).
     pub isolation: crate::policy::IsolationLevel,
-}
-
-impl ProcessOutcome {
-    /// The exit status `reml-process run` uses (coreutils `timeout` conventions,
-    /// `docs/command.md`): 125 when a required audit log could not be written (whatever else
-    /// happened: the job was ended); the child's code; 124 when our limit expired (time
-    /// limit or output-cap kill); 128+N for a signal not ours; for a start failure 127 (not
-    /// found), 126 (cannot run or denied), 125 (ours), or as [`exit_status_for_error`] says
-    /// for a wait of the spawn that was cut short.
-    pub fn exit_status(&self) -> i32 {
-        if self
-            .error
-            .as_ref()
-            .is_some_and(ProcessError::is_audit_failure)
-        {
-            return 125;
-        }
-        if self.timed_out || self.cause == Cause::OutputCapped {
-            return 124;
-        }
-        if let Some(t) = self.termination {
-            return t.shell_code();
-        }
-        match &self.error {
-            Some(e) => exit_status_for_error(e),
-            None => 125,
-        }
-    }
-}
-
-/// The `run` exit status for an error that kept a program from starting: 127 not found; 126
-/// cannot run or denied; 124 when the time limit passed while the spawn waited for a stdio
-/// FIFO's other end (`TimedOut`); 128+N when signal N interrupted that wait
-/// (`TerminatedBySignal`, see [`Command::interrupt`]); 125 for the rest (ours).
-pub fn exit_status_for_error(e: &ProcessError) -> i32 {
-    if e.is_audit_failure() {
-        return 125;
-    }
-    match e.kind {
-        ProcessErrorKind::TimedOut => 124,
-        ProcessErrorKind::TerminatedBySignal => match e.code {
-            Some(n @ 1..=64) => 128 + n,
-            _ => 125,
-        },
-        ProcessErrorKind::PermissionDenied => 126,
-        ProcessErrorKind::SpawnFailed => match e.code {
-            Some(libc::ENOENT) => 127,
-            Some(libc::EACCES | libc::ENOEXEC | libc::EISDIR | libc::ETXTBSY | libc::EPERM) => 126,
-            // Linux only (a bad ELF interpreter).
-            #[cfg(reml_linux)]
-            Some(libc::ELIBBAD) => 126,
-            _ => 125,
-        },
-        _ => 125,
-    }
 }
 
 /// Runs `command` to its end: spawn, wait with `options.timeout`, and on expiry end the
@@ -489,258 +436,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Spawns `command` (calling `on_spawned` with its handle at once), then waits until the
-/// job ends, ending it on expiry of `deadline`; gives the terminal back at the end.
-/// `None` when it did not start: the error is then in `outcome`.
-#[allow(clippy::too_many_arguments)]
-fn supervise(
-    cap: &dyn ProcessCapability,
-    command: &Command,
-    env: &Environment,
-    options: &RunOptions,
-    deadline: Deadline,
-    mut terminal: Option<TerminalGuard>,
-    outcome: &mut ProcessOutcome,
-    on_spawned: &dyn Fn(ProcessHandle),
-    on_event: &(dyn Fn(&RunEvent) + Sync),
-) -> Option<(ProcessHandle, Ending, Result<(), ProcessError>, bool)> {
-    // The whole run must be possible before anything runs: a time-limit signal the policy
-    // does not allow, or waits it forbids, are refused here, not discovered later.
-    let plan = RunPlan {
-        signal: options.signal,
-        caller_limit: options.timeout.is_some() || options.kill_on_output_cap,
-        collect_output: options.collect_output,
-    };
-    let spawned = cap
-        .check_run(command, &plan)
-        .and_then(|()| cap.spawn_process(command, env));
-    let handle = match spawned {
-        Ok(h) => h,
-        Err(e) => {
-            outcome.error = Some(e);
-            return None;
-        }
-    };
-    on_spawned(handle);
-    outcome.pid = Some(handle.pid());
-    let mut pgid = None;
-    if let Ok(info) = cap.process_info(handle) {
-        outcome.isolation = info.isolation;
-        outcome.program = info.program.to_string_lossy().into_owned();
-        pgid = info.pgid;
-    }
-    if let Some(guard) = terminal.as_mut() {
-        // The child took the foreground itself before exec; making sure costs nothing. A
-        // failure (the child already ended) still leaves the guard to take the terminal
-        // back at the end.
-        match pgid {
-            Some(g) => {
-                let _ = guard.hand_over(g);
-            }
-            None => terminal = None,
-        }
-    }
-    let wait = WaitOptions {
-        timeout: options.timeout,
-        collect_output: options.collect_output,
-        max_output_bytes: options.max_output_bytes,
-        output_linger: options.output_linger,
-        report_output_cap: options.kill_on_output_cap,
-        ..WaitOptions::default()
-    };
-    let mut job = Job {
-        cap,
-        handle,
-        options,
-        wait,
-        deadline,
-        terminal,
-        program: outcome.program.clone(),
-        ending: Ending::ByItself,
-        audit_reported: false,
-    };
-    let result = job.wait_to_end(on_event);
-    // The end record itself may be the one that failed: report it (a required log's
-    // failure becomes the outcome's error in `run_process_supervised`).
-    job.check_audit(on_event);
-    // The terminal back to us, with its attributes, now that the whole job is over.
-    drop(job.terminal.take());
-    Some((handle, job.ending, result, job.audit_reported))
-}
-
-/// How long one drain of the output lasts while descendants use their grace period.
-const DRAIN_SLICE: Duration = Duration::from_millis(20);
-
-/// How a job came to its end, as far as we had a hand in it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Ending {
-    /// It ended by itself (or by a signal not ours).
-    ByItself,
-    /// We ended it because we could not go on supervising it: a required audit record
-    /// could not be written, or a wait failed.
-    Failed,
-    /// Our time limit expired and we ended it.
-    TimedOut,
-    /// A collected stream passed its cap and we ended it.
-    OutputCapped,
-}
-
-/// One supervised job: waiting with stops reported, and ending it.
-struct Job<'a> {
-    cap: &'a dyn ProcessCapability,
-    handle: ProcessHandle,
-    options: &'a RunOptions,
-    wait: WaitOptions,
-    deadline: Deadline,
-    terminal: Option<TerminalGuard>,
-    program: String,
-    ending: Ending,
-    /// An audit failure of a log that is not required was reported ([`RunEvent::AuditFailed`]).
-    audit_reported: bool,
-}
-
-impl Job<'_> {
-    /// Waits until the child ends, reporting stops; ends the whole tree when the time limit
-    /// expires or (with `kill_on_output_cap`) a stream passes its cap.
-    fn wait_to_end(&mut self, on_event: &(dyn Fn(&RunEvent) + Sync)) -> Result<(), ProcessError> {
-        loop {
-            // A required audit log that cannot be written ends the job (nothing of it may run
-            // on unrecorded); one that is not required is reported once.
-            if self.check_audit(on_event) {
-                self.ending = Ending::Failed;
-                return self.end_tree();
-            }
-            let options = WaitOptions {
-                timeout: self.deadline.remaining(),
-                ..self.wait.clone()
-            };
-            match self.cap.wait_event(self.handle, &options) {
-                Ok(WaitEvent::Ended(_)) => return Ok(()),
-                Ok(WaitEvent::Stopped(signal)) => {
-                    on_event(&RunEvent::Stopped {
-                        program: self.program.clone(),
-                        pid: self.handle.pid(),
-                        signal,
-                    });
-                    self.pass_stop_on(signal);
-                }
-                Ok(WaitEvent::OutputCapped(_)) => {
-                    self.ending = Ending::OutputCapped;
-                    return self.end_tree();
-                }
-                Err(e) if e.kind == ProcessErrorKind::TimedOut => {
-                    self.ending = Ending::TimedOut;
-                    return self.end_tree();
-                }
-                // We cannot go on supervising it: end it rather than leave it running
-                // without its limits.
-                Err(e) => {
-                    self.ending = Ending::Failed;
-                    let _ = self.end_tree();
-                    return Err(e);
-                }
-            }
-        }
-    }
-
-    /// Whether a required audit log has failed (then the job must end); reports a failure
-    /// of a log that is not required once.
-    fn check_audit(&mut self, on_event: &(dyn Fn(&RunEvent) + Sync)) -> bool {
-        let Some(failure) = self.cap.audit_failure() else {
-            return false;
-        };
-        if failure.required {
-            return true;
-        }
-        if !self.audit_reported {
-            self.audit_reported = true;
-            on_event(&RunEvent::AuditFailed {
-                message: failure.to_string(),
-            });
-        }
-        false
-    }
-
-    /// Job control: the job was stopped from the terminal while it held the foreground. Take
-    /// the terminal back and stop our own process group the same way, so our shell sees its
-    /// job stop (the kernel discards the signal when our group is orphaned, i.e. no
-    /// job-control shell is above us, and we go on at once). Once we run again: give the
-    /// terminal back if we are in the foreground, and continue the job.
-    fn pass_stop_on(&mut self, signal: Signal) {
-        let Some(terminal) = self.terminal.as_mut() else {
-            return;
-        };
-        let Some(pgid) = terminal.holder() else {
-            return;
-        };
-        if ![Signal::TSTP, Signal::TTIN, Signal::TTOU].contains(&signal) {
-            return;
-        }
-        let _ = terminal.suspend();
-        crate::sys::imp::terminal::stop_own_group(signal.number());
-        if terminal.we_are_foreground() {
-            let _ = terminal.resume(pgid);
-        }
-        let _ = self.cap.kill_process_tree(self.handle, Signal::CONT);
-    }
-
-    /// Ends the whole tree: `options.signal` (stopped processes are continued), the grace
-    /// period — all of it while any process of the tree is alive, even when the child itself
-    /// has ended — then `KILL` until nothing is left.
-    fn end_tree(&mut self) -> Result<(), ProcessError> {
-        let (cap, handle) = (self.cap, self.handle);
-        // A grace too long to represent never ends: the tree is waited for as long as it runs.
-        let grace_end = Deadline::after(self.options.kill_after);
-        let _ = cap.enforce_limit(handle, self.options.signal);
-        let grace = WaitOptions {
-            timeout: Some(self.options.kill_after),
-            report_output_cap: false,
-            ..self.wait.clone()
-        };
-        let first = cap.wait_with_options(handle, &grace);
-        let child_ended = !matches!(&first, Err(e) if e.kind == ProcessErrorKind::TimedOut);
-        if child_ended {
-            // Descendants keep their grace period; keep draining what they write meanwhile.
-            while !grace_end.has_passed() {
-                if cap
-                    .process_tree(handle)
-                    .map_or(true, |live| live.is_empty())
-                {
-                    break;
-                }
-                let slice = grace_end
-                    .remaining()
-                    .map_or(DRAIN_SLICE, |left| left.min(DRAIN_SLICE));
-                let began = Instant::now();
-                let drain = WaitOptions {
-                    timeout: Some(slice),
-                    output_linger: slice,
-                    report_output_cap: false,
-                    ..self.wait.clone()
-                };
-                let _ = cap.wait_with_options(handle, &drain);
-                if began.elapsed() < Duration::from_millis(5) {
-                    std::thread::sleep(slice.min(Duration::from_millis(10)));
-                }
-            }
-        }
-        let killed = cap.enforce_limit(handle, Signal::KILL);
-        let last = WaitOptions {
-            timeout: Some(Duration::from_secs(10)),
-            output_linger: Duration::from_millis(50),
-            report_output_cap: false,
-            ..self.wait.clone()
-        };
-        // Reaps the child if it was still running, and reads what the tree wrote last.
-        let end = cap.wait_with_options(handle, &last);
-        if child_ended {
-            return first.map(|_| ());
-        }
-        killed?;
-        end.map(|_| ())
-    }
-}
-
 /// Where and how [`audited_process`] records.
 #[derive(Clone)]
 pub struct AuditSettings {
@@ -767,7 +462,7 @@ pub struct AuditSettings {
 /// `audit.required` and a sink that cannot write, the outcome is `not_started` with a
 /// [`ProcessError::audit_failed`] error and nothing ran; when a record fails after the
 /// child started, the job is ended (the time-limit signal, the grace, `KILL`) and the
-/// outcome carries that error ([`ProcessOutcome::exit_status`] 125). Without
+/// outcome carries that error (`reml-process run` exits 125). Without
 /// `audit.required` the job goes on, and `on_event` of [`audited_process_supervised`] gets
 /// one [`RunEvent::AuditFailed`].
 pub fn audited_process(

@@ -4,41 +4,32 @@
 //! Started lazily on the first orphan. It waits on every orphan's pidfd with one `epoll`
 //! instance; orphans without a pidfd (kernels before 5.2) are polled every 100 ms.
 //!
-//! Linux only (`epoll`, `eventfd`). Elsewhere no child can be spawned, so there is never an
-//! orphan to adopt.
+//! Linux only (`epoll`, `eventfd`); the unsupported backend's twin adopts nothing, since no
+//! child can be spawned there.
 
-#[cfg(reml_linux)]
 use std::os::fd::AsFd;
-#[cfg(reml_linux)]
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
-#[cfg(reml_linux)]
 use std::sync::{Mutex, OnceLock};
-#[cfg(reml_linux)]
-use std::time::Duration;
 
-#[cfg(reml_linux)]
 use rustix::event::epoll;
 
-use crate::sys::imp::process as sys;
+use super::process as sys;
 
-/// Where there is no backend no child exists, so nothing is ever adopted.
-#[cfg(not(reml_linux))]
-pub(crate) fn adopt(child: Arc<sys::Spawned>) {
-    drop(child);
-}
+/// How often orphans without a pidfd are polled: 100 ms.
+const POLL_INTERVAL: rustix::event::Timespec = rustix::event::Timespec {
+    tv_sec: 0,
+    tv_nsec: 100_000_000,
+};
 
-#[cfg(reml_linux)]
 struct Reaper {
     tx: Mutex<Sender<Arc<sys::Spawned>>>,
     wake: rustix::fd::OwnedFd,
 }
 
-#[cfg(reml_linux)]
 static REAPER: OnceLock<Option<Reaper>> = OnceLock::new();
 
 /// Takes ownership of a child that nobody will wait for, and reaps it when it ends.
-#[cfg(reml_linux)]
 pub(crate) fn adopt(child: Arc<sys::Spawned>) {
     // Fast path: it may have ended already.
     if matches!(sys::try_reap(&child), Ok(Some(_)) | Err(_)) {
@@ -59,7 +50,6 @@ pub(crate) fn adopt(child: Arc<sys::Spawned>) {
     }
 }
 
-#[cfg(reml_linux)]
 fn start() -> Option<Reaper> {
     let wake = rustix::event::eventfd(
         0,
@@ -78,7 +68,6 @@ fn start() -> Option<Reaper> {
     })
 }
 
-#[cfg(reml_linux)]
 fn run(wake: rustix::fd::OwnedFd, rx: Receiver<Arc<sys::Spawned>>) {
     let Ok(ep) = epoll::create(epoll::CreateFlags::CLOEXEC) else {
         return;
@@ -124,7 +113,7 @@ fn run(wake: rustix::fd::OwnedFd, rx: Receiver<Arc<sys::Spawned>>) {
         let polling = orphans
             .iter()
             .any(|o| o.as_ref().is_some_and(|c| c.pidfd.is_none()));
-        let timeout = polling.then(|| crate::units::timespec(Duration::from_millis(100)));
+        let timeout = polling.then_some(POLL_INTERVAL);
         events.clear();
         let _ = epoll::wait(
             &ep,
