@@ -93,6 +93,8 @@ pub fn run(args: &[String]) -> i32 {
                 }
             }
         }
+        // The loop server of the growth measures (see `anchors`).
+        "server" => crate::anchors::bench_server(),
         "collect-rss" => crate::measures::collect_rss_child(a(1), a(2)),
         "concurrent" => crate::measures::concurrent_child(a(1)),
         other => {
