@@ -107,6 +107,34 @@ pub fn loop_full(audit: bool, n: usize) -> Result<(), String> {
     result
 }
 
+/// `n` records appended to a JSON Lines audit log in a fresh directory (the sink alone,
+/// warm: no child between records); prints the mean per record, ns, on stderr.
+///
+/// # Errors
+/// The first failure.
+pub fn loop_audit_write(n: usize) -> Result<(), String> {
+    use reml_process::audit::{AuditEvent, AuditSink, JsonLinesSink};
+    let dir = std::env::temp_dir().join(format!("reml-bench-audit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let result = JsonLinesSink::open(dir.join("log.jsonl"))
+        .map_err(|e| e.message)
+        .and_then(|sink| {
+            let t = std::time::Instant::now();
+            for i in 0..n {
+                let ev = AuditEvent::new("process", "/usr/bin/true", "process.exited")
+                    .with_metadata("process.pid", 4242 + i as u64)
+                    .with_metadata("process.id", format!("{}:123456:abcdef", 4242 + i))
+                    .with_metadata("process.command", vec!["/usr/bin/true"])
+                    .with_metadata("process.exit_status", 0);
+                sink.write(&ev).map_err(|e| e.message)?;
+            }
+            eprintln!("{}", t.elapsed().as_nanos() / n.max(1) as u128);
+            Ok(())
+        });
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
 fn loop_on(cap: &dyn ProcessCapability, n: usize) -> Result<(), String> {
     let cmd = Command::new("/bin/true");
     let env = Environment::default();
