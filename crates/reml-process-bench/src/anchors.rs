@@ -315,7 +315,7 @@ pub fn bench(exe: &Path) -> Result<LoopServer, String> {
     LoopServer::start("bench server", cmd, "native")
 }
 
-/// The server side of [`bench`] (`__child server`): reads requests on stdin until it ends.
+/// The server side of [`bench()`] (`__child server`): reads requests on stdin until it ends.
 pub fn bench_server() -> i32 {
     use reml_process::{Command, Environment, NativeProcessCapability, ProcessCapability};
     let cap = NativeProcessCapability::new();
