@@ -119,7 +119,6 @@ fn run(argv: &[String]) -> Result<(), String> {
                 "spawn_wait_full_stack_vs_native",
                 "spawn_wait_full_stack_vs_python",
                 "spawn_wait_full_stack_vs_node",
-                "spawn_wait_full_stack_vs_std",
                 "audit_overhead_ratio",
             ],
         ),

@@ -59,7 +59,7 @@ impl Goal {
 }
 
 /// The keys of the performance goals, in their order, with their goals.
-pub const KEYS: [(&str, Goal); 21] = [
+pub const KEYS: [(&str, Goal); 20] = [
     ("spawn_wait_native_vs_std", Goal::AtMost(1.00)),
     ("spawn_wait_native_vs_vfork_floor", Goal::AtMost(1.05)),
     ("spawn_wait_full_stack_vs_native", Goal::AtMost(1.05)),
@@ -80,7 +80,6 @@ pub const KEYS: [(&str, Goal); 21] = [
     ("stress_fd_delta", Goal::Exactly(0.0)),
     ("spawn_sandboxed_vs_none", Goal::AtMost(1.10)),
     ("spawn_full_isolation_vs_none", Goal::AtMost(3.0)),
-    ("spawn_wait_full_stack_vs_std", Goal::AtMost(1.05)),
 ];
 
 fn goal_of(key: &str) -> Goal {
