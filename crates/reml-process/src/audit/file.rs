@@ -295,8 +295,9 @@ impl AuditSink for JsonLinesSink {
     fn write(&self, event: &AuditEvent) -> Result<(), AuditError> {
         // The record is serialised before any lock (only its `seq` and `prev` depend on the
         // file), and the hash of our own line, which the next record's `prev` needs, is
-        // computed after the file lock is released: under the lock are only the `statx`,
-        // the splice of `seq` and `prev`, and the `write`.
+        // computed after the file lock is released: under the lock are only the `statx`
+        // (and reading the tail when someone else appended), the splice of `seq` and `prev`,
+        // the file-size-limit check and the `write`.
         let draft = Draft::new(event)?;
         let mut cached = self.cursor.lock().unwrap_or_else(PoisonError::into_inner);
         let (len, mut chain, mut line) = {
