@@ -61,7 +61,9 @@ pub fn run(args: &[String]) -> i32 {
         }
         // A plain loop of N spawn+wait of /bin/true, or of N create+join of an empty thread,
         // by one method, for profilers (`perf record`, `strace -c -f`, `valgrind
-        // --tool=callgrind`): `loop native|full|full-noaudit|std|thread-native|thread-std N`.
+        // --tool=callgrind`): `loop native|full|full-noaudit|std|thread-native|thread-std N`;
+        // `loop audit-write N` appends N `process.exited` records to a fresh JSON Lines log and
+        // prints the mean time per record (ns) on stderr.
         "loop" => {
             let n: usize = a(2).parse().unwrap_or(1000);
             let r = match a(1) {
@@ -74,6 +76,7 @@ pub fn run(args: &[String]) -> i32 {
                         .map(drop)
                         .map_err(|e| e.to_string())
                 }),
+                "audit-write" => crate::measures::loop_audit_write(n),
                 "thread-native" => crate::stack::thread_create_join()
                     .and_then(|mut one| (0..n).try_for_each(|_| one())),
                 "thread-std" => (0..n).try_for_each(|_| {
@@ -93,6 +96,8 @@ pub fn run(args: &[String]) -> i32 {
                 }
             }
         }
+        // The loop server of the growth measures (see `anchors`).
+        "server" => crate::anchors::bench_server(),
         "collect-rss" => crate::measures::collect_rss_child(a(1), a(2)),
         "concurrent" => crate::measures::concurrent_child(a(1)),
         other => {

@@ -6,13 +6,22 @@
 //! line with the goals' keys. `BENCHMARKS.md` explains each figure.
 //!
 //! ```text
-//! reml-process-bench [--quick] [--stress N] [--only spawn,tiny,exit,collect,rss,concurrent,thread,isolation]
+//! reml-process-bench [--quick] [--stress N] [--plots DIR] [--only MEASURE,…]
 //! ```
+//!
+//! Measures: `spawn,tiny,exit,collect,rss,concurrent,bigparent,fds,threads8,thread,cli,isolation,stress`.
+//! The stress cycles run by default (300 with `--quick`, 1000 otherwise; `--stress N` sets
+//! N). The plots (`spawn_vs_parent_rss.svg`, `spawn_vs_open_fds.svg`) go to `--plots DIR`,
+//! by default `reml-process-bench-plots` under the system's temporary directory.
 
 #![forbid(unsafe_code)]
 
+mod anchors;
 mod child;
+mod growth;
 mod measures;
+mod parallel;
+mod plot;
 mod report;
 mod sandbox;
 mod stack;
@@ -27,13 +36,18 @@ struct Args {
     quick: bool,
     stress: Option<usize>,
     only: Option<Vec<String>>,
+    plots: Option<std::path::PathBuf>,
 }
+
+const USAGE: &str = "usage: reml-process-bench [--quick] [--stress N] [--plots DIR] \
+[--only spawn,tiny,exit,collect,rss,concurrent,bigparent,fds,threads8,thread,cli,isolation,stress]";
 
 fn parse_args(argv: &[String]) -> Result<Args, String> {
     let mut a = Args {
         quick: false,
         stress: None,
         only: None,
+        plots: None,
     };
     let mut it = argv.iter();
     while let Some(arg) = it.next() {
@@ -41,15 +55,20 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
             "--quick" => a.quick = true,
             "--stress" => {
                 let n = it.next().ok_or("--stress needs a number of cycles")?;
-                a.stress = Some(n.parse().map_err(|_| format!("--stress {n}: not a number"))?);
+                a.stress = Some(
+                    n.parse()
+                        .map_err(|_| format!("--stress {n}: not a number"))?,
+                );
             }
             "--only" => {
                 let list = it.next().ok_or("--only needs a list")?;
                 a.only = Some(list.split(',').map(str::to_owned).collect());
             }
-            "-h" | "--help" => {
-                return Err("usage: reml-process-bench [--quick] [--stress N] [--only spawn,tiny,exit,collect,rss,concurrent,thread]".into())
+            "--plots" => {
+                let dir = it.next().ok_or("--plots needs a directory")?;
+                a.plots = Some(dir.into());
             }
+            "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?} (see --help)")),
         }
     }
@@ -78,6 +97,10 @@ fn run(argv: &[String]) -> Result<(), String> {
         quick: args.quick,
         exe: std::env::current_exe().map_err(|e| e.to_string())?,
         tmp: tmp.clone(),
+        plots: args
+            .plots
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join("reml-process-bench-plots")),
     };
     let wanted = |name: &str| {
         args.only
@@ -86,14 +109,16 @@ fn run(argv: &[String]) -> Result<(), String> {
     };
     let mut report = Report::default();
     type Measure = fn(&measures::Cfg, &mut Report) -> Result<(), String>;
-    let all: [(&str, Measure, &[&'static str]); 8] = [
+    let all: [(&str, Measure, &[&'static str]); 12] = [
         (
             "spawn",
             measures::spawn_wait,
             &[
                 "spawn_wait_native_vs_std",
-                "spawn_wait_full_stack_vs_std",
+                "spawn_wait_native_vs_vfork_floor",
+                "spawn_wait_full_stack_vs_native",
                 "spawn_wait_full_stack_vs_python",
+                "spawn_wait_full_stack_vs_node",
                 "audit_overhead_ratio",
             ],
         ),
@@ -103,7 +128,11 @@ fn run(argv: &[String]) -> Result<(), String> {
             measures::exit_notice,
             &["exit_notice_median_vs_waitpid"],
         ),
-        ("collect", measures::collect, &["collect_throughput_vs_std"]),
+        (
+            "collect",
+            measures::collect,
+            &["collect_throughput_vs_std", "collect_keep_all_vs_std"],
+        ),
         (
             "rss",
             measures::collect_rss,
@@ -114,7 +143,19 @@ fn run(argv: &[String]) -> Result<(), String> {
             measures::concurrent,
             &["concurrent_1000_library_threads"],
         ),
+        (
+            "bigparent",
+            growth::large_parent,
+            &["spawn_large_parent_ratio"],
+        ),
+        ("fds", growth::many_fds, &["spawn_many_fds_ratio"]),
+        (
+            "threads8",
+            parallel::threads8,
+            &["spawn_threads8_throughput_vs_std"],
+        ),
         ("thread", measures::threads, &["thread_create_join_vs_std"]),
+        ("cli", parallel::cli_run, &["cli_run_vs_coreutils_timeout"]),
         (
             "isolation",
             sandbox::spawn_by_level,
@@ -135,12 +176,18 @@ fn run(argv: &[String]) -> Result<(), String> {
             }
         }
     }
-    if let Some(n) = args.stress {
+    let stress = args
+        .stress
+        .or_else(|| wanted("stress").then_some(if args.quick { 300 } else { 1000 }));
+    if let Some(n) = stress {
         eprintln!(
             "[{:>6.1}s] stress, {n} cycles…",
             started.elapsed().as_secs_f64()
         );
         stress::stress(n, &cfg, &mut report)?;
+    } else {
+        report.count("stress_zombies", None, "not measured in this run (--only)");
+        report.count("stress_fd_delta", None, "not measured in this run (--only)");
     }
     let _ = std::fs::remove_dir_all(&tmp);
     report.sort_keys();

@@ -1,6 +1,6 @@
 //! The measures behind the performance goals. Each adds its rows and goal keys to the report.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -20,12 +20,14 @@ pub struct Cfg {
     pub quick: bool,
     /// This program, re-executed as the child of some measures.
     pub exe: PathBuf,
-    /// A scratch directory (audit files of the full stack).
+    /// A scratch directory (audit files of the full stack, the C floor).
     pub tmp: PathBuf,
+    /// Where the plots go (`--plots DIR`).
+    pub plots: PathBuf,
 }
 
 impl Cfg {
-    fn pick(&self, quick: usize, full: usize) -> usize {
+    pub(crate) fn pick(&self, quick: usize, full: usize) -> usize {
         if self.quick {
             quick
         } else {
@@ -72,7 +74,7 @@ fn ratio(a: Option<Summary>, b: Option<Summary>) -> Option<f64> {
 }
 
 /// Spawns, waits and releases through any capability; the child must exit 0.
-fn spawn_wait_once(
+pub(crate) fn spawn_wait_once(
     cap: &dyn ProcessCapability,
     cmd: &Command,
     env: &Environment,
@@ -105,79 +107,66 @@ pub fn loop_full(audit: bool, n: usize) -> Result<(), String> {
     result
 }
 
+/// `n` records appended to a JSON Lines audit log in a fresh directory (the sink alone,
+/// warm: no child between records); prints the mean per record, ns, on stderr.
+///
+/// # Errors
+/// The first failure.
+pub fn loop_audit_write(n: usize) -> Result<(), String> {
+    use reml_process::audit::{AuditEvent, AuditSink, JsonLinesSink};
+    let dir = std::env::temp_dir().join(format!("reml-bench-audit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let result = JsonLinesSink::open(dir.join("log.jsonl"))
+        .map_err(|e| e.message)
+        .and_then(|sink| {
+            let t = std::time::Instant::now();
+            for i in 0..n {
+                let ev = AuditEvent::new("process", "/usr/bin/true", "process.exited")
+                    .with_metadata("process.pid", 4242 + i as u64)
+                    .with_metadata("process.id", format!("{}:123456:abcdef", 4242 + i))
+                    .with_metadata("process.command", vec!["/usr/bin/true"])
+                    .with_metadata("process.exit_status", 0);
+                sink.write(&ev).map_err(|e| e.message)?;
+            }
+            eprintln!("{}", t.elapsed().as_nanos() / n.max(1) as u128);
+            Ok(())
+        });
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
 fn loop_on(cap: &dyn ProcessCapability, n: usize) -> Result<(), String> {
     let cmd = Command::new("/bin/true");
     let env = Environment::default();
     (0..n).try_for_each(|_| spawn_wait_once(cap, &cmd, &env))
 }
 
-/// `python3` driven as a loop server: each request `N` runs `subprocess.run(["/bin/true"])`
-/// N times, timing each call with `perf_counter_ns` inside Python, and answers the N times.
-struct PythonServer {
-    child: std::process::Child,
-    stdin: std::process::ChildStdin,
-    stdout: BufReader<std::process::ChildStdout>,
-}
-
-const PY_SERVER: &str = r#"
-import subprocess, sys, time
-for line in sys.stdin:
-    n = int(line)
-    ts = []
-    for _ in range(n):
-        t0 = time.perf_counter_ns()
-        subprocess.run(["/bin/true"], check=True)
-        ts.append(time.perf_counter_ns() - t0)
-    sys.stdout.write(" ".join(map(str, ts)) + "\n")
-    sys.stdout.flush()
-"#;
-
-impl PythonServer {
-    fn start() -> Result<PythonServer, String> {
-        let mut child = std::process::Command::new("python3")
-            .args(["-c", PY_SERVER])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("python3 not available ({e})"))?;
-        let stdin = child.stdin.take().expect("piped");
-        let stdout = BufReader::new(child.stdout.take().expect("piped"));
-        let mut s = PythonServer {
-            child,
-            stdin,
-            stdout,
-        };
-        s.run(1)
-            .map_err(|e| format!("python3 does not answer: {e}"))?;
-        Ok(s)
+/// Raises the soft descriptor limit to at least `want` (and the hard one when allowed);
+/// best effort, up to the hard limit otherwise.
+pub fn raise_nofile(want: u64) {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let lim = getrlimit(Resource::Nofile);
+    if lim.current.map_or(true, |c| c >= want) {
+        return;
     }
-
-    fn run(&mut self, k: usize) -> Result<Vec<Duration>, String> {
-        writeln!(self.stdin, "{k}").map_err(err)?;
-        self.stdin.flush().map_err(err)?;
-        let mut line = String::new();
-        self.stdout.read_line(&mut line).map_err(err)?;
-        let v: Vec<Duration> = line
-            .split_whitespace()
-            .filter_map(|t| t.parse().ok())
-            .map(Duration::from_nanos)
-            .collect();
-        if v.len() != k {
-            return Err(format!("python answered {} times for {k}", v.len()));
-        }
-        Ok(v)
+    let max = lim.maximum.map(|m| m.max(want));
+    let raised = Rlimit {
+        current: Some(want),
+        maximum: max,
+    };
+    if setrlimit(Resource::Nofile, raised).is_err() {
+        let _ = setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: lim.maximum,
+                maximum: lim.maximum,
+            },
+        );
     }
 }
 
-impl Drop for PythonServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// spawn + wait of `/bin/true`: native, std, the full stack (with and without the audit
-/// file) and Python, interleaved.
+/// spawn + wait of `/bin/true`: native, std, the raw `vfork` floor (C), the full stack (with
+/// and without the audit file), Python and Node, interleaved.
 pub fn spawn_wait(cfg: &Cfg, report: &mut Report) -> Result<(), String> {
     const M: &str = "spawn+wait /bin/true";
     let cap = NativeProcessCapability::new();
@@ -185,7 +174,9 @@ pub fn spawn_wait(cfg: &Cfg, report: &mut Report) -> Result<(), String> {
     let env = &Environment::default();
     let full = crate::stack::full_stack(true, &cfg.tmp);
     let bare = crate::stack::full_stack(false, &cfg.tmp);
-    let mut py = PythonServer::start();
+    let mut floor = crate::anchors::c_floor(&cfg.tmp);
+    let mut py = crate::anchors::python();
+    let mut node = crate::anchors::node();
 
     let mut methods = vec![
         Method::new("native", |k| {
@@ -204,26 +195,53 @@ pub fn spawn_wait(cfg: &Cfg, report: &mut Report) -> Result<(), String> {
             })
         }),
     ];
-    let mut idx_full = None;
-    let mut idx_bare = None;
-    let mut idx_py = None;
-    if let Ok(c) = &full {
-        idx_full = Some(methods.len());
-        let c = c.as_ref();
-        methods.push(Method::new("full stack (policy + audit file)", move |k| {
-            time_each(k, || spawn_wait_once(c, cmd, env))
-        }));
+    let mut idx = std::collections::HashMap::new();
+    let mut missing: Vec<(&str, String)> = Vec::new();
+    const FLOOR: &str = "raw vfork+execve+waitpid (C, -O2)";
+    const FULL: &str = "full stack (policy + audit file)";
+    const BARE: &str = "full stack without audit";
+    const PY: &str = "python3 subprocess.run";
+    const NODE: &str = "node child_process.spawnSync";
+    match &mut floor {
+        Ok(f) => {
+            idx.insert(FLOOR, methods.len());
+            methods.push(Method::new(FLOOR, move |k| f.run("vfork", k)));
+        }
+        Err(why) => missing.push((FLOOR, why.clone())),
     }
-    if let Ok(c) = &bare {
-        idx_bare = Some(methods.len());
-        let c = c.as_ref();
-        methods.push(Method::new("full stack without audit", move |k| {
-            time_each(k, || spawn_wait_once(c, cmd, env))
-        }));
+    match &full {
+        Ok(c) => {
+            idx.insert(FULL, methods.len());
+            let c = c.as_ref();
+            methods.push(Method::new(FULL, move |k| {
+                time_each(k, || spawn_wait_once(c, cmd, env))
+            }));
+        }
+        Err(why) => missing.push((FULL, why.clone())),
     }
-    if let Ok(p) = &mut py {
-        idx_py = Some(methods.len());
-        methods.push(Method::new("python3 subprocess.run", move |k| p.run(k)));
+    match &bare {
+        Ok(c) => {
+            idx.insert(BARE, methods.len());
+            let c = c.as_ref();
+            methods.push(Method::new(BARE, move |k| {
+                time_each(k, || spawn_wait_once(c, cmd, env))
+            }));
+        }
+        Err(why) => missing.push((BARE, why.clone())),
+    }
+    match &mut py {
+        Ok(p) => {
+            idx.insert(PY, methods.len());
+            methods.push(Method::new(PY, move |k| p.run("run", k)));
+        }
+        Err(why) => missing.push((PY, why.clone())),
+    }
+    match &mut node {
+        Ok(p) => {
+            idx.insert(NODE, methods.len());
+            methods.push(Method::new(NODE, move |k| p.run("run", k)));
+        }
+        Err(why) => missing.push((NODE, why.clone())),
     }
     interleave(&mut methods, cfg.pick(16, 80), cfg.pick(25, 40), 2)?;
     let s = rows_of(report, M, &mut methods);
@@ -232,59 +250,72 @@ pub fn spawn_wait(cfg: &Cfg, report: &mut Report) -> Result<(), String> {
         let first = report.rows.len() - s.len();
         report.rows[first].note = format!("native / std = {r:.3}");
     }
-    let get = |i: Option<usize>| i.and_then(|i| s[i]);
-    let why_full = full.as_ref().err().cloned().unwrap_or_default();
-    let why_py = py.as_ref().err().cloned().unwrap_or_default();
-    if full.is_err() {
-        missing_row(report, M, "full stack (policy + audit file)", &why_full);
+    for (name, why) in &missing {
+        missing_row(report, M, name, why);
     }
-    if let Err(why) = &py {
-        missing_row(report, M, "python3 subprocess.run", why);
-    }
-
+    let get = |name: &str| idx.get(name).and_then(|&i| s[i]);
+    let why = |name: &str, how: &str| {
+        missing
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or_else(|| how.to_string(), |(_, w)| w.clone())
+    };
     report.key(
         "spawn_wait_native_vs_std",
         ratio(s[0], s[1]),
         "median native / median std",
     );
-    let full_note = if full.is_ok() {
-        "median full stack / median std".to_string()
-    } else {
-        why_full.clone()
-    };
     report.key(
-        "spawn_wait_full_stack_vs_std",
-        ratio(get(idx_full), s[1]),
-        full_note,
+        "spawn_wait_native_vs_vfork_floor",
+        ratio(s[0], get(FLOOR)),
+        why(
+            FLOOR,
+            "median native / median raw vfork+execve+waitpid (timed inside the C program)",
+        ),
     );
-    let py_note = match (&full, &py) {
-        (Ok(_), Ok(_)) => "median full stack / median python (timed inside python)".to_string(),
-        (Err(w), _) => {
-            let info = ratio(s[0], get(idx_py))
-                .map(|r| format!(" (for information, native / python = {:.3})", r))
-                .unwrap_or_default();
-            format!("{w}{info}")
+    let vs_std = ratio(get(FULL), s[1]).map_or("n/a".into(), |r| format!("{r:.3}"));
+    report.key(
+        "spawn_wait_full_stack_vs_native",
+        ratio(get(FULL), s[0]),
+        why(
+            FULL,
+            &format!("median full stack / median native (full stack / std = {vs_std})"),
+        ),
+    );
+    let full_or = |other: &str, how: &str| {
+        if full.is_err() {
+            why(FULL, how)
+        } else {
+            why(other, how)
         }
-        (_, Err(w)) => w.clone(),
     };
-    let _ = why_py;
     report.key(
         "spawn_wait_full_stack_vs_python",
-        ratio(get(idx_full), get(idx_py)),
-        py_note,
+        ratio(get(FULL), get(PY)),
+        full_or(
+            PY,
+            "median full stack / median python (timed inside python)",
+        ),
     );
-    let audit_note = if full.is_ok() && bare.is_ok() {
-        "median full stack with audit file / median full stack without".to_string()
+    report.key(
+        "spawn_wait_full_stack_vs_node",
+        ratio(get(FULL), get(NODE)),
+        full_or(
+            NODE,
+            "median full stack / median node spawnSync (timed inside node)",
+        ),
+    );
+    let audit_note = if bare.is_err() {
+        why(BARE, "")
     } else {
-        full.as_ref()
-            .err()
-            .or(bare.as_ref().err())
-            .cloned()
-            .unwrap_or_default()
+        full_or(
+            BARE,
+            "median full stack with audit file / median full stack without",
+        )
     };
     report.key(
         "audit_overhead_ratio",
-        ratio(get(idx_full), get(idx_bare)),
+        ratio(get(FULL), get(BARE)),
         audit_note,
     );
     Ok(())
@@ -497,6 +528,11 @@ pub fn collect(cfg: &Cfg, report: &mut Report) -> Result<(), String> {
             ratio(s[1], s[2]).map_or("n/a".into(), |r| format!("{r:.3}"))
         ),
     );
+    report.key(
+        "collect_keep_all_vs_std",
+        ratio(s[1], s[2]),
+        "median std output() / median native keeping all 512 MiB (throughput ratio)",
+    );
     Ok(())
 }
 
@@ -632,16 +668,7 @@ pub fn concurrent(cfg: &Cfg, report: &mut Report) -> Result<(), String> {
 pub fn concurrent_child(n: &str) -> i32 {
     let n: usize = n.parse().unwrap_or(1000);
     // 1000 pidfds plus stdio: make sure the soft descriptor limit allows it.
-    let lim = rustix::process::getrlimit(rustix::process::Resource::Nofile);
-    if let Some(max) = lim.maximum {
-        let _ = rustix::process::setrlimit(
-            rustix::process::Resource::Nofile,
-            rustix::process::Rlimit {
-                current: Some(max),
-                maximum: Some(max),
-            },
-        );
-    }
+    raise_nofile(n as u64 + 1024);
     let base = task_count();
     let exe = std::env::current_exe().expect("current_exe");
     let cap = NativeProcessCapability::new();

@@ -59,16 +59,23 @@ impl Goal {
 }
 
 /// The keys of the performance goals, in their order, with their goals.
-pub const KEYS: [(&str, Goal); 13] = [
-    ("spawn_wait_native_vs_std", Goal::AtMost(0.90)),
-    ("spawn_wait_full_stack_vs_std", Goal::AtMost(0.95)),
-    ("spawn_wait_full_stack_vs_python", Goal::AtMost(0.85)),
+pub const KEYS: [(&str, Goal); 20] = [
+    ("spawn_wait_native_vs_std", Goal::AtMost(1.00)),
+    ("spawn_wait_native_vs_vfork_floor", Goal::AtMost(1.05)),
+    ("spawn_wait_full_stack_vs_native", Goal::AtMost(1.05)),
+    ("spawn_wait_full_stack_vs_python", Goal::AtMost(1.00)),
+    ("spawn_wait_full_stack_vs_node", Goal::AtMost(0.60)),
+    ("audit_overhead_ratio", Goal::AtMost(1.02)),
     ("exit_notice_median_vs_waitpid", Goal::AtMost(1.00)),
     ("collect_throughput_vs_std", Goal::AtLeast(1.50)),
+    ("collect_keep_all_vs_std", Goal::AtLeast(1.30)),
     ("collect_peak_rss_over_cap_mib", Goal::AtMost(4.0)),
     ("concurrent_1000_library_threads", Goal::AtMost(2.0)),
+    ("spawn_large_parent_ratio", Goal::AtMost(1.05)),
+    ("spawn_many_fds_ratio", Goal::AtMost(1.05)),
+    ("spawn_threads8_throughput_vs_std", Goal::AtLeast(1.00)),
     ("thread_create_join_vs_std", Goal::AtMost(1.05)),
-    ("audit_overhead_ratio", Goal::AtMost(1.03)),
+    ("cli_run_vs_coreutils_timeout", Goal::AtMost(1.10)),
     ("stress_zombies", Goal::Exactly(0.0)),
     ("stress_fd_delta", Goal::Exactly(0.0)),
     ("spawn_sandboxed_vs_none", Goal::AtMost(1.10)),

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
 use super::names::{domains, events, keys};
-use super::record::{line_hash, AuditEvent, AuditRecord, Chain, MAX_LINE_BYTES};
+use super::record::{line_hash, AuditEvent, AuditRecord, Chain, Draft, MAX_LINE_BYTES};
 use super::{AuditError, AuditErrorKind, AuditSink};
 use crate::error::Severity;
 
@@ -293,17 +293,27 @@ impl AuditSink for JsonLinesSink {
     /// - [`AuditErrorKind::Encoding`]: the record is longer than
     ///   [`MAX_LINE_BYTES`](super::MAX_LINE_BYTES), or the file's last line is not a record.
     fn write(&self, event: &AuditEvent) -> Result<(), AuditError> {
+        // The record is serialised before any lock (only its `seq` and `prev` depend on the
+        // file), and the hash of our own line, which the next record's `prev` needs, is
+        // computed after the file lock is released: under the lock are only the `statx`
+        // (and reading the tail when someone else appended), the splice of `seq` and `prev`,
+        // the file-size-limit check and the `write`.
+        let draft = Draft::new(event)?;
         let mut cached = self.cursor.lock().unwrap_or_else(PoisonError::into_inner);
-        let _lock = self.lock_file()?;
-        let cursor = self.cursor(&mut cached)?;
-        let (_, mut line) = cursor.chain.seal(event)?;
-        line.push('\n');
-        // Forget the cursor until the write is known to be complete.
-        *cached = None;
-        self.append(cursor.len, line.as_bytes())?;
-        let len = cursor.len + line.len() as u64;
+        let (len, mut chain, mut line) = {
+            let _lock = self.lock_file()?;
+            let cursor = self.cursor(&mut cached)?;
+            let mut line = cursor.chain.line_of(&draft)?;
+            line.push('\n');
+            // Forget the cursor until the write is known to be complete.
+            *cached = None;
+            self.append(cursor.len, line.as_bytes())?;
+            (cursor.len + line.len() as u64, cursor.chain, line)
+        };
+        // The hash is of the bytes we wrote (from memory). The cached cursor trusts that the
+        // file is still `len` bytes long at our next record: `cursor()` compares the length
+        // under the lock and reads the tail again if anyone appended meanwhile.
         line.pop();
-        let mut chain = cursor.chain;
         chain.advance(&line);
         *cached = Some(Cursor { len, chain });
         Ok(())

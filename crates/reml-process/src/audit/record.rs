@@ -465,6 +465,74 @@ fn is_hex_digest(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
 }
 
+/// A record's line with everything but its `seq` and `prev`, serialised before the chain is
+/// known (so a sink can do it outside its lock): [`Chain::line_of`] adds the two. The line
+/// is byte for byte the one [`AuditRecord::to_line`] gives for the same record: `seq` is the
+/// first field and `prev` (always 64 hex digits) the last, and JSON writes both without
+/// escapes.
+pub(crate) struct Draft {
+    /// From just after `{"seq":0` to just before `"prev":`: `,"ts":…,"metadata":{…},`.
+    body: String,
+    /// The event name, for the error of a line that is too long.
+    event: String,
+}
+
+/// The record's fields borrowed from the event, serialised like [`AuditRecord`] (same
+/// fields, same order, same serialisers) without copying the metadata.
+#[derive(Serialize)]
+struct RecordView<'a> {
+    seq: u64,
+    ts: &'a str,
+    audit_id: &'a str,
+    capability: &'a str,
+    domain: &'a str,
+    subject: &'a str,
+    event: &'a str,
+    #[serde(serialize_with = "ser_severity")]
+    severity: Severity,
+    metadata: &'a BTreeMap<String, Value>,
+    prev: &'a str,
+}
+
+const DRAFT_HEAD: &str = "{\"seq\":0";
+const PREV_TAIL: usize = "\"prev\":\"\"}".len() + 64;
+
+impl Draft {
+    /// Serialises `event` with a placeholder `seq` and `prev`.
+    ///
+    /// # Errors
+    /// [`AuditErrorKind::Encoding`] as [`AuditRecord::to_line`] (the length is checked by
+    /// [`Chain::line_of`]).
+    pub(crate) fn new(event: &AuditEvent) -> Result<Draft, AuditError> {
+        let ts = format_timestamp(event.ts)?;
+        let view = RecordView {
+            seq: 0,
+            ts: &ts,
+            audit_id: &event.audit_id,
+            capability: &event.capability,
+            domain: &event.domain,
+            subject: &event.subject,
+            event: &event.event,
+            severity: event.severity,
+            metadata: &event.metadata,
+            prev: GENESIS_PREV,
+        };
+        let mut line = serde_json::to_string(&view).map_err(|e| {
+            AuditError::new(
+                AuditErrorKind::Encoding,
+                format!("cannot encode record: {e}"),
+            )
+        })?;
+        debug_assert!(line.starts_with(DRAFT_HEAD) && line.len() >= DRAFT_HEAD.len() + PREV_TAIL);
+        line.truncate(line.len() - PREV_TAIL);
+        line.drain(..DRAFT_HEAD.len());
+        Ok(Draft {
+            body: line,
+            event: event.event.clone(),
+        })
+    }
+}
+
 /// The position of a sink in its chain: the `seq` and `prev` of the next record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Chain {
@@ -498,6 +566,34 @@ impl Chain {
         Ok((record, line))
     }
 
+    /// The line (no newline) of `draft` as the next record: byte for byte what
+    /// [`Chain::seal`] gives for the same event.
+    ///
+    /// # Errors
+    /// [`AuditErrorKind::Encoding`] if it is longer than [`MAX_LINE_BYTES`].
+    pub(crate) fn line_of(&self, draft: &Draft) -> Result<String, AuditError> {
+        debug_assert_eq!(self.prev.len(), 64);
+        let mut line = String::with_capacity(draft.body.len() + PREV_TAIL + 32);
+        line.push_str("{\"seq\":");
+        // Writing to a String cannot fail.
+        let _ = fmt::Write::write_fmt(&mut line, format_args!("{}", self.next_seq));
+        line.push_str(&draft.body);
+        line.push_str("\"prev\":\"");
+        line.push_str(&self.prev);
+        line.push_str("\"}");
+        if line.len() > MAX_LINE_BYTES {
+            return Err(AuditError::new(
+                AuditErrorKind::Encoding,
+                format!(
+                    "record `{}` is {} bytes, more than the {MAX_LINE_BYTES}-byte limit",
+                    draft.event,
+                    line.len()
+                ),
+            ));
+        }
+        Ok(line)
+    }
+
     /// Moves past `line`, just written.
     pub(crate) fn advance(&mut self, line: &str) {
         *self = Chain::after(self.next_seq, line.as_bytes());
@@ -508,6 +604,35 @@ impl Chain {
 mod tests {
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn a_draft_gives_the_same_line_as_sealing() {
+        let events = [
+            AuditEvent::new("process", "/usr/bin/echo", "process.exited")
+                .with_metadata("process.pid", 4242)
+                .with_metadata("process.command", vec!["/usr/bin/echo", "h\"i\n\u{1}é"])
+                .with_metadata("process.exit_status", 0),
+            AuditEvent::new("audit", "a \"quoted\" path\\x", "audit.recovered")
+                .with_severity(Severity::Warning),
+            AuditEvent::new("process", "", "process.spawned").with_severity(Severity::Error),
+        ];
+        let prevs = [GENESIS_PREV.to_string(), line_hash(b"anything")];
+        for ev in &events {
+            let draft = Draft::new(ev).unwrap();
+            for seq in [FIRST_SEQ, 9, 10, 12_345, u64::MAX] {
+                for prev in &prevs {
+                    let chain = Chain {
+                        next_seq: seq,
+                        prev: prev.clone(),
+                    };
+                    let sealed = chain.seal(ev).unwrap().1;
+                    assert_eq!(chain.line_of(&draft).unwrap(), sealed);
+                    let rec = AuditRecord::parse_line(sealed.as_bytes()).unwrap();
+                    assert_eq!((rec.seq, rec.prev.as_str()), (seq, prev.as_str()));
+                }
+            }
+        }
+    }
 
     #[test]
     fn timestamp_has_microseconds_and_z() {

@@ -105,11 +105,15 @@ impl Environment {
     ///
     /// The parent's environment is read with `std::env::vars_os` at the time of the call.
     pub fn resolve(&self, overrides: &Environment) -> BTreeMap<OsString, OsString> {
-        let mut out = BTreeMap::new();
+        // Inherited variables: one bulk build (`collect` sorts once and builds the tree from
+        // the sorted run, the last of equal keys winning, as with `insert`) instead of one
+        // search and insert per variable; this map is built at every spawn.
+        let mut out: BTreeMap<OsString, OsString> = if overrides.inherit && self.inherit {
+            std::env::vars_os().collect()
+        } else {
+            BTreeMap::new()
+        };
         if overrides.inherit {
-            if self.inherit {
-                out.extend(std::env::vars_os());
-            }
             apply(&mut out, &self.vars);
         }
         apply(&mut out, &overrides.vars);

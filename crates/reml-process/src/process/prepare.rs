@@ -570,3 +570,27 @@ fn check_exec_size(argv: &[CString], envp: &CStrBlock) -> Result<(), ProcessErro
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_key_check_names_the_first_fault() {
+        let msg = |k: &[u8]| {
+            check_env_key(OsStr::from_bytes(k))
+                .err()
+                .map(|e| e.message)
+                .unwrap_or_default()
+        };
+        assert!(check_env_key(OsStr::new("PATH")).is_ok());
+        assert!(check_env_key(OsStr::new("_x1")).is_ok());
+        assert!(msg(b"").contains("empty environment variable name"));
+        assert!(msg(b"A=B").ends_with("contains `=`"), "{}", msg(b"A=B"));
+        assert!(msg(b"=A").ends_with("contains `=`"));
+        assert!(msg(b"A\0B").ends_with("contains a NUL byte"));
+        // Both: NUL is named, wherever it is.
+        assert!(msg(b"A=B\0").ends_with("contains a NUL byte"));
+        assert!(msg(b"\0A=B").ends_with("contains a NUL byte"));
+    }
+}
