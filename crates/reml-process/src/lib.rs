@@ -18,7 +18,7 @@
 //! | module | what it holds |
 //! | --- | --- |
 //! | [`capability`] | [`ProcessCapability`], the six operations of spec §1, and [`ProcessHandle`] |
-//! | [`stack`] | the one place the layers are stacked: audit → policy → native ([`stack::build`]) |
+//! | [`stack`] | the one place the layers are stacked: audit → policy → native ([`stack::build`]; in `capability/`) |
 //! | [`process`] | the process concepts below, grouped; each is re-exported here under its own name |
 //! | [`native`] | [`NativeProcessCapability`], the native backend: no policy, no audit, only the OS |
 //! | [`command`] | [`Command`], [`StdioSpec`], [`Environment`], descriptor passing, rlimits, signal dispositions |
@@ -38,7 +38,8 @@
 //! | [`audit`] | audit records, sinks, redaction, [`verify_log`] and [`AuditLayer`] (`audit::layer`) |
 //! | [`layer`] | the former paths of the layers, re-exported |
 //! | [`bridge`] | the invoke protocol for non-Rust hosts: [`bridge::Bridge::invoke`], an entrypoint and a JSON payload in, a JSON answer out (`docs/bridge.md`) |
-//! | [`registry`] | the [`CapabilityRegistry`], the plugin [`Manifest`] and the descriptor |
+//! | [`registry`] | the [`CapabilityRegistry`], the plugin [`Manifest`] and the descriptor (in `capability/`) |
+//! | [`sandbox`] | the confinement a child gets at `sandboxed` and `full_isolation` ([`sandbox::SandboxRules`], [`sandbox::kernel_support`]; in `process/`) |
 //! | [`thread`] | [`ThreadCapability`] and [`NativeThreadCapability`] |
 //! | [`shm`] | [`SharedMemory`]: sealed memfds to hand to a child |
 //! | [`units`] | durations, byte sizes and deadlines that saturate instead of overflowing |
@@ -64,25 +65,36 @@ pub mod bridge;
 pub mod capability;
 pub mod effect;
 pub mod error;
-pub mod layer;
 pub mod policy;
 pub mod process;
-pub mod registry;
-pub mod sandbox;
 pub mod signal;
-pub mod stack;
 pub mod thread;
 pub mod units;
 
+pub use capability::{registry, stack};
 #[cfg(feature = "tokio")]
 pub use process::async_wait;
 pub use process::run as outcome;
 pub use process::{
-    command, jobcontrol, native, prepare, shm, status, supervise, tree, wait, waitset,
+    command, jobcontrol, native, prepare, sandbox, shm, status, supervise, tree, wait, waitset,
 };
 
-mod files;
-mod handle_table;
+/// The layers wrapped around the native backend, under their former paths.
+///
+/// Each layer lives with its concept: the policy guard in [`crate::policy::guard`]
+/// ([`PolicyLayer`]), the narrowed capability in [`crate::policy::narrowed`]
+/// ([`NarrowedCapability`]), the audit layer in [`crate::audit::layer`] ([`AuditLayer`]); the
+/// order they are stacked in, and the one function that stacks them, are in [`crate::stack`].
+/// This module keeps the paths `reml_process::layer::…` working.
+pub mod layer {
+    pub use crate::audit::layer as audit;
+    pub use crate::policy::guard as policy;
+    pub use crate::policy::narrowed;
+
+    pub use crate::audit::AuditLayer;
+    pub use crate::policy::{CommandCheck, NarrowedCapability, PolicyLayer};
+}
+
 mod sys;
 
 #[cfg(feature = "tokio")]

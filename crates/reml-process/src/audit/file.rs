@@ -133,9 +133,9 @@ impl JsonLinesSink {
             oo.mode(0o600);
         }
         // Only a regular file, refused without blocking otherwise (`docs/command.md`).
-        let file = crate::files::open_regular(&path, &oo).map_err(|e| match e {
-            crate::files::RegularError::Io(e) => transport(&path, "cannot open", &e),
-            crate::files::RegularError::NotRegular(what) => AuditError::new(
+        let file = crate::process::files::open_regular(&path, &oo).map_err(|e| match e {
+            crate::process::files::RegularError::Io(e) => transport(&path, "cannot open", &e),
+            crate::process::files::RegularError::NotRegular(what) => AuditError::new(
                 AuditErrorKind::Transport,
                 format!(
                     "audit log {}: {what}, not a regular file: an audit log must be a regular file",

@@ -16,9 +16,12 @@ use crate::thread::{
 };
 use crate::wait::{CollectedOutput, WaitEvent, WaitOptions};
 
+pub(crate) mod handle_table;
 #[cfg(test)]
 pub(crate) mod mock;
 mod pointer;
+pub mod registry;
+pub mod stack;
 
 /// A handle to a spawned process (spec §1 `ProcessHandle`).
 ///

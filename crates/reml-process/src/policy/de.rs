@@ -10,10 +10,13 @@ use std::time::Duration;
 use serde::de::{self, Deserializer, SeqAccess, Unexpected, Visitor};
 use serde::Deserialize;
 
-use super::types::{AllowEntry, CpuList, IsolationLevel, OutputCapAction, RedactPattern, StageId};
+use super::types::{
+    cpu_list_from_ids, parse_cpu_list, AllowEntry, IsolationLevel, OutputCapAction, RedactPattern,
+    StageId,
+};
 use crate::effect::Effect;
 use crate::signal::Signal;
-use crate::thread::ThreadPriority;
+use crate::thread::{CpuId, CpuSet, ThreadPriority};
 use crate::units::{parse_duration, parse_size, DURATION_FORMS};
 
 /// A value of the policy file that is parsed and validated while it is read.
@@ -296,11 +299,11 @@ impl PolicyValue for Count {
     }
 }
 
-impl PolicyValue for CpuList {
+impl PolicyValue for CpuSet {
     const EXPECTING: &'static str = "a CPU list string like \"0-3,8\", or an array of CPU ids";
     const ACCEPTS_INT_LIST: bool = true;
     fn from_text(s: &str) -> Option<Result<Self, String>> {
-        parsed(CpuList::parse(s))
+        parsed(parse_cpu_list(s))
     }
     fn from_int_list(v: Vec<i64>) -> Option<Result<Self, String>> {
         if v.is_empty() {
@@ -308,12 +311,12 @@ impl PolicyValue for CpuList {
         }
         let mut ids = Vec::with_capacity(v.len());
         for n in v {
-            match u32::try_from(n) {
+            match CpuId::try_from(n) {
                 Ok(id) => ids.push(id),
                 Err(_) => return parsed(Err(format!("{n} is not a CPU id"))),
             }
         }
-        parsed(CpuList::from_ids(ids))
+        parsed(cpu_list_from_ids(ids))
     }
 }
 
@@ -395,7 +398,7 @@ pub(super) struct RawLimits {
     pub address_space: Option<V<Size>>,
     pub open_files: Option<V<Count>>,
     pub core_dump: Option<bool>,
-    pub allowed_cpus: Option<V<CpuList>>,
+    pub allowed_cpus: Option<V<CpuSet>>,
     pub max_thread_priority: Option<V<ThreadPriority>>,
     pub output_cap_action: Option<V<OutputCapAction>>,
 }

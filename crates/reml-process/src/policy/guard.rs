@@ -31,9 +31,12 @@
 //! is why the review warns about allowing interpreters and launchers.
 //!
 //! # What is not guaranteed
-//! The policy does not sandbox the child: once running, an allowed program can do whatever
-//! its uid may (open files, spawn its own children, talk to the network). `isolation_level`
-//! is declared, not enforced. Limits on descendants come from the rlimits only.
+//! At `isolation_level = "none"` (the default) the policy does not sandbox the child: once
+//! running, an allowed program can do whatever its uid may (open files, spawn its own
+//! children, talk to the network). `sandboxed` and `full_isolation` confine it (the guard
+//! hands [`SandboxRules`](crate::sandbox::SandboxRules) to the backend, which refuses a
+//! level the kernel cannot provide; `docs/sandbox.md`). Limits on descendants come from the
+//! rlimits only.
 
 use std::collections::HashSet;
 use std::ffi::OsStr;
@@ -616,7 +619,7 @@ impl<C: ProcessCapability> ThreadCapability for PolicyLayer<C> {
             let bad: Vec<String> = cpus
                 .to_vec()
                 .into_iter()
-                .filter(|c| !allowed.contains(*c as u32))
+                .filter(|c| !allowed.contains(*c))
                 .map(|c| c.to_string())
                 .collect();
             if !bad.is_empty() {

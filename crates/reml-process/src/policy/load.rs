@@ -35,9 +35,9 @@ impl Policy {
         // would block `open(2)` until a writer came, with `run`'s signals blocked).
         let mut options = std::fs::OpenOptions::new();
         options.read(true);
-        let file = crate::files::open_regular(path, &options).map_err(|e| match e {
-            crate::files::RegularError::Io(e) => PolicyError::io(path, &e),
-            crate::files::RegularError::NotRegular(what) => PolicyError::new(
+        let file = crate::process::files::open_regular(path, &options).map_err(|e| match e {
+            crate::process::files::RegularError::Io(e) => PolicyError::io(path, &e),
+            crate::process::files::RegularError::NotRegular(what) => PolicyError::new(
                 PolicyErrorKind::Io,
                 None,
                 None,

@@ -41,7 +41,7 @@
 //! | `limits.max_wall_time`, `cpu_time` | duration string (`"10m"`, `"250ms"`) or number of seconds | no limit |
 //! | `limits.max_output_bytes`, `address_space` | size string (`"16MiB"`) or number of bytes | no limit |
 //! | `limits.core_dump` | bool | the inherited `RLIMIT_CORE` |
-//! | `limits.allowed_cpus` | cpulist string (`"0-3,8"`) or non-empty array of ids ([`CpuList`]) | any CPU |
+//! | `limits.allowed_cpus` | cpulist string (`"0-3,8"`) or non-empty array of ids (a [`CpuSet`](crate::thread::CpuSet), ids 0 to [`MAX_POLICY_CPU`]) | any CPU |
 //! | `limits.max_thread_priority` | `low` \| `normal` \| `high` \| `realtime` ([`ThreadPriority`](crate::thread::ThreadPriority)) | no ceiling |
 //! | `limits.output_cap_action` | `truncate` \| `kill` ([`OutputCapAction`]) | `truncate` |
 //! | `audit.redact` | array of `*` patterns ([`RedactPattern`]) | nothing redacted |
@@ -114,8 +114,8 @@ pub use review::{verify_capability_security, Finding, Review};
 pub use rules::{CommandRule, Denial, Grant, ResolvedPrograms};
 pub use sandbox::SandboxSection;
 pub use types::{
-    AllowEntry, CpuList, IsolationLevel, OutputCapAction, PriorityCeiling, RedactPattern, StageId,
-    REDACTED,
+    cpu_list_from_ids, parse_cpu_list, AllowEntry, IsolationLevel, OutputCapAction,
+    PriorityCeiling, RedactPattern, StageId, MAX_POLICY_CPU, REDACTED,
 };
 
 use crate::command::{Resource, Rlimit};
@@ -219,7 +219,7 @@ pub struct LimitsSection {
     /// inherited limit alone.
     pub core_dump: Option<bool>,
     /// `allowed_cpus`: the CPUs an affinity may name.
-    pub allowed_cpus: Option<CpuList>,
+    pub allowed_cpus: Option<crate::thread::CpuSet>,
     /// `max_thread_priority`: the highest priority a thread may be given.
     pub max_thread_priority: Option<crate::thread::ThreadPriority>,
     /// `output_cap_action`: what happens when a collected stream passes

@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use super::rules::{ProgramGate, ResolvedPrograms};
-use super::types::CpuList;
 use super::{AllowEntry, Policy};
 
 /// Where a policy came from, and the programs of the policies it was narrowed with.
@@ -182,7 +181,7 @@ impl Policy {
         l.allowed_cpus = match (&la.allowed_cpus, &lb.allowed_cpus) {
             (None, None) => None,
             (Some(x), None) | (None, Some(x)) => Some(x.clone()),
-            (Some(x), Some(y)) => Some(CpuList::intersection(x, y)),
+            (Some(x), Some(y)) => Some(x.intersection(y)),
         };
         l.max_thread_priority = min_opt(la.max_thread_priority, lb.max_thread_priority);
         if lb.output_cap_action == super::OutputCapAction::Kill {

@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::types::AllowEntry;
-use crate::files::is_executable;
+use crate::process::files::is_executable;
 
 /// The identity of a file: its device and inode numbers (`st_dev`, `st_ino` of `stat(2)`).
 ///
@@ -215,7 +215,7 @@ fn check_file(entry: &AllowEntry, found_at: &Path) -> Result<AllowedProgram, Res
             format!(
                 "allowed program `{entry}`: {} is not a regular file ({})",
                 canonical.display(),
-                crate::files::file_type_name(&meta)
+                crate::process::files::file_type_name(&meta)
             ),
         ));
     }

@@ -67,7 +67,7 @@ fn full_example_parses_to_typed_values() {
     assert_eq!(p.limits.address_space, Some(4 << 30));
     assert_eq!(p.limits.open_files, Some(1024));
     assert_eq!(p.limits.core_dump, Some(false));
-    assert_eq!(p.limits.allowed_cpus, Some(CpuList::parse("0-1").unwrap()));
+    assert_eq!(p.limits.allowed_cpus, Some(parse_cpu_list("0-1").unwrap()));
     assert_eq!(p.limits.max_thread_priority, Some(PriorityCeiling::High));
     assert_eq!(p.audit.redact.len(), 2);
 }

@@ -6,12 +6,13 @@
 //! built in code obey the same rules.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use serde::Serialize;
+
+use crate::thread::{CpuId, CpuSet};
 
 /// The maturity stage of a capability (registry chapter 3-8 `StageId`, spec §6;
 /// `docs/policy.md` `[capability] stage`).
@@ -185,165 +186,81 @@ impl FromStr for OutputCapAction {
     }
 }
 
-/// A set of CPU ids (`docs/policy.md` `[limits] allowed_cpus`), never empty when parsed
-/// (only [`CpuList::intersection`] of two disjoint lists is empty).
+/// The largest CPU id `[limits] allowed_cpus` accepts (8191: Linux's `CONFIG_NR_CPUS` is at
+/// most 8192).
+pub const MAX_POLICY_CPU: CpuId = 8191;
+
+/// Parses `[limits] allowed_cpus` written as a string (`docs/policy.md`): the kernel's
+/// *cpulist* format (`"0-1"`, `"0,2"`, `"0-3,8"`, as in `/sys/devices/system/cpu/possible`),
+/// spaces around items allowed (`"0-3, 8"`), a trailing newline accepted so the kernel's
+/// files parse as they are. The policy's rule is stricter than [`CpuSet`]'s own `FromStr`:
+/// the list may not be empty and ids stop at [`MAX_POLICY_CPU`].
 ///
-/// Written in the kernel's *cpulist* format (`"0-1"`, `"0,2"`, `"0-3,8"`, as in
-/// `/sys/devices/system/cpu/possible`) or, in the policy file, as an array of integers
-/// (`[0, 2]`). Ids go from 0 to [`CpuList::MAX_CPU`] (the largest `NR_CPUS` Linux can be
-/// built with, minus one).
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct CpuList(BTreeSet<u32>);
-
-impl CpuList {
-    /// The largest CPU id accepted (8191: Linux's `CONFIG_NR_CPUS` is at most 8192).
-    pub const MAX_CPU: u32 = 8191;
-
-    /// Parses the cpulist format: comma-separated ids or inclusive ranges `a-b`, spaces
-    /// around items allowed (`"0-3, 8"`); a trailing newline is accepted so the kernel's
-    /// files parse as they are.
-    ///
-    /// # Errors
-    /// A message quoting the text when it is empty, has an empty item, a non-number, a range
-    /// whose start is above its end, or an id above [`CpuList::MAX_CPU`].
-    pub fn parse(text: &str) -> Result<CpuList, String> {
-        let bad = |why: &str| {
-            format!("invalid CPU list `{text}`: {why} (expected ids and ranges like \"0-3,8\")")
+/// # Errors
+/// A message quoting the text when it is empty, has an empty item, a non-number, a range
+/// whose start is above its end, or an id above [`MAX_POLICY_CPU`].
+pub fn parse_cpu_list(text: &str) -> Result<CpuSet, String> {
+    let bad = |why: &str| {
+        format!("invalid CPU list `{text}`: {why} (expected ids and ranges like \"0-3,8\")")
+    };
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(bad("it is empty"));
+    }
+    let mut set = CpuSet::new();
+    for item in t.split(',') {
+        let item = item.trim();
+        if item.is_empty() {
+            return Err(bad("an item is empty"));
+        }
+        let (lo, hi) = match item.split_once('-') {
+            Some((a, b)) => (parse_cpu_id(a.trim(), text)?, parse_cpu_id(b.trim(), text)?),
+            None => {
+                let id = parse_cpu_id(item, text)?;
+                (id, id)
+            }
         };
-        let t = text.trim();
-        if t.is_empty() {
-            return Err(bad("it is empty"));
+        if lo > hi {
+            return Err(bad(&format!("range {lo}-{hi} is reversed")));
         }
-        let mut set = BTreeSet::new();
-        for item in t.split(',') {
-            let item = item.trim();
-            if item.is_empty() {
-                return Err(bad("an item is empty"));
-            }
-            let (lo, hi) = match item.split_once('-') {
-                Some((a, b)) => (parse_cpu_id(a.trim(), text)?, parse_cpu_id(b.trim(), text)?),
-                None => {
-                    let id = parse_cpu_id(item, text)?;
-                    (id, id)
-                }
-            };
-            if lo > hi {
-                return Err(bad(&format!("range {lo}-{hi} is reversed")));
-            }
-            set.extend(lo..=hi);
+        for id in lo..=hi {
+            set.insert(id);
         }
-        Ok(CpuList(set))
     }
-
-    /// Builds a list from ids.
-    ///
-    /// # Errors
-    /// A message when `ids` is empty or an id is above [`CpuList::MAX_CPU`].
-    pub fn from_ids(ids: impl IntoIterator<Item = u32>) -> Result<CpuList, String> {
-        let set: BTreeSet<u32> = ids.into_iter().collect();
-        if set.is_empty() {
-            return Err("a CPU list may not be empty".to_owned());
-        }
-        if let Some(&max) = set.last() {
-            if max > Self::MAX_CPU {
-                return Err(format!(
-                    "CPU id {max} is above the largest id Linux supports ({})",
-                    Self::MAX_CPU
-                ));
-            }
-        }
-        Ok(CpuList(set))
-    }
-
-    /// Whether CPU `id` is in the list.
-    pub fn contains(&self, id: u32) -> bool {
-        self.0.contains(&id)
-    }
-
-    /// The ids in increasing order.
-    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
-        self.0.iter().copied()
-    }
-
-    /// The number of ids.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether the list has no id: only for the [`CpuList::intersection`] of two disjoint
-    /// lists (a parsed list is never empty).
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Whether every id of `self` is in `other`.
-    pub fn is_subset(&self, other: &CpuList) -> bool {
-        self.0.is_subset(&other.0)
-    }
-
-    /// The ids in both lists. Unlike every other constructor this one can return an
-    /// **empty** list (two disjoint lists): the `allowed_cpus` of a narrowed policy
-    /// ([`crate::policy::Policy::narrow`]), which then allows no CPU at all.
-    pub fn intersection(&self, other: &CpuList) -> CpuList {
-        CpuList(self.0.intersection(&other.0).copied().collect())
-    }
-
-    /// The ids of `self` that are not in `other`, in increasing order.
-    pub fn difference(&self, other: &CpuList) -> Vec<u32> {
-        self.0.difference(&other.0).copied().collect()
-    }
+    Ok(set)
 }
 
-fn parse_cpu_id(s: &str, text: &str) -> Result<u32, String> {
+/// Builds `[limits] allowed_cpus` from ids, as written in the policy file as an array of
+/// integers (`[0, 2]`).
+///
+/// # Errors
+/// A message when `ids` is empty or an id is above [`MAX_POLICY_CPU`].
+pub fn cpu_list_from_ids(ids: impl IntoIterator<Item = CpuId>) -> Result<CpuSet, String> {
+    let set: CpuSet = ids.into_iter().collect();
+    if set.is_empty() {
+        return Err("a CPU list may not be empty".to_owned());
+    }
+    if let Some(max) = set.max_cpu() {
+        if max > MAX_POLICY_CPU {
+            return Err(format!(
+                "CPU id {max} is above the largest id Linux supports ({MAX_POLICY_CPU})"
+            ));
+        }
+    }
+    Ok(set)
+}
+
+fn parse_cpu_id(s: &str, text: &str) -> Result<CpuId, String> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!(
             "invalid CPU list `{text}`: `{s}` is not a CPU id (expected ids and ranges like \"0-3,8\")"
         ));
     }
-    match s.parse::<u32>() {
-        Ok(n) if n <= CpuList::MAX_CPU => Ok(n),
+    match s.parse::<CpuId>() {
+        Ok(n) if n <= MAX_POLICY_CPU => Ok(n),
         _ => Err(format!(
-            "invalid CPU list `{text}`: CPU id {s} is above the largest id Linux supports ({})",
-            CpuList::MAX_CPU
+            "invalid CPU list `{text}`: CPU id {s} is above the largest id Linux supports ({MAX_POLICY_CPU})"
         )),
-    }
-}
-
-impl fmt::Display for CpuList {
-    /// The canonical cpulist form with ranges merged: `0-3,8`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut first = true;
-        let mut it = self.0.iter().copied().peekable();
-        while let Some(start) = it.next() {
-            let mut end = start;
-            while it.peek() == Some(&(end + 1)) {
-                end += 1;
-                it.next();
-            }
-            if !first {
-                f.write_str(",")?;
-            }
-            first = false;
-            if start == end {
-                write!(f, "{start}")?;
-            } else {
-                write!(f, "{start}-{end}")?;
-            }
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for CpuList {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CpuList({self})")
-    }
-}
-
-impl Serialize for CpuList {
-    /// Serialises as the canonical cpulist string (`"0-3,8"`).
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
     }
 }
 
@@ -490,13 +407,13 @@ mod tests {
 
     #[test]
     fn cpulist_forms() {
-        let c = CpuList::parse("0-3,8").unwrap();
+        let c = parse_cpu_list("0-3,8").unwrap();
         assert_eq!(c.iter().collect::<Vec<_>>(), [0, 1, 2, 3, 8]);
         assert_eq!(c.to_string(), "0-3,8");
-        assert_eq!(CpuList::parse("0,2").unwrap().to_string(), "0,2");
-        assert_eq!(CpuList::parse("0-1\n").unwrap().to_string(), "0-1");
-        assert_eq!(CpuList::parse(" 1 , 0 ").unwrap().to_string(), "0-1");
-        assert_eq!(CpuList::parse("5").unwrap().len(), 1);
+        assert_eq!(parse_cpu_list("0,2").unwrap().to_string(), "0,2");
+        assert_eq!(parse_cpu_list("0-1\n").unwrap().to_string(), "0-1");
+        assert_eq!(parse_cpu_list(" 1 , 0 ").unwrap().to_string(), "0-1");
+        assert_eq!(parse_cpu_list("5").unwrap().len(), 1);
         for bad in [
             "",
             "a",
@@ -509,16 +426,16 @@ mod tests {
             "0-99999999999",
             "+1",
         ] {
-            let e = CpuList::parse(bad).unwrap_err();
+            let e = parse_cpu_list(bad).unwrap_err();
             assert!(e.contains("CPU"), "{bad}: {e}");
         }
-        assert!(CpuList::from_ids([]).is_err());
-        assert!(CpuList::from_ids([8192]).is_err());
-        let a = CpuList::from_ids([0, 5]).unwrap();
-        let b = CpuList::parse("0-1").unwrap();
-        assert_eq!(a.difference(&b), [5]);
+        assert!(cpu_list_from_ids([]).is_err());
+        assert!(cpu_list_from_ids([8192]).is_err());
+        let a = cpu_list_from_ids([0, 5]).unwrap();
+        let b = parse_cpu_list("0-1").unwrap();
+        assert_eq!(a.difference(&b).to_vec(), [5]);
         assert!(!a.is_subset(&b));
-        assert!(CpuList::parse("1").unwrap().is_subset(&b));
+        assert!(parse_cpu_list("1").unwrap().is_subset(&b));
     }
 
     #[test]

@@ -9,10 +9,12 @@
 #[cfg(feature = "tokio")]
 pub mod async_wait;
 pub mod command;
+pub(crate) mod files;
 pub mod jobcontrol;
 pub mod native;
 pub mod prepare;
 pub mod run;
+pub mod sandbox;
 pub mod shm;
 pub mod status;
 pub mod supervise;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::command::{has_nul, Command, ProcessGroup, Rlimit, StdioSpec};
 use crate::error::ProcessError;
-use crate::files::is_executable;
+use crate::process::files::is_executable;
 use crate::sys::spawn_types::CStrBlock;
 
 /// The `PATH` used to resolve a bare program name when the child's final environment has no

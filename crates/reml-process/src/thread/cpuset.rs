@@ -147,6 +147,14 @@ impl fmt::Display for CpuSet {
     }
 }
 
+impl serde::Serialize for CpuSet {
+    /// Serialises as the kernel's list format, ranges merged (`"0-3,8"`), as
+    /// [`Display`](fmt::Display) prints it.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 impl fmt::Debug for CpuSet {
     /// `{0, 2}`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

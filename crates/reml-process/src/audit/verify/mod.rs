@@ -201,9 +201,9 @@ pub fn verify_log(path: impl AsRef<Path>) -> Result<VerifySummary, VerifyError> 
     // `open(2)` for good, and a device such as `/dev/zero` would be read without end.
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
-    let file = crate::files::open_regular(path, &options).map_err(|e| match e {
-        crate::files::RegularError::Io(e) => with_path(e),
-        crate::files::RegularError::NotRegular(what) => with_path(io::Error::new(
+    let file = crate::process::files::open_regular(path, &options).map_err(|e| match e {
+        crate::process::files::RegularError::Io(e) => with_path(e),
+        crate::process::files::RegularError::NotRegular(what) => with_path(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("{what}, not a regular file: an audit log must be a regular file"),
         )),

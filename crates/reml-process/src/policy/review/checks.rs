@@ -12,7 +12,8 @@ use crate::command::Resource;
 use crate::effect::{Effect, EffectSet, Operation};
 use crate::error::Severity;
 use crate::policy::resolve::{resolve_entry, AllowedProgram, ResolveErrorKind};
-use crate::policy::{cpu_seconds, AllowEntry, CpuList, Policy};
+use crate::policy::{cpu_seconds, AllowEntry, Policy};
+use crate::thread::CpuSet;
 
 fn mode_of(meta: &std::fs::Metadata) -> u32 {
     meta.permissions().mode() & 0o7777
@@ -576,7 +577,6 @@ impl Reviewer {
         };
         let absent = allowed.difference(&machine);
         if !absent.is_empty() {
-            let absent = CpuList::from_ids(absent).map_or_else(|e| e, |l| l.to_string());
             self.push(
                 CPUS_ABSENT,
                 Severity::Warning,
@@ -624,10 +624,10 @@ impl Reviewer {
 }
 
 /// The CPUs of this machine and where they were read from.
-fn machine_cpus() -> Option<(CpuList, &'static str)> {
+fn machine_cpus() -> Option<(CpuSet, &'static str)> {
     if let Some(l) = crate::thread::possible_cpus()
         .ok()
-        .and_then(|set| CpuList::from_ids(set.iter().filter_map(|i| u32::try_from(i).ok())).ok())
+        .filter(|set| !set.is_empty())
     {
         return Some((l, "/sys/devices/system/cpu/possible"));
     }
@@ -636,11 +636,10 @@ fn machine_cpus() -> Option<(CpuList, &'static str)> {
 
 /// The CPUs this process may run on, from the scheduler. Without a backend the affinity
 /// cannot be read: unknown (the review says so).
-fn machine_cpus_from_affinity() -> Option<(CpuList, &'static str)> {
+fn machine_cpus_from_affinity() -> Option<(CpuSet, &'static str)> {
     let ids = crate::sys::imp::thread::sched_getaffinity_thread(None).ok()?;
-    CpuList::from_ids(ids.into_iter().filter_map(|i| u32::try_from(i).ok()))
-        .ok()
-        .map(|l| (l, "sched_getaffinity"))
+    let set: CpuSet = ids.into_iter().collect();
+    (!set.is_empty()).then_some((set, "sched_getaffinity"))
 }
 
 fn read_nr_open() -> Option<u64> {

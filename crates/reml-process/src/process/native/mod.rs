@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
+use crate::capability::handle_table::HandleTable;
 use crate::capability::{ProcessCapability, ProcessHandle, ProcessInfo, StdStream};
 use crate::command::{ProcessGroup, SignalDispositions};
 use crate::error::{ProcessError, ProcessErrorKind};
-use crate::handle_table::HandleTable;
 use crate::prepare::PreparedCommand;
 use crate::sandbox::Confinement;
 use crate::signal::Signal;

@@ -9,7 +9,7 @@ use crate::units::Deadline;
 
 /// Opens the child's end of one standard stream; returns (child end, our end). A FIFO named
 /// by a `File` spec waits for its other end until `deadline` or `interrupt`
-/// ([`crate::files::open_stdio_file`]).
+/// ([`crate::process::files::open_stdio_file`]).
 pub(super) fn open_stdio(
     spec: &StdioSpec,
     target: RawFd,
@@ -39,7 +39,7 @@ pub(super) fn open_stdio(
             })
         }
         StdioSpec::File(path) => {
-            use crate::files::StdioOpenError;
+            use crate::process::files::StdioOpenError;
             let name = match target {
                 0 => "stdin",
                 1 => "stdout",
@@ -47,8 +47,8 @@ pub(super) fn open_stdio(
             };
             let what = format!("{name} file {}", crate::error::os_text(&path));
             let peer = if read { "no writer" } else { "no reader" };
-            let fd = crate::files::open_stdio_file(path, read, deadline, interrupt).map_err(
-                |e| match e {
+            let fd = crate::process::files::open_stdio_file(path, read, deadline, interrupt)
+                .map_err(|e| match e {
                     // A file that cannot be opened is bad input of the command, like a
                     // missing cwd: InvalidCommand, with the errno.
                     StdioOpenError::Os(e) => {
@@ -70,8 +70,7 @@ pub(super) fn open_stdio(
                         ),
                         signal.number(),
                     ),
-                },
-            )?;
+                })?;
             Ok((Some(fd), None))
         }
     }

@@ -13,8 +13,8 @@ use super::{
     os_thread_name, CpuSet, ThreadCapability, ThreadHandle, ThreadInfo, ThreadOptions,
     ThreadPriority, ThreadResult, ThreadStart,
 };
+use crate::capability::handle_table::HandleTable;
 use crate::error::{ThreadError, ThreadErrorKind};
-use crate::handle_table::HandleTable;
 use crate::sys::imp::thread as sys;
 use crate::units::Deadline;
 

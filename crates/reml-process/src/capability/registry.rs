@@ -18,7 +18,7 @@ use crate::policy::{verify_capability_security, Policy, StageId};
 use crate::thread::ThreadCapability;
 
 /// The manifest shipped with this crate (`crates/reml-process/plugin.toml`; the repository root has a link to it).
-pub const BUNDLED_MANIFEST: &str = include_str!("../plugin.toml");
+pub const BUNDLED_MANIFEST: &str = include_str!("../../plugin.toml");
 
 /// A stage requirement (registry chapter: `StageRequirement = Exact(StageId) |
 /// AtLeast(StageId)`).
