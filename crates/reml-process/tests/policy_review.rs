@@ -476,6 +476,60 @@ fn realtime_priority_and_full_isolation() {
     assert!(r.findings().is_empty(), "{r:#?}");
 }
 
+/// The review reports the `[sandbox]` grants that make every spawn of a confining level fail,
+/// by the rules the spawn applies (`tests/sandbox.rs` shows the spawn's refusals).
+#[test]
+fn sandbox_grants_that_no_spawn_could_use() {
+    let with = |level: &str, read: &str, write: &str| {
+        review(&format!(
+            "[capability]\nisolation_level = \"{level}\"\n[commands]\nallow = [\"/usr/bin/true\"]\n\
+             [sandbox]\nread = [{read}]\nwrite = [{write}]\n"
+        ))
+    };
+    let by_code = |r: &Review, code: &str| -> Vec<(String, Severity)> {
+        r.with_code(code)
+            .map(|f| (f.entry.clone(), f.severity))
+            .collect()
+    };
+    // The program lies under neither list: an error on the allow entry, at both levels.
+    for level in ["sandboxed", "full_isolation"] {
+        let r = with(level, "\"/etc\"", "\"/tmp\"");
+        assert_eq!(
+            by_code(&r, SANDBOX_PROGRAM_OUTSIDE),
+            [("/usr/bin/true".to_owned(), Severity::Error)],
+            "{level}: {r:#?}"
+        );
+        assert!(r.has_errors());
+    }
+    // Under `write` is enough, as for the spawn.
+    let r = with("sandboxed", "\"/etc\"", "\"/usr\"");
+    assert!(by_code(&r, SANDBOX_PROGRAM_OUTSIDE).is_empty(), "{r:#?}");
+    // Below /proc under full isolation, in read or in write; `/proc` itself is fine.
+    let r = with("full_isolation", "\"/usr\", \"/proc/self\"", "");
+    assert_eq!(
+        by_code(&r, SANDBOX_BELOW_PROC),
+        [("sandbox.read".to_owned(), Severity::Error)],
+        "{r:#?}"
+    );
+    assert!(only(&r, SANDBOX_BELOW_PROC).contains("/proc/self"));
+    let r = with("full_isolation", "\"/usr\"", "\"/proc/sys\"");
+    assert_eq!(
+        by_code(&r, SANDBOX_BELOW_PROC),
+        [("sandbox.write".to_owned(), Severity::Error)],
+        "{r:#?}"
+    );
+    let r = with("full_isolation", "\"/usr\", \"/proc\"", "");
+    assert!(by_code(&r, SANDBOX_BELOW_PROC).is_empty(), "{r:#?}");
+    assert!(by_code(&r, SANDBOX_PROGRAM_OUTSIDE).is_empty(), "{r:#?}");
+    // `sandboxed` keeps the host's /proc: a grant below it is an ordinary path.
+    let r = with("sandboxed", "\"/usr\", \"/proc/self\"", "");
+    assert!(by_code(&r, SANDBOX_BELOW_PROC).is_empty(), "{r:#?}");
+    // At `none` the table is not used at all.
+    let r = with("none", "\"/etc\"", "\"/proc/self\"");
+    assert!(by_code(&r, SANDBOX_PROGRAM_OUTSIDE).is_empty(), "{r:#?}");
+    assert!(by_code(&r, SANDBOX_BELOW_PROC).is_empty(), "{r:#?}");
+}
+
 #[test]
 fn loader_variables_and_cwd_roots() {
     let r = review(

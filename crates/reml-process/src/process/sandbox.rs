@@ -134,14 +134,7 @@ impl SandboxRules {
                 libc::EPERM,
             ));
         }
-        let canonical = std::fs::canonicalize(program).unwrap_or_else(|_| program.to_owned());
-        let under = |roots: &[PathBuf]| {
-            roots.iter().any(|r| {
-                let r = std::fs::canonicalize(r).unwrap_or_else(|_| r.clone());
-                canonical.starts_with(&r)
-            })
-        };
-        if !under(&self.read) && !under(&self.write) {
+        if !executable_under(program, &self.read, &self.write) {
             return Err(ProcessError::denied_by_policy(format!(
                 "{shown}: denied by the policy: the program lies outside `[sandbox] read`, so the sandbox would not let it execute"
             )));
@@ -149,12 +142,7 @@ impl SandboxRules {
         let proc_dir = Path::new("/proc");
         let full = self.level == IsolationLevel::FullIsolation;
         if full {
-            if let Some(p) = self
-                .read
-                .iter()
-                .chain(&self.write)
-                .find(|p| p.starts_with(proc_dir) && p.as_path() != proc_dir)
-            {
+            if let Some(p) = first_below_proc(self.read.iter().chain(&self.write)) {
                 return Err(ProcessError::denied_by_policy(format!(
                     "{shown}: denied by the policy: `[sandbox]` grants {}, below /proc; under `full_isolation` the child has its own /proc, so only `/proc` itself can be granted",
                     crate::error::os_text(p)
@@ -203,4 +191,29 @@ pub(crate) struct Confinement {
     pub(crate) ruleset: OwnedFd,
     /// `full_isolation`: the child's uid/gid maps and its `/proc` rights.
     pub(crate) namespaces: Option<RawIsolation>,
+}
+
+/// Whether a confined child could execute `program`: it lies (both canonicalised where they
+/// can be) under a `read` or a `write` tree. The one rule for the spawn's refusal
+/// ([`SandboxRules`]' "outside `[sandbox] read`") and the review's
+/// `policy.sandbox.program_outside`.
+pub(crate) fn executable_under(program: &Path, read: &[PathBuf], write: &[PathBuf]) -> bool {
+    let canonical = std::fs::canonicalize(program).unwrap_or_else(|_| program.to_owned());
+    read.iter().chain(write).any(|r| {
+        let r = std::fs::canonicalize(r).unwrap_or_else(|_| r.clone());
+        canonical.starts_with(&r)
+    })
+}
+
+/// The first of `paths` below `/proc` (`/proc` itself excepted): under `full_isolation` the
+/// child's `/proc` is its own, so such a grant is refused at spawn and reported by the review
+/// (`policy.sandbox.below_proc`).
+pub(crate) fn first_below_proc<'a>(
+    paths: impl IntoIterator<Item = &'a PathBuf>,
+) -> Option<&'a Path> {
+    let proc_dir = Path::new("/proc");
+    paths
+        .into_iter()
+        .find(|p| p.starts_with(proc_dir) && p.as_path() != proc_dir)
+        .map(PathBuf::as_path)
 }

@@ -12,7 +12,8 @@ use crate::command::Resource;
 use crate::effect::{Effect, EffectSet, Operation};
 use crate::error::Severity;
 use crate::policy::resolve::{resolve_entry, AllowedProgram, ResolveErrorKind};
-use crate::policy::{cpu_seconds, AllowEntry, Policy};
+use crate::policy::{cpu_seconds, AllowEntry, IsolationLevel, Policy};
+use crate::sandbox::{executable_under, first_below_proc};
 use crate::thread::CpuSet;
 
 fn mode_of(meta: &std::fs::Metadata) -> u32 {
@@ -583,6 +584,52 @@ impl Reviewer {
                 "limits.allowed_cpus",
                 format!("`allowed_cpus = \"{allowed}\"` names CPUs {absent} that this machine does not have ({source}: {machine})"),
             );
+        }
+    }
+
+    /// What a confining level makes impossible to run: an allowed program outside every
+    /// `read` and `write` tree, a `full_isolation` grant below `/proc` (the rules the spawn
+    /// applies, [`crate::sandbox`]).
+    pub(super) fn sandbox(&mut self, policy: &Policy) {
+        let level = policy.capability.isolation_level;
+        if level == IsolationLevel::None {
+            return;
+        }
+        let (read, write) = (policy.sandbox.read_paths(), policy.sandbox.write_paths());
+        if level == IsolationLevel::FullIsolation {
+            let below = first_below_proc(read)
+                .map(|p| ("sandbox.read", p))
+                .or_else(|| first_below_proc(write).map(|p| ("sandbox.write", p)));
+            if let Some((key, path)) = below {
+                self.push(
+                    SANDBOX_BELOW_PROC,
+                    Severity::Error,
+                    key,
+                    format!(
+                        "`{key}` grants {}, below /proc: under `full_isolation` the child has its own /proc, so only `/proc` itself can be granted; every spawn would be refused",
+                        crate::error::os_text(path)
+                    ),
+                );
+            }
+        }
+        if read.is_empty() {
+            return; // policy.sandbox.no_read says it
+        }
+        for entry in policy.program_entries() {
+            let Ok(program) = policy.resolve_entry(entry) else {
+                continue; // policy.command.* says it
+            };
+            if !executable_under(&program.path, read, write) {
+                self.push(
+                    SANDBOX_PROGRAM_OUTSIDE,
+                    Severity::Error,
+                    &entry.to_string(),
+                    format!(
+                        "{} lies outside `[sandbox] read` and `write`: under `{level}` it could not execute, every spawn of it would be refused",
+                        crate::error::os_text(&program.path)
+                    ),
+                );
+            }
         }
     }
 

@@ -37,6 +37,8 @@
 //! | `policy.priority.realtime` | warning | `limits.max_thread_priority` | `realtime` is allowed: a runaway real-time thread can starve the machine |
 //! | `policy.isolation.unavailable` | error | `capability.isolation_level` | the level cannot be provided by the running kernel (Landlock missing, ABI below 4 with `network = false`) or namespaces unavailable to this caller (`full_isolation`); the Landlock ABI and the missing switch are named |
 //! | `policy.sandbox.no_read` | warning | `sandbox.read` | a confining level with no `read` paths: nothing can execute |
+//! | `policy.sandbox.program_outside` | error | the allow entry | a confining level, `read` paths given, and the resolved program lies under none of `read` and `write`: every spawn of it is refused |
+//! | `policy.sandbox.below_proc` | error | `sandbox.read` or `sandbox.write` | `full_isolation` and a path below `/proc` (not `/proc` itself): the child's `/proc` is its own, every spawn is refused |
 //! | `policy.env.loader_not_denied` | warning | `env.deny` | a program is allowed and `LD_PRELOAD`, `LD_AUDIT` or `LD_LIBRARY_PATH` can reach a child: each makes an allowed program run other code |
 //! | `policy.cwd.not_found` | warning | the root | an `allowed_cwd` root does not exist or is not a directory |
 //! | `policy.rule.allowed_too` | error | `commands.rule[N]` | the rule's program is also in `commands.allow` (the same entry, or the same file), so it runs with any arguments and content: the rule restricts nothing |
@@ -141,6 +143,11 @@ pub mod codes {
     pub const ISOLATION_UNAVAILABLE: &str = "policy.isolation.unavailable";
     /// A confining isolation level with no `[sandbox] read` paths.
     pub const SANDBOX_NO_READ: &str = "policy.sandbox.no_read";
+    /// An allowed program lies outside `[sandbox] read` and `write`: a confined child could
+    /// not execute it.
+    pub const SANDBOX_PROGRAM_OUTSIDE: &str = "policy.sandbox.program_outside";
+    /// A `full_isolation` `[sandbox]` path below `/proc`.
+    pub const SANDBOX_BELOW_PROC: &str = "policy.sandbox.below_proc";
     /// A dynamic-loader variable can reach a child.
     pub const ENV_LOADER_NOT_DENIED: &str = "policy.env.loader_not_denied";
     /// An `allowed_cwd` root does not exist.
@@ -302,6 +309,7 @@ pub fn verify_capability_security(policy: &Policy) -> Review {
             format!("`{level}` with no `[sandbox] read` paths: no program can execute, every spawn is refused"),
         );
     }
+    r.sandbox(policy);
     r.env(policy);
     r.cwd(policy);
     r.findings.extend(super::review_rules::findings(policy));
