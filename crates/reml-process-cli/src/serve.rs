@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use reml_process::bridge::Bridge;
+use reml_process::Signal;
 
 use crate::exit::{error_line, EXIT_OWN_FAILURE};
 
@@ -26,8 +27,10 @@ pub struct ServeArgs {
 /// input (or a read error) every process still held is ended (TERM, grace, KILL, the tree)
 /// and recorded. Returns 0, or 125 when the bridge cannot be made (bad policy, audit log).
 pub fn main(args: ServeArgs) -> i32 {
+    // Every spawn is made from this thread, which lives as long as `serve`: a held child
+    // gets KILL if `serve` is killed before it can end it (`docs/serve.md`).
     let bridge = match Bridge::new(&args.policy, args.audit.as_deref()) {
-        Ok(b) => b,
+        Ok(b) => b.with_parent_death_signal(Signal::KILL),
         Err(e) => {
             error_line(e.message);
             return EXIT_OWN_FAILURE;

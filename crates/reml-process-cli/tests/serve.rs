@@ -259,6 +259,29 @@ fn host_exiting_without_release_ends_held_processes() {
     assert!(events.iter().any(|e| e == "process.killed"), "{events:?}");
 }
 
+/// `serve` killed with `SIGKILL` cannot end what it holds; the kernel does, through each
+/// child's parent-death signal (`KILL`, so a child ignoring `TERM` ends too).
+#[test]
+fn a_held_child_dies_with_a_killed_serve() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pol = policy(dir.path());
+    let mut s = Serve::start(&["--policy", &pol]);
+    let a = s.call(
+        1,
+        "process.spawn",
+        json!({"program": "/bin/sh", "args": ["-c", "trap '' TERM; sleep 60"]}),
+    );
+    let pid = a["ok"]["pid"].as_i64().unwrap_or_else(|| panic!("{a}"));
+    assert!(alive(pid));
+    s.child.kill().expect("SIGKILL serve");
+    s.child.wait().expect("reap serve");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!alive(pid), "pid {pid} outlived the serve that held it");
+}
+
 /// Spawns `sh -c script` through the protocol and waits; returns the wait answer's `ok`.
 fn spawn_and_wait(s: &mut Serve, id: u64, script: &str) -> Value {
     let a = s.call(

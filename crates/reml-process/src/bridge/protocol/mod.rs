@@ -55,6 +55,7 @@ pub struct Bridge {
     held: Mutex<HashMap<u64, Held>>,
     next: Mutex<u64>,
     grace: Duration,
+    parent_death_signal: Option<crate::signal::Signal>,
 }
 
 /// The policy of a bridge made without one: nothing is allowed.
@@ -202,6 +203,7 @@ impl Bridge {
             held: Mutex::new(HashMap::new()),
             next: Mutex::new(1),
             grace: DEFAULT_GRACE,
+            parent_death_signal: None,
         })
     }
 
@@ -209,6 +211,22 @@ impl Bridge {
     /// (default [`DEFAULT_GRACE`]).
     pub fn with_grace(mut self, grace: Duration) -> Bridge {
         self.grace = grace;
+        self
+    }
+
+    /// Gives every child this bridge spawns `signal` as its parent-death signal
+    /// ([`Command::parent_death_signal`], Linux `PR_SET_PDEATHSIG`; no effect elsewhere), so
+    /// the children still held do not outlive a host that is killed before it can end them
+    /// (`reml-process serve` uses `KILL`). The policy checks the signal as for any spawn: it
+    /// must be in `allowed_signals`, or `KILL`.
+    ///
+    /// The kernel sends it when the **thread** that spawned the child ends, not the process:
+    /// use it only when every `process.spawn` is invoked from one thread that lives as long
+    /// as the host (as `serve`'s main loop). Only the direct children get it; their own
+    /// descendants end with them only under `isolation_level = "full_isolation"` (the child
+    /// is PID 1 of its namespace).
+    pub fn with_parent_death_signal(mut self, signal: crate::signal::Signal) -> Bridge {
+        self.parent_death_signal = Some(signal);
         self
     }
 
@@ -366,6 +384,9 @@ impl Bridge {
         let stdout = opt(p, "stdout").map_or(Ok(StdioSpec::Null), |s| stdio("stdout", s))?;
         let stderr = opt(p, "stderr").map_or(Ok(StdioSpec::Null), |s| stdio("stderr", s))?;
         command.stdin(stdin).stdout(stdout).stderr(stderr);
+        if let Some(signal) = self.parent_death_signal {
+            command.parent_death_signal(signal);
+        }
 
         let number = {
             let mut next = lock(&self.next);
