@@ -215,6 +215,34 @@ fn series(kinds: &[Kind], steps: &[Step]) -> Vec<Series> {
         .collect()
 }
 
+/// Runs measure `m` over `targets` (the heap one with the `fork` path as well), adds its rows
+/// to `report` (a row with the reason for each anchor that could not start) and hands back
+/// the methods and their steps for the key and the plot.
+fn measure(
+    cfg: &Cfg,
+    report: &mut Report,
+    m: &str,
+    growth: Growth,
+    targets: &[u64],
+) -> Result<(Vec<Kind>, Vec<Step>), String> {
+    let with_fork = matches!(growth, Growth::Heap);
+    let unit_name = if with_fork { "MiB" } else { "fds" };
+    let (mut servers, kinds, missing) = start_pairs(cfg, with_fork)?;
+    let steps = run_steps(cfg, growth, targets, &mut servers, &kinds)?;
+    drop(servers);
+    add_rows(report, m, unit_name, &kinds, &steps);
+    for why in &missing {
+        report.rows.push(Row {
+            measure: m.into(),
+            method: why.split(':').next().unwrap_or("").into(),
+            summary: None,
+            unit: Unit::Time,
+            note: why.clone(),
+        });
+    }
+    Ok((kinds, steps))
+}
+
 /// Spawn + wait with 2 GiB of touched heap in the parent against a small parent
 /// (`spawn_large_parent_ratio`), with the curve for us, std, Python and a `fork` path, and
 /// its plot `spawn_vs_parent_rss.svg`.
@@ -229,19 +257,7 @@ pub fn large_parent(cfg: &Cfg, report: &mut Report) -> Result<(), String> {
     } else {
         &[0, 256, 512, 1024, 2048]
     };
-    let (mut servers, kinds, missing) = start_pairs(cfg, true)?;
-    let steps = run_steps(cfg, Growth::Heap, targets, &mut servers, &kinds)?;
-    drop(servers);
-    add_rows(report, M, "MiB", &kinds, &steps);
-    for why in &missing {
-        report.rows.push(Row {
-            measure: M.into(),
-            method: why.split(':').next().unwrap_or("").into(),
-            summary: None,
-            unit: Unit::Time,
-            note: why.clone(),
-        });
-    }
+    let (kinds, steps) = measure(cfg, report, M, Growth::Heap, targets)?;
     let last = steps.last().expect("steps");
     let other = |label: &str| {
         kinds
@@ -289,19 +305,7 @@ pub fn many_fds(cfg: &Cfg, report: &mut Report) -> Result<(), String> {
         vec![0, top / 8, top / 4, top / 2, top]
     };
     let targets = &targets[..];
-    let (mut servers, kinds, missing) = start_pairs(cfg, false)?;
-    let steps = run_steps(cfg, Growth::Fds, targets, &mut servers, &kinds)?;
-    drop(servers);
-    add_rows(report, M, "fds", &kinds, &steps);
-    for why in &missing {
-        report.rows.push(Row {
-            measure: M.into(),
-            method: why.split(':').next().unwrap_or("").into(),
-            summary: None,
-            unit: Unit::Time,
-            note: why.clone(),
-        });
-    }
+    let (kinds, steps) = measure(cfg, report, M, Growth::Fds, targets)?;
     let last = steps.last().expect("steps");
     let other = |i: usize| {
         ratio(

@@ -27,6 +27,7 @@
 //! | `no-userns -- PROG ARGS…` | enters a new user namespace (our uid and gid mapped to 0 inside) whose limit of further user namespaces is 0 (`/proc/sys/user/max_user_namespaces`), then execs PROG: a host where user namespaces are switched off. Exits 97 when the namespace cannot be made |
 //! | `hidden-proc -- PROG ARGS…` | enters a new mount namespace (with a user namespace when not root) and mounts an empty tmpfs over `/proc/sys`, then execs PROG: a host whose `/proc` is partly hidden, as in many containers, where a new user namespace may not mount a procfs. Exits 97 when that cannot be set up |
 //! | `with-signals IGN BLOCK -- PROG ARGS…` | sets the comma-separated signal numbers IGN to "ignore" and blocks BLOCK (`-` for none), then execs PROG |
+//! | `default-signals -- PROG ARGS…` | puts every signal back to its default disposition and unblocks all, then execs PROG: a caller that ignores nothing, whatever the test run itself inherited (a background job of a non-interactive shell ignores `INT` and `QUIT`) |
 
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -246,20 +247,22 @@ fn main() {
                 libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
             }
             // std's exec would reset the mask; execvp keeps it, as a careless host would.
-            let c: Vec<std::ffi::CString> = args[4..]
-                .iter()
-                .map(|s| std::ffi::CString::new(s.as_str()).unwrap())
-                .collect();
-            let mut ptrs: Vec<*const libc::c_char> = c.iter().map(|s| s.as_ptr()).collect();
-            ptrs.push(std::ptr::null());
-            // SAFETY: NUL-terminated strings and a NULL-terminated array that outlive the call.
-            unsafe { libc::execvp(ptrs[0], ptrs.as_ptr()) };
-            eprintln!(
-                "rp-helper: exec {}: {}",
-                args[4],
-                std::io::Error::last_os_error()
-            );
-            std::process::exit(127);
+            exec_or_127(&args[4..]);
+        }
+        "default-signals" => {
+            assert_eq!(a(1), "--", "usage: default-signals -- PROG ARGS");
+            // SAFETY: single-threaded helper changing its own dispositions and mask before
+            // exec; `signal` fails harmlessly (EINVAL) for KILL, STOP and the numbers glibc
+            // keeps for itself; the sigset is initialised by sigemptyset.
+            unsafe {
+                for sig in 1..=libc::SIGRTMAX() {
+                    libc::signal(sig, libc::SIG_DFL);
+                }
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+            }
+            exec_or_127(&args[2..]);
         }
         "with-rlimits" => {
             assert_eq!(
@@ -500,4 +503,23 @@ fn rlimit_resource(name: &str) -> RlimitResource {
         "core" => libc::RLIMIT_CORE,
         other => panic!("unknown rlimit {other}"),
     }
+}
+
+/// `execvp(argv[0], argv)`, keeping this process's signal mask and dispositions (std's exec
+/// would reset the mask); exits 127 with a message when the exec fails.
+fn exec_or_127(argv: &[String]) -> ! {
+    let c: Vec<std::ffi::CString> = argv
+        .iter()
+        .map(|s| std::ffi::CString::new(s.as_str()).unwrap())
+        .collect();
+    let mut ptrs: Vec<*const libc::c_char> = c.iter().map(|s| s.as_ptr()).collect();
+    ptrs.push(std::ptr::null());
+    // SAFETY: NUL-terminated strings and a NULL-terminated array that outlive the call.
+    unsafe { libc::execvp(ptrs[0], ptrs.as_ptr()) };
+    eprintln!(
+        "rp-helper: exec {}: {}",
+        argv.first().map(String::as_str).unwrap_or(""),
+        std::io::Error::last_os_error()
+    );
+    std::process::exit(127);
 }
