@@ -357,8 +357,28 @@ pub(crate) fn rlimit_resource(r: impl Into<crate::sys::spawn_types::RawResource>
 /// holds its pid; only reaping frees it). Without a pidfd (kernels before 5.2) the caller
 /// must know the child is not reaped: the library then refuses hosts that ignore `SIGCHLD`,
 /// and only its own waits reap.
+///
+/// One `openat`, one `read` into a stack buffer and a `close` (`std::fs::read` makes eight
+/// system calls here: procfs reports size 0, so it probes with small reads); a line that
+/// does not end within the buffer is read again whole.
 pub(crate) fn process_start_time(child: &Spawned) -> Option<u64> {
-    let stat = std::fs::read(format!("/proc/{}/stat", child.pid)).ok()?;
+    let path = format!("/proc/{}/stat", child.pid);
+    let mut buf = [0u8; 2048];
+    let fd = rustix::fs::open(
+        path.as_str(),
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .ok()?;
+    let n = rustix::io::read(&fd, &mut buf).ok()?;
+    drop(fd);
+    let whole;
+    let stat: &[u8] = if n > 0 && buf[n - 1] == b'\n' {
+        &buf[..n]
+    } else {
+        whole = std::fs::read(&path).ok()?;
+        &whole
+    };
     // `PID (COMM) STATE …`: COMM may hold spaces and parentheses, so count from the last `)`.
     let close = stat.iter().rposition(|&b| b == b')')?;
     let rest = std::str::from_utf8(stat.get(close + 1..)?).ok()?;
