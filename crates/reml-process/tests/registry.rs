@@ -169,3 +169,17 @@ fn manifest_is_strict_and_the_bundled_one_matches_the_repository_file() {
     assert!(e.message.contains("typo"), "{}", e.message);
     assert!(Manifest::parse("[plugin]\nid = \"x\"\npackage = \"p\"\nversion = \"1\"\nstage = \"beta\"\neffects = [\"nope\"]\n").is_err());
 }
+
+/// `describe`'s limits are the policy's values exactly, not rounded through a float: a wall
+/// time of 123456789012345678 s (beyond f64's 53 bits) and a fractional CPU time.
+#[test]
+fn described_limits_are_exact() {
+    let p = Policy::from_toml_str(
+        "[commands]\nallow = [\"/usr/bin/true\"]\n[limits]\n\
+         max_wall_time = \"123456789012345678s\"\ncpu_time = \"1.000000001s\"\n",
+    )
+    .unwrap();
+    let s = registry::security_summary(&p, None);
+    assert_eq!(s["limits"]["max_wall_time"], "123456789012345678s");
+    assert_eq!(s["limits"]["cpu_time"], "1.000000001s");
+}

@@ -606,7 +606,12 @@ fn not_found(id: &str) -> CapabilityError {
 pub fn security_summary(policy: &Policy, policy_path: Option<&Path>) -> Value {
     let l = &policy.limits;
     let mut limits = serde_json::Map::new();
-    let secs = |d: std::time::Duration| format!("{}s", d.as_secs_f64());
+    // Exact (not through f64, which rounds above 2^53 ns): the form `parse_duration` reads
+    // back to the same value, `0s` for zero.
+    let secs = |d: std::time::Duration| match crate::units::format_duration(d) {
+        zero if zero == "0" => "0s".to_owned(),
+        exact => exact,
+    };
     if let Some(v) = l.max_processes {
         limits.insert("max_processes".into(), v.into());
     }
