@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-use crate::command::{has_nul, Command, ProcessGroup, Rlimit, StdioSpec};
+use crate::command::{has_nul, Command, Environment, ProcessGroup, Rlimit, StdioSpec};
 use crate::error::ProcessError;
 use crate::process::files::is_executable;
 use crate::sys::spawn_types::CStrBlock;
@@ -199,8 +200,13 @@ fn check_executable(full: &Path, as_given: &Path) -> Result<(), ProcessError> {
 pub struct PreparedCommand {
     pub(crate) command: Command,
     pub(crate) program: PathBuf,
-    pub(crate) env: BTreeMap<OsString, OsString>,
+    /// The child's environment as a map: given to [`new`](Self::new), or built from `envp`
+    /// the first time a layer reads it ([`env`](Self::env)). A spawn that no layer looks at
+    /// never builds it (`from_environment`).
+    env: OnceLock<BTreeMap<OsString, OsString>>,
     pub(crate) argv: Vec<CString>,
+    /// The child's environment as `execve` reads it. When the map exists, the block holds
+    /// exactly its variables (see [`settle_envp`](Self::settle_envp)).
     pub(crate) envp: CStrBlock,
     pub(crate) program_c: CString,
     pub(crate) cwd_c: Option<CString>,
@@ -238,6 +244,34 @@ impl PreparedCommand {
         command: &Command,
         env: BTreeMap<OsString, OsString>,
     ) -> Result<PreparedCommand, ProcessError> {
+        Self::assemble(command, EnvSource::Map(env))
+    }
+
+    /// Validates `command` and resolves its program against its final environment: `base`
+    /// (the parent's environment when it [inherits](Environment::inherits), then its edits),
+    /// then the command's own edits, keeping only the variables for which `keep` is true —
+    /// the same variables as `new(command, base.resolve(&command.env))` after a `retain` of
+    /// `keep`, and the same errors.
+    ///
+    /// Unlike `new`, it builds no map: the child's environment block is copied straight from
+    /// this process's `environ` (as `std::process::Command` passes it on when nothing
+    /// changes; one copy, no allocation per variable), less the edited and filtered names,
+    /// plus the values set. The map is built from that block only if a layer asks for it
+    /// ([`env`](Self::env)). Inherited entries are taken as `std::env::vars_os` takes them
+    /// (a name ends at the first `=` after the first byte; an entry without one is skipped),
+    /// and a name holding `=` (`=A=1`) is refused as `new` refuses it. Unlike the map, the
+    /// block keeps a name the parent's environment holds twice (only a raw `execve` makes
+    /// such an environment) twice, as std does; once a layer reads the map, the block is
+    /// rebuilt from it before the spawn.
+    pub(crate) fn from_environment(
+        command: &Command,
+        base: &Environment,
+        keep: Option<&dyn Fn(&OsStr) -> bool>,
+    ) -> Result<PreparedCommand, ProcessError> {
+        Self::assemble(command, EnvSource::Environment { base, keep })
+    }
+
+    fn assemble(command: &Command, env: EnvSource<'_>) -> Result<PreparedCommand, ProcessError> {
         let program_os = command.program.as_os_str();
         if program_os.is_empty() {
             return Err(ProcessError::invalid("empty program name"));
@@ -294,10 +328,18 @@ impl PreparedCommand {
                 check_env_value(k, v)?;
             }
         }
-        for (k, v) in &env {
-            check_env_key(k)?;
-            check_env_value(k, v)?;
-        }
+        let (envp, env) = match env {
+            EnvSource::Map(env) => {
+                for (k, v) in &env {
+                    check_env_key(k)?;
+                    check_env_value(k, v)?;
+                }
+                (CStrBlock::from_env(&env), OnceLock::from(env))
+            }
+            EnvSource::Environment { base, keep } => {
+                (env_block(base, &command.env, keep)?, OnceLock::new())
+            }
+        };
         if let StdioSpec::File(p) = &command.stdin {
             if has_nul(p.as_os_str()) {
                 return Err(ProcessError::invalid(format!(
@@ -340,7 +382,7 @@ impl PreparedCommand {
         let program = resolve_program(
             &command.program,
             command.cwd.as_deref(),
-            env.get(OsStr::new("PATH")).map(OsString::as_os_str),
+            block_var(&envp, b"PATH"),
         )?;
 
         let mut argv = Vec::with_capacity(command.args.len() + 1);
@@ -348,7 +390,6 @@ impl PreparedCommand {
         for a in &command.args {
             argv.push(cstring(a, "argument")?);
         }
-        let envp = CStrBlock::from_env(&env);
         check_exec_size(&argv, &envp)?;
         Ok(PreparedCommand {
             program_c: cstring(program.as_os_str(), "resolved program")?,
@@ -384,8 +425,23 @@ impl PreparedCommand {
 
     /// The final environment of the child, after base, overrides and any narrowing by a
     /// layer (`KEY → VALUE`, sorted by key).
+    ///
+    /// Built from the environment block on the first call when the command was prepared
+    /// without a map (the usual spawn through a capability).
     pub fn env(&self) -> &BTreeMap<OsString, OsString> {
-        &self.env
+        self.env.get_or_init(|| map_of(&self.envp))
+    }
+
+    /// The environment block the backend hands to `execve`, made to hold exactly the map's
+    /// variables if the map was built from a block that holds a name twice (see
+    /// [`from_environment`](Self::from_environment)): what a layer read is what runs.
+    pub(crate) fn settle_envp(&mut self) -> &CStrBlock {
+        if let Some(map) = self.env.get() {
+            if map.len() != self.envp.len() {
+                self.envp = CStrBlock::from_env(map);
+            }
+        }
+        &self.envp
     }
 
     /// The resource limits applied in the child before exec: the command's, then merged with
@@ -423,23 +479,148 @@ impl PreparedCommand {
 
     /// Removes `key` from the child's environment (used by the security layer).
     pub fn remove_env(&mut self, key: &OsStr) {
-        if self.env.remove(key).is_some() {
-            self.rebuild_envp();
-        }
+        self.retain_env(|k| k != key);
     }
 
     /// Keeps only the variables for which `keep(name)` is true (used by the security layer).
+    /// `keep` is called once per variable (per entry of the block when no map was built).
     pub fn retain_env(&mut self, mut keep: impl FnMut(&OsStr) -> bool) {
-        let before = self.env.len();
-        self.env.retain(|k, _| keep(k));
-        if self.env.len() != before {
-            self.rebuild_envp();
+        if let Some(map) = self.env.get_mut() {
+            let before = map.len();
+            map.retain(|k, _| keep(k));
+            if map.len() != before || map.len() != self.envp.len() {
+                self.envp = CStrBlock::from_env(map);
+            }
+            return;
+        }
+        // No map: filter the block itself; a new block only when something goes.
+        let mut out: Option<CStrBlock> = None;
+        for (i, s) in self.envp.strings().enumerate() {
+            let kept = keep(entry_key(s));
+            match &mut out {
+                Some(o) if kept => o.push(&[s]),
+                Some(_) => {}
+                None if kept => {}
+                None => {
+                    let mut o = CStrBlock::with_capacity(self.envp_bytes(), self.envp.len());
+                    for s in self.envp.strings().take(i) {
+                        o.push(&[s]);
+                    }
+                    out = Some(o);
+                }
+            }
+        }
+        if let Some(o) = out {
+            self.envp = o;
         }
     }
 
-    fn rebuild_envp(&mut self) {
-        self.envp = CStrBlock::from_env(&self.env);
+    fn envp_bytes(&self) -> usize {
+        self.envp.lens().sum()
     }
+}
+
+/// Where [`PreparedCommand::assemble`] gets the child's environment.
+enum EnvSource<'a> {
+    /// The final map, given.
+    Map(BTreeMap<OsString, OsString>),
+    /// Built from `base` (and this process's `environ`), the command's edits and a filter.
+    Environment {
+        base: &'a Environment,
+        keep: Option<&'a dyn Fn(&OsStr) -> bool>,
+    },
+}
+
+/// The name of a `KEY=VALUE` string of a block (all of it when it holds no `=`, which no
+/// block string does).
+fn entry_key(s: &[u8]) -> &OsStr {
+    OsStr::from_bytes(&s[..name_end(s).unwrap_or(s.len())])
+}
+
+/// Where the name of an environment string ends: at the first `=` after its first byte, as
+/// `std::env::vars_os` (and glibc) read it; `None` for a string without one (skipped).
+fn name_end(s: &[u8]) -> Option<usize> {
+    s.get(1..)?.iter().position(|&b| b == b'=').map(|i| i + 1)
+}
+
+/// The map of a block's `KEY=VALUE` strings (the last of a name given twice wins, as when
+/// the map is built from `vars_os`).
+fn map_of(block: &CStrBlock) -> BTreeMap<OsString, OsString> {
+    block
+        .strings()
+        .filter_map(|s| {
+            let eq = name_end(s)?;
+            Some((
+                OsStr::from_bytes(&s[..eq]).to_os_string(),
+                OsStr::from_bytes(&s[eq + 1..]).to_os_string(),
+            ))
+        })
+        .collect()
+}
+
+/// The value of the last `NAME=` string of a block.
+fn block_var<'a>(block: &'a CStrBlock, name: &[u8]) -> Option<&'a OsStr> {
+    block
+        .strings()
+        .filter(|s| s.len() > name.len() && s[name.len()] == b'=' && s.starts_with(name))
+        .last()
+        .map(|s| OsStr::from_bytes(&s[name.len() + 1..]))
+}
+
+/// The child's environment block for [`PreparedCommand::from_environment`]: what
+/// `base.resolve(overrides)` then a `retain` of `keep` gives, checked as
+/// [`PreparedCommand::new`] checks the map, without building one.
+fn env_block(
+    base: &Environment,
+    overrides: &Environment,
+    keep: Option<&dyn Fn(&OsStr) -> bool>,
+) -> Result<CStrBlock, ProcessError> {
+    let passes = |k: &OsStr| keep.map_or(true, |f| f(k));
+    // The base's edits count only when the command keeps the base (`clear()` drops them).
+    let base_edits = if overrides.inherits() {
+        Some(base.edit_map())
+    } else {
+        None
+    };
+    let over_edits = overrides.edit_map();
+    let edited =
+        |k: &OsStr| over_edits.contains_key(k) || base_edits.is_some_and(|b| b.contains_key(k));
+    let any_edit = !over_edits.is_empty() || base_edits.is_some_and(|b| !b.is_empty());
+    let mut block = CStrBlock::with_capacity(4096, 64);
+    if base.inherits() && overrides.inherits() {
+        let mut bad: Option<ProcessError> = None;
+        crate::sys::imp::process::for_each_environ(|s| {
+            let Some(eq) = name_end(s) else { return };
+            let key = OsStr::from_bytes(&s[..eq]);
+            if bad.is_some() || (any_edit && edited(key)) || !passes(key) {
+                return;
+            }
+            // The name holds `=` only when the string starts with one (it holds no NUL).
+            if s[0] == b'=' {
+                bad = check_env_key(key).err();
+                return;
+            }
+            block.push(&[s]);
+        });
+        if let Some(e) = bad {
+            return Err(e);
+        }
+    }
+    let sets = base_edits
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| !over_edits.contains_key(*k))
+        .chain(over_edits)
+        .filter_map(|(k, v)| Some((k, v.as_ref()?)));
+    for (k, v) in sets {
+        if !passes(k) {
+            continue;
+        }
+        check_env_key(k)?;
+        check_env_value(k, v)?;
+        block.push(&[k.as_bytes(), b"=", v.as_bytes()]);
+    }
+    Ok(block)
 }
 
 /// The most descriptors one command may pass (the child arranges them without allocating).
@@ -574,6 +755,93 @@ fn check_exec_size(argv: &[CString], envp: &CStrBlock) -> Result<(), ProcessErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sorted_strings(p: &PreparedCommand) -> Vec<Vec<u8>> {
+        let mut v: Vec<Vec<u8>> = p.envp.strings().map(<[u8]>::to_vec).collect();
+        v.sort();
+        v
+    }
+
+    /// `from_environment` gives the variables `new` gives with the map of `resolve` then a
+    /// `retain`, and the same map when a layer asks for it.
+    #[test]
+    fn the_block_from_environ_is_the_resolved_map() {
+        let mut base = Environment::default();
+        base.set("RP_BASE_SET", "b").remove("HOME");
+        let mut cleared_base = Environment::empty();
+        cleared_base.set("ONLY", "1");
+        let mut cmd = Command::new("/bin/true");
+        cmd.env("RP_CMD_SET", "c")
+            .env("RP_BASE_SET", "over")
+            .env_remove("PATH");
+        let mut cleared_cmd = Command::new("/bin/true");
+        cleared_cmd.env_clear();
+        cleared_cmd.env("X", "y");
+        let keep = |k: &OsStr| k != "USER" && k != "RP_CMD_SET";
+        for b in [&Environment::default(), &base, &cleared_base] {
+            for c in [&Command::new("/bin/true"), &cmd, &cleared_cmd] {
+                for filter in [None, Some(&keep as &dyn Fn(&OsStr) -> bool)] {
+                    let mut map = b.resolve(&c.env);
+                    if let Some(f) = filter {
+                        map.retain(|k, _| f(k));
+                    }
+                    let eager = PreparedCommand::new(c, map.clone()).unwrap();
+                    let lazy = PreparedCommand::from_environment(c, b, filter).unwrap();
+                    assert!(lazy.env.get().is_none());
+                    assert_eq!(sorted_strings(&lazy), sorted_strings(&eager));
+                    assert_eq!(lazy.env(), &map);
+                    assert_eq!(lazy.program(), eager.program());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn narrowing_the_block_without_a_map() {
+        let mut cmd = Command::new("/bin/true");
+        cmd.env("RP_A", "1").env("RP_B", "2");
+        let mut p = PreparedCommand::from_environment(&cmd, &Environment::empty(), None).unwrap();
+        let mut seen = Vec::new();
+        p.retain_env(|k| {
+            seen.push(k.to_os_string());
+            k != "RP_A"
+        });
+        assert_eq!(seen, ["RP_A", "RP_B"], "keep is asked once per variable");
+        assert!(p.env.get().is_none());
+        assert_eq!(sorted_strings(&p), [b"RP_B=2".to_vec()]);
+        p.remove_env(OsStr::new("RP_B"));
+        assert_eq!(p.envp.len(), 0);
+        assert!(p.env().is_empty());
+    }
+
+    #[test]
+    fn a_bare_name_is_found_in_the_blocks_path() {
+        let dir = std::env::temp_dir().join(format!("rp-prep-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut cmd = Command::new("sh");
+        cmd.env("PATH", &dir);
+        let err = PreparedCommand::from_environment(&cmd, &Environment::default(), None)
+            .err()
+            .unwrap();
+        assert!(
+            err.message.contains(&*dir.to_string_lossy()),
+            "{}",
+            err.message
+        );
+        cmd.env("PATH", "/usr/bin:/bin");
+        let p = PreparedCommand::from_environment(&cmd, &Environment::default(), None).unwrap();
+        assert!(p.program().ends_with("sh"));
+        let _ = std::fs::remove_dir(&dir);
+    }
+
+    #[test]
+    fn a_bad_value_set_is_refused_as_by_new() {
+        let mut cmd = Command::new("/bin/true");
+        cmd.env("RP_NUL", OsStr::from_bytes(b"a\0b"));
+        let lazy = PreparedCommand::from_environment(&cmd, &Environment::default(), None);
+        let eager = PreparedCommand::new(&cmd, Environment::default().resolve(&cmd.env));
+        assert_eq!(lazy.err().unwrap().message, eager.err().unwrap().message);
+    }
 
     #[test]
     fn env_key_check_names_the_first_fault() {

@@ -358,16 +358,82 @@ pub(crate) fn rlimit_resource(r: impl Into<crate::sys::spawn_types::RawResource>
 /// must know the child is not reaped: the library then refuses hosts that ignore `SIGCHLD`,
 /// and only its own waits reap.
 pub(crate) fn process_start_time(child: &Spawned) -> Option<u64> {
-    let stat = std::fs::read(format!("/proc/{}/stat", child.pid)).ok()?;
-    // `PID (COMM) STATE …`: COMM may hold spaces and parentheses, so count from the last `)`.
-    let close = stat.iter().rposition(|&b| b == b')')?;
-    let rest = std::str::from_utf8(stat.get(close + 1..)?).ok()?;
-    // Field 3 (`state`) is the first after `)`; field 22 is the twentieth.
-    let start = rest.split_ascii_whitespace().nth(19)?.parse().ok()?;
+    // One `openat`, one `read` into a stack buffer, one `close` (`std::fs::read` adds a
+    // `statx` and, since procfs reports size 0, probes with five reads). The line is at most
+    // about 700 bytes (52 numbers and a 16-byte `comm`); it is used only when it ends with
+    // its newline, so a short read can never give a cut number.
+    let mut path = [0u8; 32];
+    let path = proc_stat_path(&mut path, child.pid)?;
+    let fd = rustix::fs::open(
+        path,
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC | rustix::fs::OFlags::NOCTTY,
+        rustix::fs::Mode::empty(),
+    )
+    .ok()?;
+    let mut buf = [0u8; 1024];
+    let n = loop {
+        match rustix::io::read(&fd, &mut buf) {
+            Err(rustix::io::Errno::INTR) => continue,
+            r => break r.ok()?,
+        }
+    };
+    drop(fd);
+    let stat = buf.get(..n)?;
+    if stat.last() != Some(&b'\n') {
+        return None;
+    }
+    let start = stat_start_time(stat)?;
     if let Some(fd) = &child.pidfd {
         super::tree::pidfd_signal(fd.as_fd(), 0).ok()?;
     }
     Some(start)
+}
+
+/// `/proc/PID/stat` as a C string in `buf`, without allocating.
+fn proc_stat_path(buf: &mut [u8; 32], pid: i32) -> Option<&std::ffi::CStr> {
+    use std::io::Write;
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    write!(cursor, "/proc/{pid}/stat\0").ok()?;
+    let len = cursor.position() as usize;
+    std::ffi::CStr::from_bytes_with_nul(&buf[..len]).ok()
+}
+
+/// Field 22 (`starttime`) of a `/proc/PID/stat` line.
+fn stat_start_time(stat: &[u8]) -> Option<u64> {
+    // `PID (COMM) STATE …`: COMM may hold spaces and parentheses, so count from the last `)`.
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(stat.get(close + 1..)?).ok()?;
+    // Field 3 (`state`) is the first after `)`; field 22 is the twentieth.
+    rest.split_ascii_whitespace().nth(19)?.parse().ok()
+}
+
+/// Calls `f` with each string of this process's environment (`environ`), without its NUL,
+/// in order: what `std::process::Command` hands a child whose environment it did not change.
+///
+/// Read without std's environment lock, which std keeps private: a `std::env::set_var` or
+/// `remove_var` (or a libc `setenv`, `putenv`) in another thread at the same time is a data
+/// race. That is excluded by their own contract: `set_var`'s documented safety requirement
+/// is that no other thread reads the environment concurrently other than through
+/// `std::env` (libc's `getenv`, which this process's libraries call freely, is such a read
+/// too). `f` must not change the environment.
+pub(crate) fn for_each_environ(mut f: impl FnMut(&[u8])) {
+    extern "C" {
+        static environ: *const *const c_char;
+    }
+    // SAFETY: `environ` is libc's NULL-terminated array of NUL-terminated strings (or NULL
+    // after `clearenv`); it is only replaced or changed by the environment setters, which
+    // may not run concurrently (see above), and `f` does not call them. Each pointer is read
+    // before the next, and each string is only borrowed for the call of `f`.
+    unsafe {
+        let mut p = environ;
+        if p.is_null() {
+            return;
+        }
+        while !(*p).is_null() {
+            f(std::ffi::CStr::from_ptr(*p).to_bytes());
+            p = p.add(1);
+        }
+    }
 }
 
 /// This boot's id (`/proc/sys/kernel/random/boot_id`, a UUID the kernel draws at boot),
