@@ -85,6 +85,10 @@ struct Tracked {
 pub struct AuditLayer<C: ProcessCapability> {
     inner: C,
     sink: Arc<dyn AuditSink>,
+    /// The sink throws every record away ([`AuditSink::discards`], asked once): then no
+    /// record is built at all, and nothing is tracked to build them (no start time read,
+    /// no `process_info`, no event ids drawn).
+    discards: bool,
     redactor: Redactor,
     required: bool,
     /// The first record that could not be written.
@@ -105,6 +109,7 @@ impl<C: ProcessCapability> AuditLayer<C> {
     pub fn new(inner: C, sink: Arc<dyn AuditSink>, redactor: Redactor, required: bool) -> Self {
         AuditLayer {
             inner,
+            discards: sink.discards(),
             sink,
             redactor,
             required,
@@ -263,6 +268,9 @@ impl<C: ProcessCapability> AuditLayer<C> {
         e: &ProcessError,
         scope: Option<&str>,
     ) {
+        if self.discards {
+            return;
+        }
         let denied = e.is_policy_denial();
         let (name, severity) = if denied {
             (events::PROCESS_DENIED, Severity::Warning)
@@ -281,6 +289,10 @@ impl<C: ProcessCapability> AuditLayer<C> {
     }
 
     fn spawned(&self, handle: ProcessHandle, command: &Command, scope: Option<Arc<str>>) {
+        if self.discards {
+            // Nothing tracked: every later record of this process is skipped with it.
+            return;
+        }
         let info = self.inner.process_info(handle).ok();
         let (program, cmdline) = match &info {
             Some(i) => (
@@ -505,6 +517,9 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
     }
 
     fn record_refusal(&self, refusal: &crate::capability::ScopedRefusal<'_>) {
+        if self.discards {
+            return;
+        }
         let ev = if matches!(refusal.operation, Operation::SpawnProcess { .. }) {
             self.spawn_failed_in(
                 refusal.program.clone(),
@@ -543,6 +558,9 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
     }
 
     fn release_process(&self, handle: ProcessHandle) -> Result<(), ProcessError> {
+        if self.discards {
+            return self.inner.release_process(handle);
+        }
         // A wait may have seen the end without this layer (e.g. through `process_info`).
         if let Ok(Some(end)) = self.inner.process_info(handle).map(|i| i.termination) {
             self.record_end(handle, end);
