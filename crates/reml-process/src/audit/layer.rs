@@ -85,9 +85,8 @@ struct Tracked {
 pub struct AuditLayer<C: ProcessCapability> {
     inner: C,
     sink: Arc<dyn AuditSink>,
-    /// The sink throws every record away ([`AuditSink::discards`], asked once): then no
-    /// record is built at all, and nothing is tracked to build them (no start time read,
-    /// no `process_info`, no event ids drawn).
+    /// The sink throws every record away ([`AuditSink::discards`], asked once): no record
+    /// is built, nothing tracked (no start time, no `process_info`, no event ids drawn).
     discards: bool,
     redactor: Redactor,
     required: bool,
@@ -268,9 +267,6 @@ impl<C: ProcessCapability> AuditLayer<C> {
         e: &ProcessError,
         scope: Option<&str>,
     ) {
-        if self.discards {
-            return;
-        }
         let denied = e.is_policy_denial();
         let (name, severity) = if denied {
             (events::PROCESS_DENIED, Severity::Warning)
@@ -290,8 +286,7 @@ impl<C: ProcessCapability> AuditLayer<C> {
 
     fn spawned(&self, handle: ProcessHandle, command: &Command, scope: Option<Arc<str>>) {
         if self.discards {
-            // Nothing tracked: every later record of this process is skipped with it.
-            return;
+            return; // Nothing tracked: every later record of this process is skipped too.
         }
         let info = self.inner.process_info(handle).ok();
         let (program, cmdline) = match &info {
@@ -517,9 +512,6 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
     }
 
     fn record_refusal(&self, refusal: &crate::capability::ScopedRefusal<'_>) {
-        if self.discards {
-            return;
-        }
         let ev = if matches!(refusal.operation, Operation::SpawnProcess { .. }) {
             self.spawn_failed_in(
                 refusal.program.clone(),
