@@ -85,6 +85,9 @@ struct Tracked {
 pub struct AuditLayer<C: ProcessCapability> {
     inner: C,
     sink: Arc<dyn AuditSink>,
+    /// The sink throws every record away ([`AuditSink::discards`], asked once): no record
+    /// is built, nothing tracked (no start time, no `process_info`, no event ids drawn).
+    discards: bool,
     redactor: Redactor,
     required: bool,
     /// The first record that could not be written.
@@ -105,6 +108,7 @@ impl<C: ProcessCapability> AuditLayer<C> {
     pub fn new(inner: C, sink: Arc<dyn AuditSink>, redactor: Redactor, required: bool) -> Self {
         AuditLayer {
             inner,
+            discards: sink.discards(),
             sink,
             redactor,
             required,
@@ -281,6 +285,9 @@ impl<C: ProcessCapability> AuditLayer<C> {
     }
 
     fn spawned(&self, handle: ProcessHandle, command: &Command, scope: Option<Arc<str>>) {
+        if self.discards {
+            return; // Nothing tracked: every later record of this process is skipped too.
+        }
         let info = self.inner.process_info(handle).ok();
         let (program, cmdline) = match &info {
             Some(i) => (
@@ -543,6 +550,9 @@ impl<C: ProcessCapability> ProcessCapability for AuditLayer<C> {
     }
 
     fn release_process(&self, handle: ProcessHandle) -> Result<(), ProcessError> {
+        if self.discards {
+            return self.inner.release_process(handle);
+        }
         // A wait may have seen the end without this layer (e.g. through `process_info`).
         if let Ok(Some(end)) = self.inner.process_info(handle).map(|i| i.termination) {
             self.record_end(handle, end);

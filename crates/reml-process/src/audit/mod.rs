@@ -197,6 +197,14 @@ pub trait AuditSink: Send + Sync {
     fn describe(&self) -> String {
         "audit sink".to_owned()
     }
+
+    /// Whether every record written to this sink is thrown away, so that a writer may skip
+    /// building records at all ([`NullSink`], and combinators over sinks that all discard).
+    /// Must not change during the sink's life. The default says no: every record is built
+    /// and written.
+    fn discards(&self) -> bool {
+        false
+    }
 }
 
 /// The audit context of one subject (audit chapter `AuditContext { domain, subject, sink,

@@ -34,6 +34,11 @@ impl AuditSink for NullSink {
         ))
     }
 
+    /// Yes: every record is thrown away.
+    fn discards(&self) -> bool {
+        true
+    }
+
     fn describe(&self) -> String {
         "null".to_owned()
     }
@@ -280,6 +285,11 @@ impl AuditSink for MultiSink {
         self.each(|s| s.check())
     }
 
+    /// When every sink discards (none at all included).
+    fn discards(&self) -> bool {
+        self.sinks.iter().all(|s| s.discards())
+    }
+
     fn describe(&self) -> String {
         let names: Vec<String> = self.sinks.iter().map(|s| s.describe()).collect();
         format!("multi[{}]", names.join(", "))
@@ -342,6 +352,11 @@ impl AuditSink for FilteredSink {
         self.inner.check()
     }
 
+    /// When the inner sink discards.
+    fn discards(&self) -> bool {
+        self.inner.discards()
+    }
+
     fn describe(&self) -> String {
         format!("filtered[{}]", self.inner.describe())
     }
@@ -380,5 +395,10 @@ impl AuditSink for RedactingSink {
 
     fn describe(&self) -> String {
         self.inner.describe()
+    }
+
+    /// When the inner sink discards.
+    fn discards(&self) -> bool {
+        self.inner.discards()
     }
 }

@@ -310,7 +310,7 @@ impl ProcessCapability for MockCapability {
         self.record(Call::Spawn(Spawned {
             program: prepared.program.clone(),
             command_line: prepared.command_line(),
-            env: prepared.env.clone(),
+            env: prepared.env().clone(),
             rlimits: prepared.rlimits.clone(),
             stdio_open_timeout: prepared.command.stdio_open_timeout,
             scope: prepared.scope.clone(),

@@ -196,8 +196,7 @@ pub trait ProcessCapability: Send + Sync {
         if let Some(inner) = self.inner() {
             return inner.spawn_process(command, env);
         }
-        let final_env = env.resolve(&command.env);
-        let prepared = PreparedCommand::new(command, final_env)?;
+        let prepared = PreparedCommand::from_environment(command, env, None)?;
         self.spawn_prepared(prepared)
     }
 

@@ -234,14 +234,20 @@ impl<C: ProcessCapability> PolicyLayer<C> {
         let deny = |why: String| {
             ProcessError::denied_by_policy(format!("{shown}: denied by the policy: {why}"))
         };
-        let canonical = std::fs::canonicalize(&prepared.program)
-            .map_err(|e| deny(format!("cannot resolve its canonical path ({e})")))?;
-        let file = File::open(&canonical).map_err(|e| {
-            deny(format!(
-                "cannot open {} ({e})",
-                crate::error::os_text(&canonical)
-            ))
-        })?;
+        let (canonical, file) = match open_canonical(&prepared.program) {
+            Some(found) => found,
+            None => {
+                let canonical = std::fs::canonicalize(&prepared.program)
+                    .map_err(|e| deny(format!("cannot resolve its canonical path ({e})")))?;
+                let file = File::open(&canonical).map_err(|e| {
+                    deny(format!(
+                        "cannot open {} ({e})",
+                        crate::error::os_text(&canonical)
+                    ))
+                })?;
+                (canonical, file)
+            }
+        };
         let meta = file.metadata().map_err(|e| {
             deny(format!(
                 "cannot stat {} ({e})",
@@ -395,8 +401,9 @@ impl<C: ProcessCapability> PolicyLayer<C> {
         self.check_env_requests(env.edits())?;
         self.check_env_requests(command.env.edits())?;
         // The base: the caller's, without the parent's variables when the policy says so.
+        let stripped;
         let base = if self.policy.env.inherit {
-            env.clone()
+            env
         } else {
             let mut b = Environment::empty();
             for (k, v) in env.edits() {
@@ -405,11 +412,13 @@ impl<C: ProcessCapability> PolicyLayer<C> {
                     None => b.remove(k),
                 };
             }
-            b
+            stripped = b;
+            &stripped
         };
-        let mut final_env = base.resolve(&command.env);
-        final_env.retain(|k, _| self.policy.env_passes(k));
-        PreparedCommand::new(command, final_env)
+        // The final environment (`inherit`, `deny`, `allow` applied) as a block, without
+        // the map, which a layer builds only if it reads it.
+        let keep = |k: &OsStr| self.policy.env_passes(k);
+        PreparedCommand::from_environment(command, base, Some(&keep))
     }
 
     pub(super) fn spawn_checked(
@@ -440,6 +449,23 @@ impl<C: ProcessCapability> PolicyLayer<C> {
             )
         })
     }
+}
+
+/// The program file opened, with its canonical path read back from the descriptor
+/// (`/proc/self/fd/N`: the kernel's path of the very file opened, so the same as
+/// `canonicalize` gives, in one `readlink` instead of one per component — four for
+/// `/bin/true` through the `/bin → usr/bin` link — and without a window between resolving
+/// the path and opening it). `None` when that is not known for sure — the file cannot be
+/// opened, `/proc` is not there, the link is not an absolute path or ends in ` (deleted)` —
+/// and the caller then resolves and opens as before (`canonicalize`, then open), with its
+/// messages.
+fn open_canonical(program: &Path) -> Option<(std::path::PathBuf, File)> {
+    use std::os::fd::AsRawFd;
+    let file = File::open(program).ok()?;
+    let link = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).ok()?;
+    let usable =
+        link.is_absolute() && !link.as_os_str().as_encoded_bytes().ends_with(b" (deleted)");
+    usable.then_some((link, file))
 }
 
 /// Writes only what the policy checks; the rest (`process_info`, `process_tree`,

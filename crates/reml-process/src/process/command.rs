@@ -100,6 +100,11 @@ impl Environment {
         self.vars.iter().map(|(k, v)| (k.as_os_str(), v.as_deref()))
     }
 
+    /// The edits as they are kept: `Some(value)` sets, `None` removes.
+    pub(crate) fn edit_map(&self) -> &BTreeMap<OsString, Option<OsString>> {
+        &self.vars
+    }
+
     /// The final variables of a child: `base` (this value's variables, inheriting the
     /// parent's process environment when [`inherits`](Self::inherits)) then `overrides`.
     ///

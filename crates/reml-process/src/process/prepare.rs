@@ -8,11 +8,13 @@ use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-use crate::command::{has_nul, Command, ProcessGroup, Rlimit, StdioSpec};
+use crate::command::{has_nul, Command, Environment, ProcessGroup, Rlimit, StdioSpec};
 use crate::error::ProcessError;
 use crate::process::files::is_executable;
 use crate::sys::spawn_types::CStrBlock;
+use env_block::{block_var, entry_key, env_block, map_of, EnvSource};
 
 /// The `PATH` used to resolve a bare program name when the child's final environment has no
 /// `PATH` variable.
@@ -199,8 +201,13 @@ fn check_executable(full: &Path, as_given: &Path) -> Result<(), ProcessError> {
 pub struct PreparedCommand {
     pub(crate) command: Command,
     pub(crate) program: PathBuf,
-    pub(crate) env: BTreeMap<OsString, OsString>,
+    /// The child's environment as a map: given to [`new`](Self::new), or built from `envp`
+    /// the first time a layer reads it ([`env`](Self::env)). A spawn that no layer looks at
+    /// never builds it (`from_environment`).
+    env: OnceLock<BTreeMap<OsString, OsString>>,
     pub(crate) argv: Vec<CString>,
+    /// The child's environment as `execve` reads it. When the map exists, the block holds
+    /// exactly its variables (see [`settle_envp`](Self::settle_envp)).
     pub(crate) envp: CStrBlock,
     pub(crate) program_c: CString,
     pub(crate) cwd_c: Option<CString>,
@@ -238,6 +245,34 @@ impl PreparedCommand {
         command: &Command,
         env: BTreeMap<OsString, OsString>,
     ) -> Result<PreparedCommand, ProcessError> {
+        Self::assemble(command, EnvSource::Map(env))
+    }
+
+    /// Validates `command` and resolves its program against its final environment: `base`
+    /// (the parent's environment when it [inherits](Environment::inherits), then its edits),
+    /// then the command's own edits, keeping only the variables for which `keep` is true —
+    /// the same variables as `new(command, base.resolve(&command.env))` after a `retain` of
+    /// `keep`, and the same errors.
+    ///
+    /// Unlike `new`, it builds no map: the child's environment block is copied straight from
+    /// this process's `environ` (as `std::process::Command` passes it on when nothing
+    /// changes; one copy, no allocation per variable), less the edited and filtered names,
+    /// plus the values set. The map is built from that block only if a layer asks for it
+    /// ([`env`](Self::env)). Inherited entries are taken as `std::env::vars_os` takes them
+    /// (a name ends at the first `=` after the first byte; an entry without one is skipped),
+    /// and a name holding `=` (`=A=1`) is refused as `new` refuses it. Unlike the map, the
+    /// block keeps a name the parent's environment holds twice (only a raw `execve` makes
+    /// such an environment) twice, as std does; once a layer reads the map, the block is
+    /// rebuilt from it before the spawn.
+    pub(crate) fn from_environment(
+        command: &Command,
+        base: &Environment,
+        keep: Option<&dyn Fn(&OsStr) -> bool>,
+    ) -> Result<PreparedCommand, ProcessError> {
+        Self::assemble(command, EnvSource::Environment { base, keep })
+    }
+
+    fn assemble(command: &Command, env: EnvSource<'_>) -> Result<PreparedCommand, ProcessError> {
         let program_os = command.program.as_os_str();
         if program_os.is_empty() {
             return Err(ProcessError::invalid("empty program name"));
@@ -294,10 +329,18 @@ impl PreparedCommand {
                 check_env_value(k, v)?;
             }
         }
-        for (k, v) in &env {
-            check_env_key(k)?;
-            check_env_value(k, v)?;
-        }
+        let (envp, env) = match env {
+            EnvSource::Map(env) => {
+                for (k, v) in &env {
+                    check_env_key(k)?;
+                    check_env_value(k, v)?;
+                }
+                (CStrBlock::from_env(&env), OnceLock::from(env))
+            }
+            EnvSource::Environment { base, keep } => {
+                (env_block(base, &command.env, keep)?, OnceLock::new())
+            }
+        };
         if let StdioSpec::File(p) = &command.stdin {
             if has_nul(p.as_os_str()) {
                 return Err(ProcessError::invalid(format!(
@@ -340,7 +383,7 @@ impl PreparedCommand {
         let program = resolve_program(
             &command.program,
             command.cwd.as_deref(),
-            env.get(OsStr::new("PATH")).map(OsString::as_os_str),
+            block_var(&envp, b"PATH"),
         )?;
 
         let mut argv = Vec::with_capacity(command.args.len() + 1);
@@ -348,7 +391,6 @@ impl PreparedCommand {
         for a in &command.args {
             argv.push(cstring(a, "argument")?);
         }
-        let envp = CStrBlock::from_env(&env);
         check_exec_size(&argv, &envp)?;
         Ok(PreparedCommand {
             program_c: cstring(program.as_os_str(), "resolved program")?,
@@ -384,8 +426,23 @@ impl PreparedCommand {
 
     /// The final environment of the child, after base, overrides and any narrowing by a
     /// layer (`KEY → VALUE`, sorted by key).
+    ///
+    /// Built from the environment block on the first call when the command was prepared
+    /// without a map (the usual spawn through a capability).
     pub fn env(&self) -> &BTreeMap<OsString, OsString> {
-        &self.env
+        self.env.get_or_init(|| map_of(&self.envp))
+    }
+
+    /// The environment block the backend hands to `execve`, made to hold exactly the map's
+    /// variables if the map was built from a block that holds a name twice (see
+    /// [`from_environment`](Self::from_environment)): what a layer read is what runs.
+    pub(crate) fn settle_envp(&mut self) -> &CStrBlock {
+        if let Some(map) = self.env.get() {
+            if map.len() != self.envp.len() {
+                self.envp = CStrBlock::from_env(map);
+            }
+        }
+        &self.envp
     }
 
     /// The resource limits applied in the child before exec: the command's, then merged with
@@ -423,22 +480,44 @@ impl PreparedCommand {
 
     /// Removes `key` from the child's environment (used by the security layer).
     pub fn remove_env(&mut self, key: &OsStr) {
-        if self.env.remove(key).is_some() {
-            self.rebuild_envp();
-        }
+        self.retain_env(|k| k != key);
     }
 
     /// Keeps only the variables for which `keep(name)` is true (used by the security layer).
+    /// `keep` is called once per variable (per entry of the block when no map was built).
     pub fn retain_env(&mut self, mut keep: impl FnMut(&OsStr) -> bool) {
-        let before = self.env.len();
-        self.env.retain(|k, _| keep(k));
-        if self.env.len() != before {
-            self.rebuild_envp();
+        if let Some(map) = self.env.get_mut() {
+            let before = map.len();
+            map.retain(|k, _| keep(k));
+            if map.len() != before || map.len() != self.envp.len() {
+                self.envp = CStrBlock::from_env(map);
+            }
+            return;
+        }
+        // No map: filter the block itself; a new block only when something goes.
+        let mut out: Option<CStrBlock> = None;
+        for (i, s) in self.envp.strings().enumerate() {
+            let kept = keep(entry_key(s));
+            match &mut out {
+                Some(o) if kept => o.push(&[s]),
+                Some(_) => {}
+                None if kept => {}
+                None => {
+                    let mut o = CStrBlock::with_capacity(self.envp_bytes(), self.envp.len());
+                    for s in self.envp.strings().take(i) {
+                        o.push(&[s]);
+                    }
+                    out = Some(o);
+                }
+            }
+        }
+        if let Some(o) = out {
+            self.envp = o;
         }
     }
 
-    fn rebuild_envp(&mut self) {
-        self.envp = CStrBlock::from_env(&self.env);
+    fn envp_bytes(&self) -> usize {
+        self.envp.lens().sum()
     }
 }
 
@@ -571,26 +650,6 @@ fn check_exec_size(argv: &[CString], envp: &CStrBlock) -> Result<(), ProcessErro
     Ok(())
 }
 
+mod env_block;
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn env_key_check_names_the_first_fault() {
-        let msg = |k: &[u8]| {
-            check_env_key(OsStr::from_bytes(k))
-                .err()
-                .map(|e| e.message)
-                .unwrap_or_default()
-        };
-        assert!(check_env_key(OsStr::new("PATH")).is_ok());
-        assert!(check_env_key(OsStr::new("_x1")).is_ok());
-        assert!(msg(b"").contains("empty environment variable name"));
-        assert!(msg(b"A=B").ends_with("contains `=`"), "{}", msg(b"A=B"));
-        assert!(msg(b"=A").ends_with("contains `=`"));
-        assert!(msg(b"A\0B").ends_with("contains a NUL byte"));
-        // Both: NUL is named, wherever it is.
-        assert!(msg(b"A=B\0").ends_with("contains a NUL byte"));
-        assert!(msg(b"\0A=B").ends_with("contains a NUL byte"));
-    }
-}
+mod tests;

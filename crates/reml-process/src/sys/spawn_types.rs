@@ -159,7 +159,7 @@ pub(crate) enum WaitEvent {
 /// it, built with one allocation instead of one `CString` per variable (spawn cost).
 ///
 /// Invariant (relied on by the OS backend's `execve`): every string ends at `ends[i] - 1`
-/// with its only NUL byte. Only [`CStrBlock::from_env`] fills the fields. Built by `crate::prepare` from the
+/// with its only NUL byte. Only [`CStrBlock::from_env`] and [`CStrBlock::push`] fill the fields. Built by `crate::prepare` from the
 /// checked environment; a raw value of the backend, like the rest of [`SpawnSpec`].
 #[derive(Clone, Debug, Default)]
 pub(crate) struct CStrBlock {
@@ -184,8 +184,37 @@ impl CStrBlock {
         CStrBlock { bytes, ends }
     }
 
-    /// Each string with its NUL, in order. Not re-checked: `from_env` builds every one from
-    /// a validated key and value (no NUL inside), so each ends at its only NUL.
+    /// An empty block with room for `bytes` bytes of strings (NULs included) and `n` strings.
+    pub(crate) fn with_capacity(bytes: usize, n: usize) -> CStrBlock {
+        CStrBlock {
+            bytes: Vec::with_capacity(bytes),
+            ends: Vec::with_capacity(n),
+        }
+    }
+
+    /// Appends one string made of `parts` (e.g. `[key, b"=", value]`) and its NUL. The parts
+    /// must hold no NUL (checked in debug builds); the caller validated them.
+    pub(crate) fn push(&mut self, parts: &[&[u8]]) {
+        for p in parts {
+            debug_assert!(!p.contains(&0));
+            self.bytes.extend_from_slice(p);
+        }
+        self.bytes.push(0);
+        self.ends.push(self.bytes.len());
+    }
+
+    /// How many strings it holds.
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Each string without its NUL, in order.
+    pub(crate) fn strings(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.slices().map(|s| &s[..s.len() - 1])
+    }
+
+    /// Each string with its NUL, in order. Not re-checked: `from_env` and `push` build every
+    /// one from validated parts (no NUL inside), so each ends at its only NUL.
     fn slices(&self) -> impl Iterator<Item = &[u8]> + '_ {
         let mut start = 0;
         self.ends.iter().map(move |&end| {

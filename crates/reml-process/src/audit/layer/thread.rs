@@ -25,6 +25,9 @@ impl<C: ProcessCapability> ThreadCapability for AuditLayer<C> {
         let inner = self.inner_threads()?;
         let name = options.name.clone();
         let h = inner.create_thread(start, options)?;
+        if self.discards {
+            return Ok(h);
+        }
         let subject = name.clone().unwrap_or_else(|| h.to_string());
         lock(&self.threads).insert(h, subject);
         let mut ev = self.thread_event(h, events::THREAD_CREATED);
@@ -45,7 +48,7 @@ impl<C: ProcessCapability> ThreadCapability for AuditLayer<C> {
     ) -> Result<ThreadResult, ThreadError> {
         let inner = self.inner_threads()?;
         let r = inner.join_thread(handle, timeout);
-        if let Ok(res) = &r {
+        if let (Ok(res), false) = (&r, self.discards) {
             let mut ev = self.thread_event(handle, events::THREAD_JOINED);
             ev = ev.with_metadata("thread.ok", res.result.is_ok());
             self.emit(ev);
@@ -56,7 +59,7 @@ impl<C: ProcessCapability> ThreadCapability for AuditLayer<C> {
     fn set_thread_affinity(&self, handle: ThreadHandle, cpus: &CpuSet) -> Result<(), ThreadError> {
         let inner = self.inner_threads()?;
         let r = inner.set_thread_affinity(handle, cpus);
-        if r.is_ok() {
+        if r.is_ok() && !self.discards {
             let ev = self
                 .thread_event(handle, events::THREAD_AFFINITY_SET)
                 .with_metadata(keys::THREAD_AFFINITY, json!(cpus.to_vec()));

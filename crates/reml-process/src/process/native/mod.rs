@@ -285,7 +285,9 @@ impl ProcessCapability for NativeProcessCapability {
         None
     }
 
-    fn spawn_prepared(&self, prepared: PreparedCommand) -> Result<ProcessHandle, ProcessError> {
+    fn spawn_prepared(&self, mut prepared: PreparedCommand) -> Result<ProcessHandle, ProcessError> {
+        // What a layer read of the environment is what runs.
+        prepared.settle_envp();
         if !crate::sys::imp::SUPPORTED {
             // Before anything is opened or created (stdio files, pipes).
             return Err(ProcessError::unsupported(format!(

@@ -359,7 +359,17 @@ fn wait_loop(
             return end.map(Waited::Ended);
         }
     }
-    let mut ended = reap(entry)?;
+    // With a pidfd the first poll returns at once for a child that has already ended, so
+    // the reap waits until after it (one `waitid` fewer for a child still running: a timed
+    // wait of a fresh child); a wait that runs out of time first reaps once before it says
+    // so, as the reap up front did.
+    let mut reaped_once = entry.child.pidfd.is_none() || report;
+    let mut ended = if reaped_once {
+        reap(entry)?
+    } else {
+        // An end another wait saw is known without a system call.
+        *lock(&entry.end)
+    };
     let mut linger_until: Option<Deadline> = None;
     // Bytes past the cap are read into this buffer and dropped; allocated on first use.
     let mut scratch: Vec<u8> = Vec::new();
@@ -395,6 +405,13 @@ fn wait_loop(
         }
         let now = Instant::now();
         if ended.is_none() && deadline.passed_at(now) {
+            if !reaped_once {
+                reaped_once = true;
+                ended = reap(entry)?;
+                if ended.is_some() {
+                    continue;
+                }
+            }
             return Err(timed_out_error(entry, options.timeout.unwrap_or_default()));
         }
         // How long this poll may sleep.
@@ -473,6 +490,7 @@ fn wait_loop(
             }
         }
         if ended.is_none() {
+            reaped_once = true;
             ended = reap(entry)?;
         }
     }

@@ -357,37 +357,73 @@ pub(crate) fn rlimit_resource(r: impl Into<crate::sys::spawn_types::RawResource>
 /// holds its pid; only reaping frees it). Without a pidfd (kernels before 5.2) the caller
 /// must know the child is not reaped: the library then refuses hosts that ignore `SIGCHLD`,
 /// and only its own waits reap.
-///
-/// One `openat`, one `read` into a stack buffer and a `close` (`std::fs::read` makes eight
-/// system calls here: procfs reports size 0, so it probes with small reads); a line that
-/// does not end within the buffer is read again whole.
 pub(crate) fn process_start_time(child: &Spawned) -> Option<u64> {
-    let path = format!("/proc/{}/stat", child.pid);
-    let mut buf = [0u8; 2048];
+    // One `openat`, one `read` into a stack buffer, one `close` (`std::fs::read` adds a
+    // `statx` and, since procfs reports size 0, probes with five reads). The line is at most
+    // about 700 bytes (52 numbers and a 16-byte `comm`); it is used only when it ends with
+    // its newline, so a short read can never give a cut number.
+    let mut path = [0u8; 32];
+    let path = proc_stat_path(&mut path, child.pid)?;
     let fd = rustix::fs::open(
-        path.as_str(),
-        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+        path,
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC | rustix::fs::OFlags::NOCTTY,
         rustix::fs::Mode::empty(),
     )
     .ok()?;
-    let n = rustix::io::read(&fd, &mut buf).ok()?;
-    drop(fd);
-    let whole;
-    let stat: &[u8] = if n > 0 && buf[n - 1] == b'\n' {
-        &buf[..n]
-    } else {
-        whole = std::fs::read(&path).ok()?;
-        &whole
+    let mut buf = [0u8; 1024];
+    let n = loop {
+        match rustix::io::read(&fd, &mut buf) {
+            Err(rustix::io::Errno::INTR) => continue,
+            r => break r.ok()?,
+        }
     };
-    // `PID (COMM) STATE …`: COMM may hold spaces and parentheses, so count from the last `)`.
-    let close = stat.iter().rposition(|&b| b == b')')?;
-    let rest = std::str::from_utf8(stat.get(close + 1..)?).ok()?;
-    // Field 3 (`state`) is the first after `)`; field 22 is the twentieth.
-    let start = rest.split_ascii_whitespace().nth(19)?.parse().ok()?;
+    drop(fd);
+    let stat = buf.get(..n)?;
+    if stat.last() != Some(&b'\n') {
+        return None;
+    }
+    let start = stat_start_time(stat)?;
     if let Some(fd) = &child.pidfd {
         super::tree::pidfd_signal(fd.as_fd(), 0).ok()?;
     }
     Some(start)
+}
+
+/// `/proc/PID/stat` as a C string in `buf`, without allocating.
+fn proc_stat_path(buf: &mut [u8; 32], pid: i32) -> Option<&std::ffi::CStr> {
+    use std::io::Write;
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    write!(cursor, "/proc/{pid}/stat\0").ok()?;
+    let len = cursor.position() as usize;
+    std::ffi::CStr::from_bytes_with_nul(&buf[..len]).ok()
+}
+
+/// Field 22 (`starttime`) of a `/proc/PID/stat` line.
+fn stat_start_time(stat: &[u8]) -> Option<u64> {
+    // `PID (COMM) STATE …`: COMM may hold spaces and parentheses, so count from the last `)`.
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(stat.get(close + 1..)?).ok()?;
+    // Field 3 (`state`) is the first after `)`; field 22 is the twentieth.
+    rest.split_ascii_whitespace().nth(19)?.parse().ok()
+}
+
+/// Calls `f` with each `NAME=value` of this process's environment, in `environ` order: what
+/// `std::process::Command` hands a child whose environment it did not change.
+///
+/// Read through `std::env::vars_os`, under std's environment lock, so a `std::env::set_var`
+/// in another thread at the same time is no data race (a raw read of `environ` would save
+/// about two allocations per variable but race with it). `f` must not change the
+/// environment.
+pub(crate) fn for_each_environ(mut f: impl FnMut(&[u8])) {
+    use std::os::unix::ffi::OsStrExt;
+    let mut entry = Vec::new();
+    for (k, v) in std::env::vars_os() {
+        entry.clear();
+        entry.extend_from_slice(k.as_bytes());
+        entry.push(b'=');
+        entry.extend_from_slice(v.as_bytes());
+        f(&entry);
+    }
 }
 
 /// This boot's id (`/proc/sys/kernel/random/boot_id`, a UUID the kernel draws at boot),
