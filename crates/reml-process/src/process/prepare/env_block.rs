@@ -78,7 +78,7 @@ pub(super) fn env_block(
     let mut block = CStrBlock::with_capacity(4096, 64);
     if base.inherits() && overrides.inherits() {
         let mut bad: Option<ProcessError> = None;
-        crate::sys::imp::process::for_each_environ(|s| {
+        for_each_environ(|s| {
             let Some(eq) = name_end(s) else { return };
             let key = OsStr::from_bytes(&s[..eq]);
             if bad.is_some() || (any_edit && edited(key)) || !passes(key) {
@@ -110,4 +110,21 @@ pub(super) fn env_block(
         block.push(&[k.as_bytes(), b"=", v.as_bytes()]);
     }
     Ok(block)
+}
+
+/// Calls `f` with each `NAME=value` of this process's environment, in `environ` order: what
+/// `std::process::Command` hands a child whose environment it did not change.
+///
+/// Read through `std::env::vars_os`, under std's environment lock, so a `std::env::set_var`
+/// in another thread at the same time is no data race (a raw read of `environ` would save
+/// about two allocations per variable but race with it).
+fn for_each_environ(mut f: impl FnMut(&[u8])) {
+    let mut entry = Vec::new();
+    for (k, v) in std::env::vars_os() {
+        entry.clear();
+        entry.extend_from_slice(k.as_bytes());
+        entry.push(b'=');
+        entry.extend_from_slice(v.as_bytes());
+        f(&entry);
+    }
 }

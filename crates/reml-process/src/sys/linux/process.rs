@@ -407,25 +407,6 @@ fn stat_start_time(stat: &[u8]) -> Option<u64> {
     rest.split_ascii_whitespace().nth(19)?.parse().ok()
 }
 
-/// Calls `f` with each `NAME=value` of this process's environment, in `environ` order: what
-/// `std::process::Command` hands a child whose environment it did not change.
-///
-/// Read through `std::env::vars_os`, under std's environment lock, so a `std::env::set_var`
-/// in another thread at the same time is no data race (a raw read of `environ` would save
-/// about two allocations per variable but race with it). `f` must not change the
-/// environment.
-pub(crate) fn for_each_environ(mut f: impl FnMut(&[u8])) {
-    use std::os::unix::ffi::OsStrExt;
-    let mut entry = Vec::new();
-    for (k, v) in std::env::vars_os() {
-        entry.clear();
-        entry.extend_from_slice(k.as_bytes());
-        entry.push(b'=');
-        entry.extend_from_slice(v.as_bytes());
-        f(&entry);
-    }
-}
-
 /// This boot's id (`/proc/sys/kernel/random/boot_id`, a UUID the kernel draws at boot),
 /// read once; `None` when it cannot be read.
 pub(crate) fn boot_id() -> Option<&'static str> {

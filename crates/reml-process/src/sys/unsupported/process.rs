@@ -96,20 +96,6 @@ pub(crate) fn process_start_time(_child: &Spawned) -> Option<u64> {
     None
 }
 
-/// Calls `f` with each variable of this process's environment as `KEY=VALUE` bytes, read
-/// through `std::env::vars_os` (as the Linux backend reads `environ`).
-pub(crate) fn for_each_environ(mut f: impl FnMut(&[u8])) {
-    use std::os::unix::ffi::OsStrExt;
-    let mut entry = Vec::new();
-    for (k, v) in std::env::vars_os() {
-        entry.clear();
-        entry.extend_from_slice(k.as_bytes());
-        entry.push(b'=');
-        entry.extend_from_slice(v.as_bytes());
-        f(&entry);
-    }
-}
-
 /// Not known here: `None`.
 pub(crate) fn boot_id() -> Option<&'static str> {
     None
