@@ -92,8 +92,9 @@ impl SignalForwarder {
     ///
     /// # How
     /// `SIGCHLD` is blocked and received on the same `signalfd` (not forwarded, unless
-    /// `signals` lists it); each one starts a sweep: the children listed in
-    /// `/proc/self/task/*/children`, one `waitid(WNOHANG)` each. A sweep also runs when
+    /// `signals` lists it); each one starts a sweep: when a `waitid(WNOWAIT)` probe finds
+    /// an ended child, the children listed in `/proc/self/task/*/children`, one
+    /// `waitid(WNOHANG)` each. A sweep also runs when
     /// [`run`](Self::run) starts and every 500 ms, in case a `SIGCHLD` went to a thread that
     /// does not block it (install before any other thread exists, as for forwarding).
     /// Nothing is reaped outside [`run`](Self::run).
@@ -165,9 +166,16 @@ impl SignalForwarder {
 
     /// One orphan sweep, when reaping
     /// (see [`install_reaping_orphans`](Self::install_reaping_orphans)).
+    ///
+    /// Walks `/proc` only when some ordinary child has ended (a `waitid(WNOWAIT)` probe, which
+    /// reaps nothing): the sweep reaps only such children, so when there is none it would
+    /// reap nothing. A child that ends after the probe sends a new `SIGCHLD` (or is found by
+    /// the next periodic sweep), as a child that ends after a walk always did.
     fn sweep(&self) {
         if let Some(keep) = &self.reaping {
-            crate::sys::imp::process::reap_orphans(keep);
+            if crate::sys::imp::tree::may_have_ended_child() {
+                crate::sys::imp::process::reap_orphans(keep);
+            }
         }
     }
 
