@@ -195,6 +195,11 @@ pub fn run_process(
 /// [`ProcessCapability::kill_process_tree`] — followed by `SIGCONT` (as coreutils `timeout` does) so a
 /// stopped child acts on it. A forwarded signal that ends the child is not ours: the cause
 /// is `signaled` and the exit status 128+N.
+///
+/// Forwarding lasts while the child runs, and when we end the job ourselves (time limit,
+/// output cap, a failure) until the whole ending is over, grace period included. Once the
+/// child has ended by itself the job is over: signals received after its `SIGCHLD` are no
+/// longer forwarded (they stay blocked and pending).
 pub fn run_process_forwarding(
     cap: &dyn ProcessCapability,
     command: &Command,
