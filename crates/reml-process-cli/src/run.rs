@@ -9,12 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use reml_process::audit::{AuditSink, JsonLinesSink, NullSink, Redactor, StderrSink};
+use reml_process::audit::{AuditSink, JsonLinesSink, StderrSink};
 use reml_process::error::os_text;
 use reml_process::policy::Policy;
 use reml_process::{
-    resolve_program, run_process_supervised, AuditSettings, Command, Environment, ProcessGroup,
-    ProcessOutcome, RunEvent, RunOptions, Signal, SignalForwarder, StdioSpec, FORWARDED_SIGNALS,
+    resolve_program, run_process_supervised, AuditSettings, Command, Environment,
+    NativeProcessCapability, ProcessCapability, ProcessGroup, ProcessOutcome, RunEvent, RunOptions,
+    Signal, SignalForwarder, StdioSpec, FORWARDED_SIGNALS,
 };
 
 use crate::exit::{error_line, EXIT_OWN_FAILURE};
@@ -330,19 +331,26 @@ fn execute(
         }
     }
     let env = Environment::default();
-    // `run` is built on the audited_process template; without --audit it records nowhere.
-    let audit = audit.unwrap_or_else(|| AuditSettings {
-        sink: Arc::new(NullSink),
-        redactor: Redactor::default(),
-        required: false,
-    });
     // Audit over policy over native (`reml_process::stack`). Without a policy the program
     // cannot be resolved, so nothing can name it: the spawn fails (and is audited) before
     // anything runs. The stack is dropped before the error line, as the template did.
+    //
+    // Without --audit there is no log, and the audit layer is left out: it would record into
+    // nowhere (a sink that drops every record and never fails) and, not being required, it
+    // returns every result of the layers below as is (`AuditLayer`, "Audit failures") — but
+    // it would still read the child's start time and the boot id from /proc and build every
+    // record. A policy that requires a log never gets here without one (`open_audit`).
     let outcome = {
-        let cap = reml_process::stack::build(policy.map(Arc::new), &audit);
+        let policy = policy.map(Arc::new);
+        let cap: Box<dyn ProcessCapability> = match &audit {
+            Some(audit) => Box::new(reml_process::stack::build(policy, audit)),
+            None => match policy {
+                Some(policy) => Box::new(reml_process::stack::guard(policy)),
+                None => Box::new(NativeProcessCapability::new()),
+            },
+        };
         run_process_supervised(
-            &cap,
+            &*cap,
             command,
             &env,
             &options,

@@ -32,12 +32,23 @@ pub fn default_sigchld() {
     reset_sigchld_to_default();
 }
 
-/// `signals` without those whose current disposition is "ignore".
+/// `signals` without those whose disposition is "ignore".
+///
+/// Read from the record taken before `main` ([`inherited_ignored_signals`], one query per
+/// signal already made) rather than asked again: nothing in this process changes the
+/// disposition of a forwarded signal before this point (the Rust runtime changes `PIPE`,
+/// `SEGV` and `BUS`, `main` `XFSZ`, [`default_sigchld`] `CHLD`: none of them forwarded), so
+/// for them the two answers are the same. Where nothing was recorded, the current
+/// disposition is asked.
 pub fn not_ignored(signals: &[Signal]) -> Vec<Signal> {
+    let recorded = inherited_ignored_signals();
     signals
         .iter()
         .copied()
-        .filter(|s| !is_ignored(*s))
+        .filter(|s| match &recorded {
+            Some(ignored) => !ignored.contains(s),
+            None => !is_ignored(*s),
+        })
         .collect()
 }
 

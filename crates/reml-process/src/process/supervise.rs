@@ -92,8 +92,9 @@ impl SignalForwarder {
     ///
     /// # How
     /// `SIGCHLD` is blocked and received on the same `signalfd` (not forwarded, unless
-    /// `signals` lists it); each one starts a sweep: the children listed in
-    /// `/proc/self/task/*/children`, one `waitid(WNOHANG)` each. A sweep also runs when
+    /// `signals` lists it); each one starts a sweep: when a `waitid(WNOWAIT)` probe finds
+    /// an ended child, the children listed in `/proc/self/task/*/children`, one
+    /// `waitid(WNOHANG)` each. A sweep also runs when
     /// [`run`](Self::run) starts and every 500 ms, in case a `SIGCHLD` went to a thread that
     /// does not block it (install before any other thread exists, as for forwarding).
     /// Nothing is reaped outside [`run`](Self::run).
@@ -131,7 +132,22 @@ impl SignalForwarder {
     /// another thread), and reaps orphans meanwhile when installed with
     /// [`install_reaping_orphans`](Self::install_reaping_orphans). Returns at once if `stop`
     /// was called before.
-    pub fn run(&self, mut forward: impl FnMut(Signal)) {
+    pub fn run(&self, forward: impl FnMut(Signal)) {
+        self.run_until(forward, |_| false);
+    }
+
+    /// [`run`](Self::run), also returning when a `SIGCHLD` received reports the end (exit,
+    /// death by a signal) of a child for which `ended(pid)` answers `true`: once the signals
+    /// already pending have been forwarded, without a sweep. A supervisor uses it to let its
+    /// forwarder go as soon as the job's child has ended by itself, so that it need not wait
+    /// for the forwarder at the end. A `SIGCHLD` merged with an earlier one (the kernel keeps
+    /// one pending) names the earlier child only: then `run_until` goes on until
+    /// [`stop`](Self::stop), as `run` does.
+    pub(crate) fn run_until(
+        &self,
+        mut forward: impl FnMut(Signal),
+        mut ended: impl FnMut(i32) -> bool,
+    ) {
         let tick = self.reaping.as_ref().map(|_| rustix::event::Timespec {
             tv_sec: SWEEP_INTERVAL.as_secs() as i64,
             tv_nsec: SWEEP_INTERVAL.subsec_nanos() as _,
@@ -151,13 +167,20 @@ impl SignalForwarder {
             }
             // Drained before the sweep: a child that ends after the read sends a new SIGCHLD,
             // so no end is missed between the two.
-            while let Ok(Some(n)) = crate::sys::imp::signals::read_signal(&self.signalfd) {
-                let Ok(sig) = Signal::new(n) else {
+            let mut child_ended = false;
+            while let Ok(Some(r)) = crate::sys::imp::signals::read_signal(&self.signalfd) {
+                let Ok(sig) = Signal::new(r.signo) else {
                     continue;
                 };
                 if sig != Signal::CHLD || self.forward_sigchld {
                     forward(sig);
                 }
+                if r.is_child_end() && !child_ended && ended(r.pid) {
+                    child_ended = true;
+                }
+            }
+            if child_ended {
+                return;
             }
             self.sweep();
         }
@@ -165,9 +188,16 @@ impl SignalForwarder {
 
     /// One orphan sweep, when reaping
     /// (see [`install_reaping_orphans`](Self::install_reaping_orphans)).
+    ///
+    /// Walks `/proc` only when some ordinary child has ended (a `waitid(WNOWAIT)` probe, which
+    /// reaps nothing): the sweep reaps only such children, so when there is none it would
+    /// reap nothing. A child that ends after the probe sends a new `SIGCHLD` (or is found by
+    /// the next periodic sweep), as a child that ends after a walk always did.
     fn sweep(&self) {
         if let Some(keep) = &self.reaping {
-            crate::sys::imp::process::reap_orphans(keep);
+            if crate::sys::imp::tree::may_have_ended_child() {
+                crate::sys::imp::process::reap_orphans(keep);
+            }
         }
     }
 

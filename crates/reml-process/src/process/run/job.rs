@@ -25,6 +25,7 @@ pub(super) fn supervise(
     mut terminal: Option<TerminalGuard>,
     outcome: &mut ProcessOutcome,
     on_spawned: &dyn Fn(ProcessHandle),
+    on_ending: &dyn Fn(),
     on_event: &(dyn Fn(&RunEvent) + Sync),
 ) -> Option<(ProcessHandle, Ending, Result<(), ProcessError>, bool)> {
     // The whole run must be possible before anything runs: a time-limit signal the policy
@@ -81,6 +82,7 @@ pub(super) fn supervise(
         program: outcome.program.clone(),
         ending: Ending::ByItself,
         audit_reported: false,
+        on_ending,
     };
     let result = job.wait_to_end(on_event);
     // The end record itself may be the one that failed: report it (a required log's
@@ -120,6 +122,9 @@ struct Job<'a> {
     ending: Ending,
     /// An audit failure of a log that is not required was reported ([`RunEvent::AuditFailed`]).
     audit_reported: bool,
+    /// Called when we start ending the job ourselves ([`Job::end_tree`]): signals must be
+    /// forwarded until the end, even once the child itself has ended.
+    on_ending: &'a dyn Fn(),
 }
 
 impl Job<'_> {
@@ -211,6 +216,7 @@ impl Job<'_> {
     /// period — all of it while any process of the tree is alive, even when the child itself
     /// has ended — then `KILL` until nothing is left.
     fn end_tree(&mut self) -> Result<(), ProcessError> {
+        (self.on_ending)();
         let (cap, handle) = (self.cap, self.handle);
         // A grace too long to represent never ends: the tree is waited for as long as it runs.
         let grace_end = Deadline::after(self.options.kill_after);

@@ -195,6 +195,11 @@ pub fn run_process(
 /// [`ProcessCapability::kill_process_tree`] — followed by `SIGCONT` (as coreutils `timeout` does) so a
 /// stopped child acts on it. A forwarded signal that ends the child is not ours: the cause
 /// is `signaled` and the exit status 128+N.
+///
+/// Forwarding lasts while the child runs, and when we end the job ourselves (time limit,
+/// output cap, a failure) until the whole ending is over, grace period included. Once the
+/// child has ended by itself the job is over: signals received after its `SIGCHLD` are no
+/// longer forwarded (they stay blocked and pending).
 pub fn run_process_forwarding(
     cap: &dyn ProcessCapability,
     command: &Command,
@@ -282,6 +287,7 @@ pub fn run_process_supervised(
             terminal,
             &mut outcome,
             &|_| {},
+            &|| {},
             on_event,
         ),
         Some(fwd) => {
@@ -328,9 +334,14 @@ pub fn run_process_supervised(
             // if the child is created all the same, they are forwarded to it then: never
             // lost.
             let target = Mutex::new(Target::NotYet(Vec::new()));
-            std::thread::scope(|scope| {
-                scope.spawn(|| {
-                    fwd.run(|sig| {
+            // The forwarder lets go as soon as the child has ended by itself (its SIGCHLD),
+            // so the end of the run does not wait for it to wake up; a job we end ourselves
+            // (time limit, output cap, failure) keeps it through the whole ending, started
+            // again if it had already let go (`Forwarding`).
+            let forwarding = Mutex::new(Forwarding::Running);
+            let forwarder = || {
+                fwd.run_until(
+                    |sig| {
                         let mut t = lock(&target);
                         match &mut *t {
                             Target::Child(handle) => {
@@ -343,8 +354,26 @@ pub fn run_process_supervised(
                                 pending.push(sig);
                             }
                         }
-                    })
-                });
+                    },
+                    |pid| {
+                        let ours = matches!(&*lock(&target), Target::Child(h) if h.pid() == pid);
+                        let mut state = lock(&forwarding);
+                        if ours && *state == Forwarding::Running {
+                            *state = Forwarding::LetGo;
+                            return true;
+                        }
+                        false
+                    },
+                )
+            };
+            std::thread::scope(|scope| {
+                scope.spawn(forwarder);
+                let on_ending = || {
+                    let before = std::mem::replace(&mut *lock(&forwarding), Forwarding::Ending);
+                    if before == Forwarding::LetGo {
+                        scope.spawn(forwarder);
+                    }
+                };
                 let on_spawned = |handle: ProcessHandle| {
                     let before = std::mem::replace(&mut *lock(&target), Target::Child(handle));
                     if let Target::NotYet(pending) = before {
@@ -362,6 +391,7 @@ pub fn run_process_supervised(
                     terminal,
                     &mut outcome,
                     &on_spawned,
+                    &on_ending,
                     on_event,
                 );
                 fwd.stop();
@@ -428,6 +458,17 @@ enum Target {
     NotYet(Vec<Signal>),
     /// To this child.
     Child(ProcessHandle),
+}
+
+/// Whether the forwarder of a run still runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Forwarding {
+    /// It runs, and lets go when the child ends by itself.
+    Running,
+    /// It let go: the child ended (the signals pending then were forwarded).
+    LetGo,
+    /// We are ending the job: it runs until the end of the run.
+    Ending,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

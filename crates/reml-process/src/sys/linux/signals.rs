@@ -74,8 +74,32 @@ pub(crate) fn block_and_open(signals: &[i32]) -> io::Result<OwnedFd> {
     }
 }
 
+/// One signal read from a signalfd: its number, and for `SIGCHLD` the child and what
+/// happened to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Received {
+    /// The signal number.
+    pub signo: i32,
+    /// The sending process (for `SIGCHLD`: the child).
+    pub pid: i32,
+    /// `si_code` (for `SIGCHLD`: `CLD_EXITED`, `CLD_KILLED`, `CLD_DUMPED`, `CLD_STOPPED`, …).
+    pub code: i32,
+}
+
+impl Received {
+    /// Whether this is the `SIGCHLD` of a child's end (exited, killed or dumped core; not a
+    /// stop or a continue).
+    pub(crate) fn is_child_end(&self) -> bool {
+        self.signo == libc::SIGCHLD
+            && matches!(
+                self.code,
+                libc::CLD_EXITED | libc::CLD_KILLED | libc::CLD_DUMPED
+            )
+    }
+}
+
 /// Reads one pending signal from a signalfd; `Ok(None)` when none is pending.
-pub(crate) fn read_signal(fd: &OwnedFd) -> io::Result<Option<i32>> {
+pub(crate) fn read_signal(fd: &OwnedFd) -> io::Result<Option<Received>> {
     // SAFETY: signalfd_siginfo is plain data; read writes at most its size into it.
     unsafe {
         let mut info: libc::signalfd_siginfo = std::mem::zeroed();
@@ -86,7 +110,11 @@ pub(crate) fn read_signal(fd: &OwnedFd) -> io::Result<Option<i32>> {
             size,
         );
         if n == size as isize {
-            return Ok(Some(info.ssi_signo as i32));
+            return Ok(Some(Received {
+                signo: info.ssi_signo as i32,
+                pid: info.ssi_pid as i32,
+                code: info.ssi_code,
+            }));
         }
         let e = io::Error::last_os_error();
         if n < 0 && e.raw_os_error() == Some(libc::EAGAIN) {

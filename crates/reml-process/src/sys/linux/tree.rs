@@ -56,8 +56,14 @@ fn parse_stat(text: &str) -> Option<Stat> {
 
 /// The children of every thread of process `pid` (`/proc/PID/task/*/children`), in no
 /// particular order, without duplicates. Empty when the process is gone.
+///
+/// For our own process, [`has_no_children`] is asked first: a supervisor like `run` starts
+/// with no children, and one system call then stands for the walk of `/proc`.
 pub(crate) fn children(pid: i32) -> Vec<i32> {
     let mut out = Vec::new();
+    if pid == getpid() && has_no_children() {
+        return out;
+    }
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return out;
     };
@@ -73,6 +79,44 @@ pub(crate) fn children(pid: i32) -> Vec<i32> {
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// Whether this process has no child at all, of any kind, in any state: `waitid(P_ALL,
+/// WEXITED | WNOHANG | WNOWAIT | __WALL)` fails with `ECHILD` exactly when no child of any
+/// of our threads is eligible, and `__WALL` makes every child eligible (ordinary, clone
+/// children, running, stopped or zombie). `WNOWAIT` leaves a zombie it finds unreaped, so the
+/// question changes nothing. Any other answer (a child found, another error) is "not sure",
+/// and the caller walks `/proc` as before.
+pub(crate) fn has_no_children() -> bool {
+    let flags = rustix::process::WaitIdOptions::EXITED
+        | rustix::process::WaitIdOptions::NOHANG
+        | rustix::process::WaitIdOptions::NOWAIT
+        | rustix::process::WaitIdOptions::from_bits_retain(libc::__WALL as u32);
+    loop {
+        match rustix::process::waitid(rustix::process::WaitId::All, flags) {
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(rustix::io::Errno::CHILD) => return true,
+            _ => return false,
+        }
+    }
+}
+
+/// Whether some ordinary child of ours (one that sends `SIGCHLD` when it ends, as every
+/// reparented orphan and every child after `execve` does) has ended and is not reaped yet:
+/// `waitid(P_ALL, WEXITED | WNOHANG | WNOWAIT)`, which reaps nothing. `false` means an orphan
+/// sweep ([`super::process::reap_orphans`], which reaps only such children) would find nothing
+/// to reap at this moment; `true` (or an error other than `ECHILD`) means it may.
+pub(crate) fn may_have_ended_child() -> bool {
+    let flags = rustix::process::WaitIdOptions::EXITED
+        | rustix::process::WaitIdOptions::NOHANG
+        | rustix::process::WaitIdOptions::NOWAIT;
+    loop {
+        match rustix::process::waitid(rustix::process::WaitId::All, flags) {
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(rustix::io::Errno::CHILD) | Ok(None) => return false,
+            _ => return true,
+        }
+    }
 }
 
 /// Our own process id.

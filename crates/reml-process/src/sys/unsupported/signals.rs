@@ -11,8 +11,24 @@ pub(crate) fn block_and_open(_signals: &[i32]) -> io::Result<OwnedFd> {
     Err(unsupported_error("signal forwarding"))
 }
 
+/// One signal read from a signalfd. Never constructed here.
+#[allow(dead_code)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Received {
+    pub signo: i32,
+    pub pid: i32,
+    pub code: i32,
+}
+
+impl Received {
+    /// `false`: nothing is received here.
+    pub(crate) fn is_child_end(&self) -> bool {
+        false
+    }
+}
+
 /// `Unsupported` (no signalfd can exist).
-pub(crate) fn read_signal(_fd: &OwnedFd) -> io::Result<Option<i32>> {
+pub(crate) fn read_signal(_fd: &OwnedFd) -> io::Result<Option<Received>> {
     Err(unsupported_error("signal forwarding"))
 }
 
