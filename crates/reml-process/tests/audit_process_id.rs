@@ -87,3 +87,27 @@ fn every_process_record_carries_one_key_per_lifecycle() {
     assert_eq!(last[&i64::from(c.pid())], events::PROCESS_RELEASED);
     assert_eq!(last[&i64::from(d.pid())], events::PROCESS_LEAKED);
 }
+
+/// The start time the native backend answers is the one `/proc/PID/stat` holds, whether it
+/// was known from the clock around `clone` (nearly every child) or read from `/proc` (a tick
+/// passed during the `clone`): 400 children, each compared while it is still unreaped.
+#[test]
+fn start_time_is_the_one_proc_reports() {
+    let cap = NativeProcessCapability::new();
+    let env = Environment::default();
+    let mut mismatches = Vec::new();
+    for _ in 0..400 {
+        let h = cap
+            .spawn_process(Command::new(helper()).args(["exit", "0"]), &env)
+            .unwrap();
+        // Unreaped until the wait below: a zombie keeps its /proc/PID/stat.
+        let ours = cap.process_start_time(h).unwrap();
+        let proc = start_time(h.pid());
+        if ours != Some(proc) {
+            mismatches.push((h.pid(), ours, proc));
+        }
+        cap.wait_process(h, None).unwrap();
+        cap.release_process(h).unwrap();
+    }
+    assert!(mismatches.is_empty(), "pid, ours, /proc: {mismatches:?}");
+}

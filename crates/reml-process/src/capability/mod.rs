@@ -505,11 +505,13 @@ pub trait ProcessCapability: Send + Sync {
     /// With the pid and the boot it names the process uniquely, whatever pids the kernel
     /// reuses later: the audit log's `process.id` is made of it.
     ///
-    /// Read from `/proc` when asked (not at spawn), and answered only when the read is known
-    /// to be of this process: `None` when the process may have been reaped by then (its pid
-    /// could be another process's), when `/proc` cannot be read, or when the capability does
-    /// not know (provided: a layer passes it inward; a backend that does not write it knows
-    /// nothing).
+    /// The native backend knows it from the clock read around `clone` for nearly every
+    /// child (when the clock did not pass a tick meanwhile: the same number `/proc` gives);
+    /// otherwise it is read from `/proc` when asked (not at spawn), and answered only when
+    /// the read is known to be of this process: `None` when the process may have been reaped
+    /// by then (its pid could be another process's), when `/proc` cannot be read, or when the
+    /// capability does not know (provided: a layer passes it inward; a backend that does not
+    /// write it knows nothing).
     ///
     /// # Errors
     /// `InvalidCommand` for a stale handle.
