@@ -6,13 +6,16 @@
 //! line with the goals' keys. `BENCHMARKS.md` explains each figure.
 //!
 //! ```text
-//! reml-process-bench [--quick] [--stress N] [--plots DIR] [--only MEASURE,…]
+//! reml-process-bench [--quick] [--stress N] [--plots DIR] [--cli-static PATH] [--only MEASURE,…]
 //! ```
 //!
 //! Measures: `spawn,tiny,exit,collect,rss,concurrent,bigparent,fds,threads8,thread,cli,isolation,stress`.
 //! The stress cycles run by default (300 with `--quick`, 1000 otherwise; `--stress N` sets
 //! N). The plots (`spawn_vs_parent_rss.svg`, `spawn_vs_open_fds.svg`) go to `--plots DIR`,
 //! by default `reml-process-bench-plots` under the system's temporary directory.
+//! `--cli-static PATH` adds a second `reml-process` binary to the `cli` measure (the
+//! statically linked build the README's "Installing the command" describes), alternated with
+//! the default build and `timeout` in the same rounds (`cli_run_static_vs_coreutils_timeout`).
 
 #![forbid(unsafe_code)]
 
@@ -37,10 +40,11 @@ struct Args {
     stress: Option<usize>,
     only: Option<Vec<String>>,
     plots: Option<std::path::PathBuf>,
+    cli_static: Option<std::path::PathBuf>,
 }
 
 const USAGE: &str = "usage: reml-process-bench [--quick] [--stress N] [--plots DIR] \
-[--only spawn,tiny,exit,collect,rss,concurrent,bigparent,fds,threads8,thread,cli,isolation,stress]";
+[--cli-static PATH] [--only spawn,tiny,exit,collect,rss,concurrent,bigparent,fds,threads8,thread,cli,isolation,stress]";
 
 fn parse_args(argv: &[String]) -> Result<Args, String> {
     let mut a = Args {
@@ -48,6 +52,7 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
         stress: None,
         only: None,
         plots: None,
+        cli_static: None,
     };
     let mut it = argv.iter();
     while let Some(arg) = it.next() {
@@ -67,6 +72,12 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
             "--plots" => {
                 let dir = it.next().ok_or("--plots needs a directory")?;
                 a.plots = Some(dir.into());
+            }
+            "--cli-static" => {
+                let path = it
+                    .next()
+                    .ok_or("--cli-static needs the path of a reml-process binary")?;
+                a.cli_static = Some(path.into());
             }
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?} (see --help)")),
@@ -101,6 +112,7 @@ fn run(argv: &[String]) -> Result<(), String> {
             .plots
             .clone()
             .unwrap_or_else(|| std::env::temp_dir().join("reml-process-bench-plots")),
+        cli_static: args.cli_static.clone(),
     };
     let wanted = |name: &str| {
         args.only
@@ -155,7 +167,14 @@ fn run(argv: &[String]) -> Result<(), String> {
             &["spawn_threads8_throughput_vs_std"],
         ),
         ("thread", measures::threads, &["thread_create_join_vs_std"]),
-        ("cli", parallel::cli_run, &["cli_run_vs_coreutils_timeout"]),
+        (
+            "cli",
+            parallel::cli_run,
+            &[
+                "cli_run_vs_coreutils_timeout",
+                "cli_run_static_vs_coreutils_timeout",
+            ],
+        ),
         (
             "isolation",
             sandbox::spawn_by_level,

@@ -24,6 +24,8 @@ pub struct Cfg {
     pub tmp: PathBuf,
     /// Where the plots go (`--plots DIR`).
     pub plots: PathBuf,
+    /// `--cli-static PATH`: a second `reml-process` binary for the `cli` measure.
+    pub cli_static: Option<PathBuf>,
 }
 
 impl Cfg {

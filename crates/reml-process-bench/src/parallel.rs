@@ -8,7 +8,7 @@ use reml_process::{Command, Environment, NativeProcessCapability};
 
 use crate::measures::{spawn_wait_once, Cfg};
 use crate::report::{Report, Row, Unit};
-use crate::stats::{interleave, summarize, time_each, Method};
+use crate::stats::{interleave, summarize, time_each, Method, Summary};
 
 const THREADS: usize = 8;
 
@@ -103,41 +103,68 @@ fn status_of(cmd: &mut std::process::Command) -> Result<(), String> {
 }
 
 /// The whole command `reml-process run --timeout 10 -- /bin/true` (the binary built next to
-/// the bench) against `timeout 10 /bin/true`, alternated, each timed around its
-/// `status()` from the bench.
+/// the bench, and the one `--cli-static` names when given) against `timeout 10 /bin/true`,
+/// alternated in the same rounds, each timed around its `status()` from the bench.
 ///
 /// # Errors
-/// A run that fails once both were found.
+/// A run that fails once all were found.
 pub fn cli_run(cfg: &Cfg, report: &mut Report) -> Result<(), String> {
     const M: &str = "whole command: run --timeout 10 -- /bin/true";
     const KEY: &str = "cli_run_vs_coreutils_timeout";
-    let cli = cfg.exe.with_file_name("reml-process");
-    let ours = || {
-        status_of(std::process::Command::new(&cli).args([
-            "run",
-            "--timeout",
-            "10",
-            "--",
-            "/bin/true",
-        ]))
+    const KEY_STATIC: &str = "cli_run_static_vs_coreutils_timeout";
+    let run_of = |cli: &std::path::Path| {
+        let cli = cli.to_path_buf();
+        move || {
+            status_of(std::process::Command::new(&cli).args([
+                "run",
+                "--timeout",
+                "10",
+                "--",
+                "/bin/true",
+            ]))
+        }
     };
+    let cli = cfg.exe.with_file_name("reml-process");
+    let ours = run_of(&cli);
     let coreutils = || status_of(std::process::Command::new("timeout").args(["10", "/bin/true"]));
     if let Err(why) = ours() {
         let why = format!(
             "{} does not run ({why}): build it with `cargo build --release -p reml-process-cli`",
             cli.display()
         );
-        report.key(KEY, None, why);
+        report.key(KEY, None, why.clone());
+        report.key(KEY_STATIC, None, why);
         return Ok(());
     }
     if let Err(why) = coreutils() {
-        report.key(KEY, None, format!("coreutils timeout does not run: {why}"));
+        let why = format!("coreutils timeout does not run: {why}");
+        report.key(KEY, None, why.clone());
+        report.key(KEY_STATIC, None, why);
         return Ok(());
     }
+    let static_run = match &cfg.cli_static {
+        None => Err(
+            "not measured: give --cli-static PATH (the static build of README's \"Installing the command\")"
+                .to_owned(),
+        ),
+        Some(path) => {
+            let run = run_of(path);
+            match run() {
+                Ok(()) => Ok(run),
+                Err(why) => Err(format!("{} does not run: {why}", path.display())),
+            }
+        }
+    };
     let mut methods = vec![
-        Method::new("reml-process run --timeout 10", |k| time_each(k, ours)),
+        Method::new("reml-process run --timeout 10", |k| time_each(k, &ours)),
         Method::new("coreutils timeout 10", |k| time_each(k, coreutils)),
     ];
+    if let Ok(run) = &static_run {
+        methods.push(Method::new(
+            "reml-process run --timeout 10 (static build)",
+            move |k| time_each(k, run),
+        ));
+    }
     interleave(&mut methods, cfg.pick(10, 40), cfg.pick(10, 20), 1)?;
     let s: Vec<_> = methods
         .iter_mut()
@@ -152,7 +179,7 @@ pub fn cli_run(cfg: &Cfg, report: &mut Report) -> Result<(), String> {
             note: String::new(),
         });
     }
-    let r = match (s[0], s[1]) {
+    let vs_timeout = |ours: Option<Summary>| match (ours, s[1]) {
         (Some(a), Some(b)) if b.median > Duration::ZERO => {
             Some(a.median.as_secs_f64() / b.median.as_secs_f64())
         }
@@ -160,8 +187,16 @@ pub fn cli_run(cfg: &Cfg, report: &mut Report) -> Result<(), String> {
     };
     report.key(
         KEY,
-        r,
-        "median whole reml-process run / median whole timeout (alternated)",
+        vs_timeout(s[0]),
+        "median whole reml-process run (default build) / median whole timeout (alternated)",
     );
+    match &static_run {
+        Ok(_) => report.key(
+            KEY_STATIC,
+            vs_timeout(s[2]),
+            "median whole reml-process run (static build, --cli-static) / median whole timeout (alternated)",
+        ),
+        Err(why) => report.key(KEY_STATIC, None, why.clone()),
+    }
     Ok(())
 }
