@@ -27,8 +27,11 @@ pub(crate) struct Stat {
     pub pgid: i32,
     /// Field 22: start time, clock ticks after boot. With the pid, it names one process.
     pub starttime: u64,
-    /// Field 38: the signal the parent gets when this process ends (0 for the children this
-    /// library creates, `SIGCHLD` for ordinary children and for every reparented orphan).
+    /// Field 38: the signal the parent gets when this process ends. `SIGCHLD` for nearly
+    /// every process: the kernel resets it to `SIGCHLD` at `execve` (so the children this
+    /// library clones without one have it too once they run their program) and on
+    /// reparenting; a clone child that has not exec'd may have another or 0. It cannot tell
+    /// our children from adopted orphans (`LIBRARY_CHILDREN` in `process.rs` does).
     pub exit_signal: i32,
 }
 
