@@ -128,7 +128,10 @@ fn an_info_finding_exits_0_full_isolation_without_proc() {
     if !unavailable {
         assert_eq!(out.status.code(), Some(0), "{text}");
         assert_eq!(text.lines().count(), 2, "{text}");
-        assert!(text.ends_with("0 error(s), 0 warning(s), 1 info\n"), "{text}");
+        assert!(
+            text.ends_with("0 error(s), 0 warning(s), 1 info\n"),
+            "{text}"
+        );
     }
     let out = verify(&policy).arg("--json").output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -566,12 +566,26 @@ fn full_isolation_without_a_grant_covering_proc_is_an_info_finding() {
         ("\"/usr\"", "\"/\""),
     ] {
         let r = with("full_isolation", read, write);
-        assert_eq!(r.with_code(SANDBOX_NO_PROC).count(), 0, "{read} / {write}: {r:#?}");
+        assert_eq!(
+            r.with_code(SANDBOX_NO_PROC).count(),
+            0,
+            "{read} / {write}: {r:#?}"
+        );
     }
     // `sandboxed` keeps the host's /proc; `none` has no sandbox; no `read` at all is
     // `policy.sandbox.no_read`'s to say.
-    assert_eq!(with("sandboxed", "\"/usr\"", "").with_code(SANDBOX_NO_PROC).count(), 0);
-    assert_eq!(with("none", "\"/usr\"", "").with_code(SANDBOX_NO_PROC).count(), 0);
+    assert_eq!(
+        with("sandboxed", "\"/usr\"", "")
+            .with_code(SANDBOX_NO_PROC)
+            .count(),
+        0
+    );
+    assert_eq!(
+        with("none", "\"/usr\"", "")
+            .with_code(SANDBOX_NO_PROC)
+            .count(),
+        0
+    );
     let r = with("full_isolation", "", "");
     assert_eq!(r.with_code(SANDBOX_NO_PROC).count(), 0, "{r:#?}");
     assert_eq!(r.with_code(SANDBOX_NO_READ).count(), 1, "{r:#?}");
