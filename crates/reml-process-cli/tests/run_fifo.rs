@@ -1,7 +1,8 @@
 //! FIFOs at the edges of `run`, end to end (`docs/command.md` "Input and output at the edges"):
 //! a `file:` stdio path that is a FIFO is opened under the time limit, a signal to `run`
-//! ends that wait, and a policy file or audit log that is a FIFO (or a directory) is refused with 125. Each
-//! of these used to block in `open(2)` for good, with `TERM` blocked by `run` itself.
+//! ends that wait, and a policy file or audit log that is a FIFO is refused with 125 (an
+//! audit log that is a directory too, with the same kind of message). The FIFOs used to
+//! block in `open(2)` for good, with `TERM` blocked by `run` itself.
 //!
 //! Every invocation has a watchdog: `reml()` gives assert_cmd a time limit, and the one
 //! started by hand is killed and fails the test when it does not end in time.
