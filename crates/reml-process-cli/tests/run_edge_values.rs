@@ -148,6 +148,79 @@ fn malformed_durations_and_sizes_are_still_refused_with_one_line() {
     }
 }
 
+/// The duration forms `docs/command.md` lists (units, whitespace, decimals, the largest value)
+/// are taken by `--timeout` and `--kill-after` (their values: `tests/duration_forms.rs` of
+/// the library); a child that exits at once keeps its status under each.
+#[test]
+fn every_documented_duration_form_is_accepted_by_timeout_and_kill_after() {
+    let h = helper_str();
+    for form in [
+        "100",
+        "100.",
+        ".5d",
+        "007",
+        "1.5h",
+        "100s",
+        "100 s",
+        " 100 s ",
+        "100\ts",
+        "100sec",
+        "100 secs",
+        "5m",
+        "5 min",
+        "100000ms",
+        "100000000us",
+        "100000000\u{b5}s",
+        "100000000000ns",
+        "1d",
+        "18446744073709551615.999999999s",
+        "0",
+    ] {
+        let out = run(&["--json", "--timeout", form, "--kill-after", form, "--"])
+            .args([&h, "exit", "3"])
+            .output()
+            .unwrap();
+        no_panic(&out);
+        assert_eq!(
+            code(&out),
+            3,
+            "--timeout {form:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(field(&one_json(&out), "cause"), "exited", "{form:?}");
+    }
+}
+
+/// A form the docs do not list is refused before anything runs: 125, one line quoting it and
+/// naming the accepted forms.
+#[test]
+fn an_undocumented_duration_form_is_refused_with_the_accepted_forms() {
+    let h = helper_str();
+    for (option, form) in [
+        ("--timeout", "1S"),
+        ("--timeout", "1 mins"),
+        ("--timeout", "2hr"),
+        ("--timeout", "1\u{3bc}s"),
+        ("--timeout", "1 .5"),
+        ("--kill-after", "+1"),
+        ("--kill-after", "1_000"),
+    ] {
+        let out = run(&[option, form, "--"])
+            .args([&h, "echo", "ran"])
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 125, "{option} {form:?}");
+        assert!(out.stdout.is_empty(), "{option} {form:?}: nothing ran");
+        let line = one_error_line(&out);
+        assert_eq!(
+            line,
+            format!(
+                "reml-process: {option}: invalid duration `{form}`: expected a number of seconds (`2`, `1.5`), or a number with a unit: `250ms`, `2s`, `1m`, `1h`, `1d`; `0` means no limit"
+            )
+        );
+    }
+}
+
 #[test]
 fn a_policy_with_a_huge_max_wall_time_passes_verify_and_runs() {
     // It passed `verify` and then every run panicked computing the deadline.

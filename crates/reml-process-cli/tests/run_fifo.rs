@@ -1,7 +1,8 @@
 //! FIFOs at the edges of `run`, end to end (`docs/command.md` "Input and output at the edges"):
 //! a `file:` stdio path that is a FIFO is opened under the time limit, a signal to `run`
-//! ends that wait, and a policy file or audit log that is a FIFO is refused with 125. Each
-//! of these used to block in `open(2)` for good, with `TERM` blocked by `run` itself.
+//! ends that wait, and a policy file or audit log that is a FIFO is refused with 125 (an
+//! audit log that is a directory too, with the same kind of message). The FIFOs used to
+//! block in `open(2)` for good, with `TERM` blocked by `run` itself.
 //!
 //! Every invocation has a watchdog: `reml()` gives assert_cmd a time limit, and the one
 //! started by hand is killed and fails the test when it does not end in time.
@@ -135,6 +136,54 @@ fn an_audit_log_that_is_a_fifo_is_refused_at_once() {
     assert_eq!(code(&out), 125);
     let line = one_error_line(&out);
     assert!(line.contains("a FIFO, not a regular file"), "{line}");
+}
+
+/// A directory given as the audit log gets the same kind of refusal as a FIFO: "not a regular
+/// file", exit 125, before anything runs (the program would create the marker). It used to
+/// say "cannot open: Is a directory (os error 21)".
+#[test]
+fn an_audit_log_that_is_a_directory_or_a_fifo_is_refused_before_anything_runs() {
+    let d = temp();
+    let marker = d.path().join("ran");
+    let dir = d.path().join("logs");
+    std::fs::create_dir(&dir).unwrap();
+    let f = fifo(d.path(), "audit.jsonl");
+    let with_slash = format!("{}/", dir.display());
+    for (log, kind) in [
+        (dir.display().to_string(), "a directory"),
+        (with_slash, "a directory"),
+        (f.display().to_string(), "a FIFO"),
+    ] {
+        let out = reml()
+            .args(["run", "--audit", &log, "--", "sh", "-c"])
+            .arg(format!("touch {}", marker.display()))
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 125, "--audit {log}");
+        let line = one_error_line(&out);
+        assert_eq!(
+            line,
+            format!(
+                "reml-process: --audit {log}: audit log {log}: {kind}, not a regular file: an audit log must be a regular file"
+            ),
+        );
+        assert!(out.stdout.is_empty(), "--audit {log}");
+        assert!(!marker.exists(), "--audit {log}: nothing ran");
+    }
+    assert!(
+        std::fs::read_dir(&dir).unwrap().next().is_none(),
+        "nothing was created in the directory"
+    );
+    // `serve --audit` opens the log the same way.
+    let out = reml()
+        .args(["serve", "--audit"])
+        .arg(&dir)
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 125);
+    let line = one_error_line(&out);
+    assert!(line.contains("a directory, not a regular file"), "{line}");
 }
 
 /// Whether `pid` blocks `SIGTERM` (bit 15 of `SigBlk` in /proc/PID/status): `run` has set

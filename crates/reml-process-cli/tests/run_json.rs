@@ -99,6 +99,94 @@ fn program_is_the_resolved_absolute_path_of_a_bare_name() {
     assert_eq!(std::path::Path::new(program), expected.as_path());
 }
 
+/// `program` is the path as resolved, not canonicalised (`docs/command.md` `run`): absolute,
+/// `.` and repeated `/` removed, `..` and links kept; a bare name is joined to the `PATH`
+/// entry as written. The audit log's `subject` and `process.command[0]` are the same string.
+#[test]
+fn program_is_the_path_as_found_with_dot_dot_and_links_kept() {
+    let d = tempfile::Builder::new()
+        .prefix("run-json-program-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let root = d.path().to_str().unwrap().to_owned();
+    std::fs::create_dir(d.path().join("bin")).unwrap();
+    std::fs::create_dir(d.path().join("sub")).unwrap();
+    std::os::unix::fs::symlink(helper(), d.path().join("bin/tool")).unwrap();
+    std::os::unix::fs::symlink(d.path().join("bin/tool"), d.path().join("link")).unwrap();
+    std::os::unix::fs::symlink(d.path().join("bin"), d.path().join("bindir")).unwrap();
+    // (PROGRAM, --cwd, PATH of the child, the documented `program`)
+    let cases: Vec<(String, Option<&str>, Option<String>, String)> = vec![
+        (
+            format!("{root}/bin/../bin/tool"),
+            None,
+            None,
+            format!("{root}/bin/../bin/tool"),
+        ),
+        (
+            format!("{root}/./bin//tool"),
+            None,
+            None,
+            format!("{root}/bin/tool"),
+        ),
+        (format!("{root}/link"), None, None, format!("{root}/link")),
+        ("./link".into(), Some(&root), None, format!("{root}/link")),
+        (
+            "sub/../link".into(),
+            Some(&root),
+            None,
+            format!("{root}/sub/../link"),
+        ),
+        (
+            "tool".into(),
+            None,
+            Some(format!("{root}/./bin")),
+            format!("{root}/bin/tool"),
+        ),
+        (
+            "tool".into(),
+            None,
+            Some(format!("{root}/bindir")),
+            format!("{root}/bindir/tool"),
+        ),
+    ];
+    for (i, (program, cwd, path, expected)) in cases.iter().enumerate() {
+        let log = d.path().join(format!("audit-{i}.jsonl"));
+        let mut cmd = run(&["--json", "--audit", log.to_str().unwrap()]);
+        if let Some(cwd) = cwd {
+            cmd.args(["--cwd", cwd]);
+        }
+        if let Some(path) = path {
+            cmd.arg("--env").arg(format!("PATH={path}"));
+        }
+        let out = cmd.args(["--", program, "exit", "3"]).output().unwrap();
+        assert_eq!(
+            code(&out),
+            3,
+            "{program}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let j = one_json(&out);
+        assert_eq!(field(&j, "program"), expected.as_str(), "{program}");
+        let text = std::fs::read_to_string(&log).unwrap();
+        let spawned: Value = text
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|r| r["event"] == "process.spawned")
+            .expect("a process.spawned record");
+        assert_eq!(spawned["subject"], expected.as_str(), "{program}");
+        assert_eq!(
+            spawned["metadata"]["process.command"][0],
+            expected.as_str(),
+            "{program}"
+        );
+    }
+    // Never started: the program as given.
+    let given = format!("{root}/sub/../no-such-tool");
+    let out = run(&["--json", "--", &given]).output().unwrap();
+    assert_eq!(code(&out), 127);
+    assert_eq!(field(&one_json(&out), "program"), given.as_str());
+}
+
 #[test]
 fn duration_ms_measures_the_run() {
     let h = helper_str();

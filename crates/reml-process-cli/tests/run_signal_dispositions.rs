@@ -39,15 +39,20 @@ fn run_ignoring(ignored: &str, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// The mask of the `SigIgn:` line of a `/proc/PID/status` text (the whole file, or the lines
+/// `grep` kept of it).
+fn sigign_mask(status: &str) -> u64 {
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("SigIgn:"))
+        .unwrap_or_else(|| panic!("no SigIgn line: {status}"));
+    u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+}
+
 /// The child's `SigIgn` mask, as `grep` (C, no runtime that changes signals) reports it.
 fn childs_ignored(out: &Output) -> u64 {
     assert_eq!(code(out), 0, "{}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("SigIgn:"))
-        .unwrap_or_else(|| panic!("no SigIgn line: {text}"));
-    u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+    sigign_mask(&String::from_utf8_lossy(&out.stdout))
 }
 
 const GREP_SIGIGN: [&str; 3] = ["grep", "^SigIgn:", "/proc/self/status"];
@@ -56,9 +61,7 @@ const GREP_SIGIGN: [&str; 3] = ["grep", "^SigIgn:", "/proc/self/status"];
 /// background of a non-interactive shell is), else 0: then every caller here ignores it too,
 /// and so, rightly, does the child. `PIPE` is left out: `std::process` resets it for `sh`.
 fn int_ignored_by_the_test_runner() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("SigIgn:")).unwrap();
-    u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap() & INT
+    sigign_mask(&std::fs::read_to_string("/proc/self/status").unwrap()) & INT
 }
 
 /// `nohup`'s protection: `HUP` ignored by the caller is ignored by the job.

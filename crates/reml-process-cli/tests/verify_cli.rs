@@ -96,6 +96,64 @@ fn warnings_only_exit_0_and_are_listed() {
     );
 }
 
+/// An `info` finding does not fail `verify`: `full_isolation` whose `[sandbox]` does not
+/// grant `/proc` is reported as `policy.sandbox.no_proc` and exits 0, in text and JSON.
+#[test]
+fn an_info_finding_exits_0_full_isolation_without_proc() {
+    let d = layout();
+    let tool = exe(&d.path().join("tool"), 0o755);
+    let policy_text = |read: &str| {
+        format!(
+            "[capability]\neffect_scope = [\"process\", \"io.blocking\", \"signal\"]\n\
+             isolation_level = \"full_isolation\"\n\
+             [commands]\nallow = [{:?}]\n\
+             [env]\ndeny = [\"LD_PRELOAD\", \"LD_AUDIT\", \"LD_LIBRARY_PATH\"]\n\
+             [limits]\nmax_wall_time = \"10m\"\n\
+             [sandbox]\nread = [{:?}{read}]\n",
+            tool.to_str().unwrap(),
+            d.path().to_str().unwrap(),
+        )
+    };
+    let policy = write_policy(d.path(), &policy_text(""));
+    let out = verify(&policy).output().unwrap();
+    let text = stdout_of(&out);
+    // Where namespaces are unavailable the review also has `policy.isolation.unavailable`
+    // (an error): that exit status says nothing about the info finding.
+    let unavailable = text.contains("policy.isolation.unavailable");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("info policy.sandbox.no_proc sandbox.read: ")),
+        "{text}"
+    );
+    if !unavailable {
+        assert_eq!(out.status.code(), Some(0), "{text}");
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(
+            text.ends_with("0 error(s), 0 warning(s), 1 info\n"),
+            "{text}"
+        );
+    }
+    let out = verify(&policy).arg("--json").output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "policy.sandbox.no_proc")
+        .expect("no_proc in --json");
+    assert_eq!(f["severity"], "info");
+    assert_eq!(f["entry"], "sandbox.read");
+    if !unavailable {
+        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(v["ok"], true);
+    }
+    // Granting `/proc` takes the finding away.
+    let policy = write_policy(d.path(), &policy_text(", \"/proc\""));
+    let out = verify(&policy).output().unwrap();
+    let text = stdout_of(&out);
+    assert!(!text.contains("policy.sandbox.no_proc"), "{text}");
+}
+
 #[test]
 fn errors_exit_1_with_one_line_per_finding() {
     let d = layout();

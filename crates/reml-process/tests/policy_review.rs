@@ -530,6 +530,67 @@ fn sandbox_grants_that_no_spawn_could_use() {
     assert!(by_code(&r, SANDBOX_BELOW_PROC).is_empty(), "{r:#?}");
 }
 
+/// `full_isolation` gives the child its own `/proc`, readable to it only when a `[sandbox]`
+/// grant covers `/proc` (`docs/sandbox.md`): without one the review says so, as `info`, and
+/// the policy still passes.
+#[test]
+fn full_isolation_without_a_grant_covering_proc_is_an_info_finding() {
+    let with = |level: &str, read: &str, write: &str| {
+        review(&format!(
+            "[capability]\nisolation_level = \"{level}\"\n[commands]\nallow = [\"/usr/bin/true\"]\n\
+             [sandbox]\nread = [{read}]\nwrite = [{write}]\n"
+        ))
+    };
+    let r = with("full_isolation", "\"/usr\", \"/etc\"", "\"/tmp\"");
+    let hits: Vec<_> = r.with_code(SANDBOX_NO_PROC).collect();
+    assert_eq!(hits.len(), 1, "{r:#?}");
+    assert_eq!(hits[0].code, "policy.sandbox.no_proc");
+    assert_eq!(hits[0].severity, Severity::Info);
+    assert_eq!(hits[0].entry, "sandbox.read");
+    assert!(hits[0].message.contains("/proc"), "{}", hits[0].message);
+    // Info only: it makes no error, so `verify` still exits 0 for it.
+    assert!(
+        r.findings()
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .all(|f| f.code != SANDBOX_NO_PROC),
+        "{r:#?}"
+    );
+    // A grant of `/proc` itself (in `read` or `write`, with or without a trailing slash) or
+    // of a directory above it (`/`) makes it readable: no finding.
+    for (read, write) in [
+        ("\"/usr\", \"/proc\"", ""),
+        ("\"/usr\", \"/proc/\"", ""),
+        ("\"/usr\"", "\"/proc\""),
+        ("\"/\"", ""),
+        ("\"/usr\"", "\"/\""),
+    ] {
+        let r = with("full_isolation", read, write);
+        assert_eq!(
+            r.with_code(SANDBOX_NO_PROC).count(),
+            0,
+            "{read} / {write}: {r:#?}"
+        );
+    }
+    // `sandboxed` keeps the host's /proc; `none` has no sandbox; no `read` at all is
+    // `policy.sandbox.no_read`'s to say.
+    assert_eq!(
+        with("sandboxed", "\"/usr\"", "")
+            .with_code(SANDBOX_NO_PROC)
+            .count(),
+        0
+    );
+    assert_eq!(
+        with("none", "\"/usr\"", "")
+            .with_code(SANDBOX_NO_PROC)
+            .count(),
+        0
+    );
+    let r = with("full_isolation", "", "");
+    assert_eq!(r.with_code(SANDBOX_NO_PROC).count(), 0, "{r:#?}");
+    assert_eq!(r.with_code(SANDBOX_NO_READ).count(), 1, "{r:#?}");
+}
+
 #[test]
 fn loader_variables_and_cwd_roots() {
     let r = review(

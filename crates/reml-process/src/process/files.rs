@@ -53,7 +53,9 @@ pub(crate) enum RegularError {
 ///
 /// `O_NONBLOCK` makes the open of a FIFO return at once (a read-only or read-write open
 /// succeeds, a write-only open with no reader fails with `ENXIO`, as it does for a socket);
-/// the type is then read from the open descriptor, so what is checked is what was opened.
+/// the type is then read from the open descriptor, so what is checked is what was opened. A
+/// directory opened for writing fails with `EISDIR` before any descriptor exists; it is
+/// named as a directory too, as it is when opened read-only.
 /// `O_NOCTTY` keeps a terminal named by mistake from becoming our controlling terminal.
 /// `O_NONBLOCK` is cleared again on the regular file returned.
 pub(crate) fn open_regular(path: &Path, options: &OpenOptions) -> Result<File, RegularError> {
@@ -61,8 +63,9 @@ pub(crate) fn open_regular(path: &Path, options: &OpenOptions) -> Result<File, R
     options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
     let file = match options.open(path) {
         Ok(f) => f,
-        Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
-            // A FIFO without a reader, or a socket: name the type when it can be seen.
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENXIO | libc::EISDIR)) => {
+            // A FIFO without a reader, or a socket (ENXIO); a directory opened for writing, as
+            // the audit log is (EISDIR): name the type when it can be seen.
             return Err(match std::fs::metadata(path) {
                 Ok(meta) if !meta.is_file() => RegularError::NotRegular(file_type_name(&meta)),
                 _ => RegularError::Io(e),

@@ -40,8 +40,10 @@ pub const MAX_ARG_STRLEN: usize = 32 * 4096;
 ///
 /// The returned path is absolute, with `.` components and repeated `/` removed, but **not**
 /// canonicalised: `..` and symlinks are kept (removing `..` lexically is wrong past a
-/// symlink), so `argv[0]`, the audit log and `--json` show the path as found. The security
-/// layer compares canonical paths separately.
+/// symlink), so the audit log (`subject`, `process.command`) and `run --json`'s `program`
+/// show the path as found (`docs/command.md` `run` has the table). The child's `argv[0]` is
+/// the program as given ([`Command::args`]). The security layer compares canonical paths
+/// separately.
 ///
 /// # Errors
 /// - `InvalidCommand`: empty program, or a NUL byte in it;

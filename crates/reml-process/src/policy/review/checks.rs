@@ -615,6 +615,14 @@ impl Reviewer {
         if read.is_empty() {
             return; // policy.sandbox.no_read says it
         }
+        if level == IsolationLevel::FullIsolation && !covers_proc(read, write) {
+            self.push(
+                SANDBOX_NO_PROC,
+                Severity::Info,
+                "sandbox.read",
+                "`full_isolation` and no `[sandbox] read` or `write` path covers /proc: the child's own /proc is not readable to it (reading /proc/self/status fails with EACCES), so programs that read /proc fail; add \"/proc\" to `read` if they need it".to_owned(),
+            );
+        }
         for entry in policy.program_entries() {
             let Ok(program) = policy.resolve_entry(entry) else {
                 continue; // policy.command.* says it
@@ -695,4 +703,19 @@ fn read_nr_open() -> Option<u64> {
         .trim()
         .parse()
         .ok()
+}
+
+/// Whether the `[sandbox]` grants of a `full_isolation` policy leave the child's own `/proc`
+/// readable to it: a `read` or `write` path that is `/proc` itself (the child adds that grant
+/// for its new `/proc`, [`crate::sandbox`]), or a directory above it (`/`: a Landlock rule
+/// covers what is mounted beneath it, the new `/proc` too). A link to `/proc` names the host's
+/// procfs, which the new mount hides: it does not count.
+fn covers_proc(read: &[std::path::PathBuf], write: &[std::path::PathBuf]) -> bool {
+    let proc_dir = Path::new("/proc");
+    read.iter().chain(write).any(|p| {
+        p.as_path() == proc_dir || {
+            let canonical = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+            canonical.as_path() != proc_dir && proc_dir.starts_with(&canonical)
+        }
+    })
 }

@@ -5,7 +5,8 @@
 //! [`verify_capability_security`] reads the policy and the file system and returns a
 //! [`Review`]: a list of [`Finding`]s, each with a stable code, a severity, the offending
 //! entry and a one-line message. A policy with at least one `error` finding should not be
-//! installed; `warning`s are worth a look; `info` findings only say what was not checked.
+//! installed; `warning`s are worth a look; `info` findings say what was not checked, or what
+//! the policy takes away that a program may need (`policy.sandbox.no_proc`).
 //!
 //! # Findings
 //! The codes are stable: scripts and tests match on them. They are also available as
@@ -39,6 +40,7 @@
 //! | `policy.sandbox.no_read` | warning | `sandbox.read` | a confining level with no `read` paths: nothing can execute |
 //! | `policy.sandbox.program_outside` | error | the allow entry | a confining level, `read` paths given, and the resolved program lies under none of `read` and `write`: every spawn of it is refused |
 //! | `policy.sandbox.below_proc` | error | `sandbox.read` or `sandbox.write` | `full_isolation` and a path below `/proc` (not `/proc` itself): the child's `/proc` is its own, every spawn is refused |
+//! | `policy.sandbox.no_proc` | info | `sandbox.read` | `full_isolation`, `read` paths given, and no `read` or `write` path is `/proc` or a directory above it (`/`): the child's own `/proc` is not readable to it (`/proc/self/status` fails with `EACCES`); programs that read it (`ps`, many runtimes) fail |
 //! | `policy.env.loader_not_denied` | warning | `env.deny` | a program is allowed and `LD_PRELOAD`, `LD_AUDIT` or `LD_LIBRARY_PATH` can reach a child: each makes an allowed program run other code |
 //! | `policy.cwd.not_found` | warning | the root | an `allowed_cwd` root does not exist or is not a directory |
 //! | `policy.rule.allowed_too` | error | `commands.rule[N]` | the rule's program is also in `commands.allow` (the same entry, or the same file), so it runs with any arguments and content: the rule restricts nothing |
@@ -148,6 +150,9 @@ pub mod codes {
     pub const SANDBOX_PROGRAM_OUTSIDE: &str = "policy.sandbox.program_outside";
     /// A `full_isolation` `[sandbox]` path below `/proc`.
     pub const SANDBOX_BELOW_PROC: &str = "policy.sandbox.below_proc";
+    /// `full_isolation` whose `[sandbox]` grants do not cover `/proc`: the child cannot read
+    /// its own `/proc`.
+    pub const SANDBOX_NO_PROC: &str = "policy.sandbox.no_proc";
     /// A dynamic-loader variable can reach a child.
     pub const ENV_LOADER_NOT_DENIED: &str = "policy.env.loader_not_denied";
     /// An `allowed_cwd` root does not exist.
@@ -177,7 +182,8 @@ pub struct Finding {
     /// Stable machine code, e.g. `policy.command.writable` (see [`codes`]).
     pub code: &'static str,
     /// `error`: the policy must not be installed as is; `warning`: a risk to consider;
-    /// `info`: something the review could not check.
+    /// `info`: something the review could not check, or a consequence to know about
+    /// (never fails the review).
     pub severity: Severity,
     /// The offending entry: an allow entry as written, a `section.key`, an effect tag or a
     /// directory (per code, see the module table).
