@@ -183,7 +183,14 @@ fn an_audit_log_that_is_a_directory_or_a_fifo_is_refused_before_anything_runs() 
         .unwrap();
     assert_eq!(code(&out), 125);
     let line = one_error_line(&out);
-    assert!(line.contains("a directory, not a regular file"), "{line}");
+    assert_eq!(
+        line,
+        format!(
+            "reml-process: audit log {}: a directory, not a regular file: an audit log must be a regular file",
+            dir.display()
+        ),
+        "the log is named once"
+    );
 }
 
 /// Whether `pid` blocks `SIGTERM` (bit 15 of `SigBlk` in /proc/PID/status): `run` has set

@@ -106,9 +106,10 @@ impl Bridge {
         let sink: Option<Arc<dyn AuditSink>> = match audit {
             None => None,
             Some(p) if p.as_os_str() == "-" => Some(Arc::new(StderrSink::new())),
-            Some(p) => Some(Arc::new(JsonLinesSink::open(p).map_err(|e| {
-                ProcessError::denied(format!("audit log {}: {}", p.display(), e.message))
-            })?)),
+            // The sink's message names the log already ("audit log PATH: …").
+            Some(p) => Some(Arc::new(
+                JsonLinesSink::open(p).map_err(|e| ProcessError::denied(e.message))?,
+            )),
         };
         let mut bridge = Bridge::with_policy(narrowed, sink)?;
         bridge.policy_shown = shown;
