@@ -181,6 +181,12 @@ fn run(argv: &[String]) -> Result<(), String> {
             &["spawn_sandboxed_vs_none", "spawn_full_isolation_vs_none"],
         ),
     ];
+    if let Some(only) = &args.only {
+        let known = |m: &str| m == "stress" || all.iter().any(|(name, _, _)| *name == m);
+        if let Some(bad) = only.iter().find(|m| !known(m)) {
+            return Err(format!("--only: no measure is called {bad:?} ({USAGE})"));
+        }
+    }
     let started = std::time::Instant::now();
     for (name, f, keys) in all {
         if wanted(name) {

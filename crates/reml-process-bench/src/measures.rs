@@ -130,7 +130,10 @@ pub fn loop_audit_write(n: usize) -> Result<(), String> {
                     .with_metadata("process.exit_status", 0);
                 sink.write(&ev).map_err(|e| e.message)?;
             }
-            eprintln!("{}", t.elapsed().as_nanos() / n.max(1) as u128);
+            eprintln!(
+                "{} ns per record",
+                t.elapsed().as_nanos() / n.max(1) as u128
+            );
             Ok(())
         });
     let _ = std::fs::remove_dir_all(&dir);

@@ -15,8 +15,10 @@ use crate::output::escape_controls;
 every program is checked against a security policy (an allow-list of programs, environment \
 rules, resource limits), run under a time limit that always holds, ended \
 with its whole process tree, and recorded in a tamper-evident audit log. `run` behaves \
-like coreutils `timeout`; `verify` reviews a policy; `describe` prints the capability \
-descriptor; `audit verify` checks an audit log."
+like coreutils `timeout`; `verify` reviews a policy; `check` explains what `run` would \
+decide for a program without running it; `describe` prints the capability descriptor; \
+`serve` answers the invoke protocol on standard input and output; `audit verify` checks an \
+audit log."
 )]
 pub struct Cli {
     /// The subcommand and its options.
