@@ -118,7 +118,7 @@ impl JsonLinesSink {
     ///
     /// # Errors
     /// - [`AuditErrorKind::Transport`]: the file cannot be opened, read, locked or written,
-    ///   or is not a regular file (a FIFO, a device: refused at once, never waited on);
+    ///   or is not a regular file (a directory, a FIFO, a device: refused at once, never waited on);
     /// - [`AuditErrorKind::Encoding`]: its last line is not a record (see "Refusals").
     pub fn open_with(
         path: impl AsRef<Path>,
