@@ -127,19 +127,21 @@ pub fn cli_run(cfg: &Cfg, report: &mut Report) -> Result<(), String> {
     let cli = cfg.exe.with_file_name("reml-process");
     let ours = run_of(&cli);
     let coreutils = || status_of(std::process::Command::new("timeout").args(["10", "/bin/true"]));
+    // Without the default build or `timeout` neither key can be measured.
+    let neither = |report: &mut Report, why: String| {
+        report.key(KEY, None, why.clone());
+        report.key(KEY_STATIC, None, why);
+    };
     if let Err(why) = ours() {
         let why = format!(
             "{} does not run ({why}): build it with `cargo build --release -p reml-process-cli`",
             cli.display()
         );
-        report.key(KEY, None, why.clone());
-        report.key(KEY_STATIC, None, why);
+        neither(report, why);
         return Ok(());
     }
     if let Err(why) = coreutils() {
-        let why = format!("coreutils timeout does not run: {why}");
-        report.key(KEY, None, why.clone());
-        report.key(KEY_STATIC, None, why);
+        neither(report, format!("coreutils timeout does not run: {why}"));
         return Ok(());
     }
     let static_run = match &cfg.cli_static {

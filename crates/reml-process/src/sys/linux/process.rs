@@ -273,8 +273,9 @@ fn boottime_ns() -> u64 {
 /// The kernel stamps a new task with `ktime_get_boottime_ns()` inside `clone`
 /// (`copy_process`: `start_boottime`), and `/proc/PID/stat` reports it as
 /// `nsec_to_clock_t(start_boottime)`, i.e. `⌊ns / (10⁹ / USER_HZ)⌋` when `USER_HZ` divides
-/// 10⁹ (it is 100 on every architecture but alpha, whose 1024 takes the `/proc` path). `clock_gettime(CLOCK_BOOTTIME)` reads the
-/// same timekeeper (in a time namespace both are shifted by the reader's offset), so
+/// 10⁹ (it is 100 on every architecture but alpha, whose 1024 takes the `/proc` path).
+/// `clock_gettime(CLOCK_BOOTTIME)` reads the same timekeeper (in a time namespace both are
+/// shifted by the reader's offset), so
 /// `before ≤ start_boottime ≤ after`, and when both ends are in one tick that tick is the
 /// start time: exactly the number `/proc` would give, without opening it (about 40 µs per
 /// spawn here: a new `/proc/PID` directory, its `stat` and a context switch). A tick passing
@@ -397,8 +398,8 @@ pub(crate) fn rlimit_resource(r: impl Into<crate::sys::spawn_types::RawResource>
 /// The child's start time, in clock ticks after boot: field 22 (`starttime`) of
 /// `/proc/PID/stat`, known from the clock read around `clone` for nearly every child
 /// ([`start_ticks_between`]), else read from the file. `None` when the file cannot be read
-/// or parsed, or when the child was
-/// reaped by the time the read was done, so that the pid may have been another process's:
+/// or parsed, or when the child was reaped by the time the read was done, so that the pid
+/// may have been another process's:
 /// after the read, `pidfd_send_signal(pidfd, 0)` must still find the child (a zombie still
 /// holds its pid; only reaping frees it). Without a pidfd (kernels before 5.2) the caller
 /// must know the child is not reaped: the library then refuses hosts that ignore `SIGCHLD`,

@@ -95,13 +95,10 @@ pub(crate) fn has_no_children() -> bool {
         | rustix::process::WaitIdOptions::NOHANG
         | rustix::process::WaitIdOptions::NOWAIT
         | rustix::process::WaitIdOptions::from_bits_retain(libc::__WALL as u32);
-    loop {
-        match rustix::process::waitid(rustix::process::WaitId::All, flags) {
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(rustix::io::Errno::CHILD) => return true,
-            _ => return false,
-        }
-    }
+    matches!(
+        waitid(rustix::process::WaitId::All, flags),
+        Err(rustix::io::Errno::CHILD)
+    )
 }
 
 /// Whether some ordinary child of ours (one that sends `SIGCHLD` when it ends, as every
@@ -113,11 +110,21 @@ pub(crate) fn may_have_ended_child() -> bool {
     let flags = rustix::process::WaitIdOptions::EXITED
         | rustix::process::WaitIdOptions::NOHANG
         | rustix::process::WaitIdOptions::NOWAIT;
+    !matches!(
+        waitid(rustix::process::WaitId::All, flags),
+        Err(rustix::io::Errno::CHILD) | Ok(None)
+    )
+}
+
+/// `waitid(id, flags)`, again when a signal interrupts it.
+pub(crate) fn waitid(
+    id: rustix::process::WaitId<'_>,
+    flags: rustix::process::WaitIdOptions,
+) -> rustix::io::Result<Option<rustix::process::WaitIdStatus>> {
     loop {
-        match rustix::process::waitid(rustix::process::WaitId::All, flags) {
+        match rustix::process::waitid(id.clone(), flags) {
             Err(rustix::io::Errno::INTR) => continue,
-            Err(rustix::io::Errno::CHILD) | Ok(None) => return false,
-            _ => return true,
+            r => return r,
         }
     }
 }
@@ -191,13 +198,9 @@ pub(crate) fn reap_pidfd(fd: BorrowedFd<'_>) -> io::Result<bool> {
     let flags = rustix::process::WaitIdOptions::EXITED
         | rustix::process::WaitIdOptions::NOHANG
         | rustix::process::WaitIdOptions::from_bits_retain(libc::__WALL as u32);
-    loop {
-        match rustix::process::waitid(rustix::process::WaitId::PidFd(fd.as_fd()), flags) {
-            Ok(status) => return Ok(status.is_some()),
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
+    waitid(rustix::process::WaitId::PidFd(fd.as_fd()), flags)
+        .map(|status| status.is_some())
+        .map_err(Into::into)
 }
 
 /// `prctl(PR_SET_CHILD_SUBREAPER, on)` for the calling process.

@@ -247,14 +247,9 @@ pub(crate) fn reap_orphans(keep: &[(i32, u64)]) -> usize {
             continue;
         };
         let flags = rustix::process::WaitIdOptions::EXITED | rustix::process::WaitIdOptions::NOHANG;
-        loop {
-            match rustix::process::waitid(rustix::process::WaitId::Pid(p), flags) {
-                Ok(Some(_)) => reaped += 1,
-                Err(rustix::io::Errno::INTR) => continue,
-                // Still running, or not our child (any more).
-                Ok(None) | Err(_) => {}
-            }
-            break;
+        // Otherwise still running, or not our child (any more).
+        if let Ok(Some(_)) = super::tree::waitid(rustix::process::WaitId::Pid(p), flags) {
+            reaped += 1;
         }
     }
     reaped
