@@ -236,3 +236,27 @@ impl CStrBlock {
         self.slices().map(<[u8]>::len)
     }
 }
+
+/// One signal read from a signalfd (`sys/*/signals.rs` `read_signal`): its number, and for
+/// `SIGCHLD` the child and what happened to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Received {
+    /// The signal number.
+    pub signo: i32,
+    /// The sending process (for `SIGCHLD`: the child).
+    pub pid: i32,
+    /// `si_code` (for `SIGCHLD`: `CLD_EXITED`, `CLD_KILLED`, `CLD_DUMPED`, `CLD_STOPPED`, …).
+    pub code: i32,
+}
+
+impl Received {
+    /// Whether this is the `SIGCHLD` of a child's end (exited, killed or dumped core; not a
+    /// stop or a continue).
+    pub(crate) fn is_child_end(&self) -> bool {
+        self.signo == libc::SIGCHLD
+            && matches!(
+                self.code,
+                libc::CLD_EXITED | libc::CLD_KILLED | libc::CLD_DUMPED
+            )
+    }
+}

@@ -4,6 +4,7 @@
 //! # References
 //! signalfd(2), pthread_sigmask(3), sigaction(2), signal(7).
 
+use crate::sys::spawn_types::Received;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -71,30 +72,6 @@ pub(crate) fn block_and_open(signals: &[i32]) -> io::Result<OwnedFd> {
             return Err(io::Error::last_os_error());
         }
         Ok(OwnedFd::from_raw_fd(fd))
-    }
-}
-
-/// One signal read from a signalfd: its number, and for `SIGCHLD` the child and what
-/// happened to it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Received {
-    /// The signal number.
-    pub signo: i32,
-    /// The sending process (for `SIGCHLD`: the child).
-    pub pid: i32,
-    /// `si_code` (for `SIGCHLD`: `CLD_EXITED`, `CLD_KILLED`, `CLD_DUMPED`, `CLD_STOPPED`, …).
-    pub code: i32,
-}
-
-impl Received {
-    /// Whether this is the `SIGCHLD` of a child's end (exited, killed or dumped core; not a
-    /// stop or a continue).
-    pub(crate) fn is_child_end(&self) -> bool {
-        self.signo == libc::SIGCHLD
-            && matches!(
-                self.code,
-                libc::CLD_EXITED | libc::CLD_KILLED | libc::CLD_DUMPED
-            )
     }
 }
 

@@ -4,27 +4,12 @@
 use std::io;
 use std::os::fd::OwnedFd;
 
+use crate::sys::spawn_types::Received;
 use crate::sys::unsupported_error;
 
 /// `Unsupported`; the signals are left as they are (not blocked).
 pub(crate) fn block_and_open(_signals: &[i32]) -> io::Result<OwnedFd> {
     Err(unsupported_error("signal forwarding"))
-}
-
-/// One signal read from a signalfd. Never constructed here.
-#[allow(dead_code)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Received {
-    pub signo: i32,
-    pub pid: i32,
-    pub code: i32,
-}
-
-impl Received {
-    /// `false`: nothing is received here.
-    pub(crate) fn is_child_end(&self) -> bool {
-        false
-    }
 }
 
 /// `Unsupported` (no signalfd can exist).
