@@ -14,8 +14,8 @@ use reml_process::error::os_text;
 use reml_process::policy::Policy;
 use reml_process::{
     resolve_program, run_process_supervised, AuditSettings, Command, Environment,
-    NativeProcessCapability, ProcessCapability, ProcessGroup, ProcessOutcome, RunEvent, RunOptions,
-    Signal, SignalForwarder, StdioSpec, FORWARDED_SIGNALS,
+    ProcessCapability, ProcessGroup, ProcessOutcome, RunEvent, RunOptions, Signal, SignalForwarder,
+    StdioSpec, FORWARDED_SIGNALS,
 };
 
 use crate::exit::{error_line, EXIT_OWN_FAILURE};
@@ -335,19 +335,16 @@ fn execute(
     // cannot be resolved, so nothing can name it: the spawn fails (and is audited) before
     // anything runs. The stack is dropped before the error line, as the template did.
     //
-    // Without --audit there is no log, and the audit layer is left out: it would record into
-    // nowhere (a sink that drops every record and never fails) and, not being required, it
-    // returns every result of the layers below as is (`AuditLayer`, "Audit failures") — but
-    // it would still read the child's start time and the boot id from /proc and build every
-    // record. A policy that requires a log never gets here without one (`open_audit`).
+    // Without --audit there is no log, and the audit layer is left out
+    // (`stack::without_audit`): over a sink that drops every record and never fails it would
+    // build nothing (`AuditSink::discards`) and, not being required, return every result of
+    // the layers below as is (`AuditLayer`, "Audit failures"), so it would only add its own
+    // bookkeeping. A policy that requires a log never gets here without one (`open_audit`).
     let outcome = {
-        let policy = policy.map(Arc::new);
+        let below = reml_process::stack::without_audit(policy.map(Arc::new));
         let cap: Box<dyn ProcessCapability> = match &audit {
-            Some(audit) => Box::new(reml_process::stack::build(policy, audit)),
-            None => match policy {
-                Some(policy) => Box::new(reml_process::stack::guard(policy)),
-                None => Box::new(NativeProcessCapability::new()),
-            },
+            Some(audit) => Box::new(reml_process::stack::audit(below, audit)),
+            None => below,
         };
         run_process_supervised(
             &*cap,

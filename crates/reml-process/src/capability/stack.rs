@@ -90,11 +90,18 @@ pub fn audit<C: ProcessCapability>(inner: C, settings: &AuditSettings) -> AuditL
 /// backend. Without a policy the audit sits on the native backend directly (what
 /// `reml-process run` does without `--policy`).
 pub fn build(policy: Option<Arc<Policy>>, settings: &AuditSettings) -> Stack {
-    let inner: Box<dyn ProcessCapability> = match policy {
+    audit(without_audit(policy), settings)
+}
+
+/// The stack below its audit: the policy guard ([`guard`]) over the native backend, or the
+/// native backend alone without a policy. What [`build`] puts the audit layer on, and what
+/// `reml-process run` uses as is when there is no audit log (an audit layer over a sink that
+/// discards everything would change no result).
+pub fn without_audit(policy: Option<Arc<Policy>>) -> Box<dyn ProcessCapability> {
+    match policy {
         Some(policy) => Box::new(guard(policy)),
         None => Box::new(NativeProcessCapability::new()),
-    };
-    audit(inner, settings)
+    }
 }
 
 /// A capability narrowed from `parent` (usually a host's [`build`] stack) for one job, with
